@@ -1,0 +1,25 @@
+// What every command receives: the global options and the one display layer. Commands emit; tests capture.
+
+export interface GlobalOptions {
+  /** --config or REROUTE_CONFIG; undefined = the default path */
+  config?: string;
+  dryRun: boolean;
+  verbose: boolean;
+}
+
+/** The only writer to the terminal. */
+export interface Display {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export interface CommandEnv {
+  globals: GlobalOptions;
+  display: Display;
+}
+
+/** Display that writes to the process's stdout/stderr. */
+export const processDisplay: Display = {
+  out: (line) => process.stdout.write(line + '\n'),
+  err: (line) => process.stderr.write(line + '\n'),
+};

@@ -1,0 +1,91 @@
+// I/O: read the config file (and the credentials file it names), check their permissions, then validate.
+import { readFileSync, statSync } from 'node:fs';
+import { ConfigError } from '../errors';
+import type { Config } from './schema';
+import { validateConfig } from './validate';
+
+/** Default config path; REROUTE_CONFIG or --config override it. */
+export const DEFAULT_CONFIG_PATH = '/scratch/reroute/config.json';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  path: string;
+  /** null when the config names none (the API is then used without login) */
+  credentials: Credentials | null;
+}
+
+function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint =
+      code === 'ENOENT' ? 'create it (see docs/config.md) or pass --config <file>' : 'check its permissions';
+    throw new ConfigError([`cannot read ${what} ${path} (${code ?? 'error'}): ${hint}`]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([`${what} ${path} is not valid JSON (${(e as Error).message}): fix the syntax`]);
+  }
+}
+
+/**
+ * Refuse a file others may write (anyone could then redirect the host's storage), and one others may read when it
+ * holds a secret.
+ */
+function checkMode(path: string, what: string, holdsSecret: boolean): void {
+  const st = statSync(path);
+  if ((st.mode & 0o022) !== 0) {
+    throw new ConfigError([
+      `${what} ${path} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}): run chmod go-w ${path}`,
+    ]);
+  }
+  if (holdsSecret && (st.mode & 0o044) !== 0) {
+    throw new ConfigError([
+      `${what} ${path} holds a password and is readable by group or others (mode ${(st.mode & 0o777).toString(8)}): run chmod 600 ${path}`,
+    ]);
+  }
+}
+
+function readCredentials(path: string): Credentials {
+  const raw = readJson(path, 'credentials file');
+  checkMode(path, 'credentials file', true);
+  const r = raw as Record<string, unknown> | null;
+  if (
+    !r ||
+    typeof r !== 'object' ||
+    typeof r.username !== 'string' ||
+    r.username === '' ||
+    typeof r.password !== 'string' ||
+    r.password === ''
+  ) {
+    throw new ConfigError([`credentials file ${path} must hold {"username": "...", "password": "..."} with both non-empty`]);
+  }
+  return { username: r.username, password: r.password };
+}
+
+/** Load and check the config; throws ConfigError (exit 2) with one line per problem. */
+export function loadConfig(path: string): LoadedConfig {
+  const raw = readJson(path, 'config file');
+  const result = validateConfig(raw);
+  if (!result.ok) throw new ConfigError(result.problems, path);
+  const config = result.config;
+  checkMode(path, 'config file', config.api.password !== undefined);
+  let credentials: Credentials | null = null;
+  if (config.api.credentialsFile) credentials = readCredentials(config.api.credentialsFile);
+  else if (config.api.username !== undefined && config.api.password !== undefined)
+    credentials = { username: config.api.username, password: config.api.password };
+  return { config, path, credentials };
+}
+
+/** The config path in force: --config, then REROUTE_CONFIG, then the default. */
+export function configPath(flag: string | undefined): string {
+  return flag ?? process.env.REROUTE_CONFIG ?? DEFAULT_CONFIG_PATH;
+}

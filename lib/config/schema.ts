@@ -1,0 +1,229 @@
+// The config file's schema: every key with its type, default (units beside it) and description in one place.
+// docs/config.md is generated from this file by scripts/gen-config-doc; a test keeps the two in step.
+import { z } from 'zod';
+import { isIPv4 } from '../net/ipv4';
+
+const ipv4 = () =>
+  z.string({ invalid_type_error: 'a dotted-quad IPv4 address' }).refine(isIPv4, {
+    message: 'a dotted-quad IPv4 address such as 10.10.85.15',
+  });
+
+const ms = (def: number, min: number, max: number) => z.number().int().min(min).max(max).default(def);
+
+/** One SCVM of the cluster as the operator (or the deploy tool) knows it. */
+export const scvmSchema = z
+  .object({
+    dataIp: ipv4().describe('storage ("data") IP of the SCVM: the normal next hop for the NFS VIP'),
+    manageIp: ipv4().describe('management IP of the SCVM: where its API listens'),
+    zone: z.string().min(1).max(64).optional().describe('zone of the SCVM in a stretched cluster'),
+  })
+  .strict();
+
+export const apiSchema = z
+  .object({
+    scheme: z.enum(['http', 'https']).default('http').describe('scheme of the SCVM API'),
+    port: z.number().int().min(1).max(65535).default(80).describe('TCP port of the SCVM API on the management IP'),
+    username: z.string().min(1).optional().describe('API user; prefer credentialsFile'),
+    password: z.string().min(1).optional().describe('API password; prefer credentialsFile (the config must then be mode 0600)'),
+    credentialsFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('JSON file {"username","password"}, mode 0600, owned by root; overrides username/password'),
+    loginPath: z.string().startsWith('/').default('/api/v3/sessions').describe('POST: login, returns the token'),
+    sessionsPath: z
+      .string()
+      .startsWith('/')
+      .default('/api/v2/zbs_session/sessions')
+      .describe('GET: list of ZBS sessions (path not public; this is the emulator\'s)'),
+    refreshPath: z
+      .string()
+      .startsWith('/')
+      .default('/api/v2/zbs_session/session/{session_id}')
+      .describe('PUT: session refresh ("update_local_hypervisor_ip"); {session_id} is replaced'),
+    heartbeatPath: z
+      .string()
+      .startsWith('/')
+      .default('/api/v2/reroute/heartbeat')
+      .describe('POST: heartbeat to the current target (path not public; this is the emulator\'s)'),
+    switchesPath: z
+      .string()
+      .startsWith('/')
+      .default('/api/v2/reroute/config')
+      .describe('GET: cluster switches enable_reroute / enable_secondary_data_channel'),
+    connectTimeoutMs: ms(1000, 50, 30_000).describe('TCP connect timeout of one request, ms'),
+    requestTimeoutMs: ms(2000, 100, 60_000).describe('total timeout of one request, ms'),
+    budgetMs: ms(4000, 200, 60_000).describe('time the API part of a pass may take in all, ms'),
+    staggerMs: ms(150, 0, 5000).describe('delay between starting requests to successive SCVMs when racing, ms'),
+    switchesRefreshSec: z.number().int().min(10).max(86_400).default(300).describe('re-read cluster switches every N s'),
+    tokenLifetimeSec: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(86_400)
+      .describe('token lifetime assumed when the login answer gives none, s'),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(4 * 1024 * 1024)
+      .describe('answers larger than this are refused, bytes'),
+    maxSessions: z.number().int().min(1).max(100_000).default(4096).describe('a session list longer than this is refused'),
+  })
+  .strict();
+
+export const probeSchema = z
+  .object({
+    count: z.number().int().min(1).max(100).default(10).describe('ICMP echo requests per target and pass'),
+    intervalMs: ms(100, 1, 10_000).describe('gap between echoes to one target, ms'),
+    waitMs: ms(1000, 10, 10_000).describe('an echo answered later than this counts as lost, ms'),
+    timeoutMs: ms(2000, 50, 30_000).describe('whole sweep deadline, ms'),
+    minReplies: z.number().int().min(1).max(100).default(3).describe('replies needed to call a target reachable'),
+    payloadBytes: z.number().int().min(0).max(65_507).default(16).describe('ICMP echo payload size, bytes'),
+    mtu: z.number().int().min(68).max(65_535).default(1500).describe('MTU the echo packet must fit in (IP + ICMP + payload)'),
+    paceMs: ms(1, 0, 1000).describe('pause between bursts of 64 sends so big sweeps are not one burst, ms'),
+  })
+  .strict();
+
+export const decideSchema = z
+  .object({
+    backToNormalSec: z
+      .number()
+      .int()
+      .min(0)
+      .max(86_400)
+      .default(180)
+      .describe('local must be healthy this long without a break before the route goes back, s'),
+    maxBackToNormalSec: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .default(1800)
+      .describe('cap of the stable period after flap damping has lengthened it, s'),
+    flapHalfLifeSec: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400)
+      .default(900)
+      .describe('half-life of the flap penalty: each relapse doubles the stable period, decaying with this, s'),
+    preferOwnZone: z.boolean().default(true).describe('pick targets in the host\'s own zone first'),
+    useSecondaryDataChannel: z
+      .enum(['cluster', 'never'])
+      .default('cluster')
+      .describe('route via management IPs when no data IP is usable: "cluster" follows enable_secondary_data_channel'),
+  })
+  .strict();
+
+export const pathsSchema = z
+  .object({
+    state: z.string().min(1).default('/scratch/reroute/state.json').describe('state file (JSON, mode 0600)'),
+    lock: z.string().min(1).default('/scratch/reroute/reroute.lock').describe('lock taken around each pass'),
+    log: z.string().min(1).default('/scratch/log/scvm_failure.log').describe('log file (persistent on ESXi)'),
+    logLink: z
+      .string()
+      .min(1)
+      .nullable()
+      .default('/var/log/scvm_failure.log')
+      .describe('symlink to the log where support looks; null for none'),
+  })
+  .strict();
+
+export const logSchema = z
+  .object({
+    level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('lowest level written'),
+    maxBytes: z
+      .number()
+      .int()
+      .min(4096)
+      .max(1024 * 1024 * 1024)
+      .default(2 * 1024 * 1024)
+      .describe('rotate the log file at this size, bytes'),
+    maxFiles: z.number().int().min(1).max(100).default(5).describe('log files kept, current one included'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    platform: z.enum(['auto', 'esxi', 'xen', 'linux']).default('auto').describe('route backend; auto detects'),
+    nfsVip: ipv4().default('192.168.33.2').describe('NFS virtual IP every SCVM answers; its /32 route is what moves'),
+    nfsHostIp: ipv4()
+      .default('192.168.33.1')
+      .describe("host's own address on the local NFS network; left out of the session refresh"),
+    hypervisorIp: ipv4()
+      .optional()
+      .describe("this host's management IP, sent in heartbeats; default: first host IP outside the NFS network"),
+    zone: z.string().min(1).max(64).optional().describe("this host's zone in a stretched cluster"),
+    local: scvmSchema.describe("this host's own SCVM"),
+    scvms: z.array(scvmSchema).max(4096).default([]).describe('seed list of the other SCVMs (the local one may be included)'),
+    accessIps: z
+      .record(ipv4(), ipv4())
+      .default({})
+      .describe('RDMA clusters: data IP -> "VMware access IP" used as next hop instead'),
+    api: apiSchema.default({}),
+    probe: probeSchema.default({}),
+    decide: decideSchema.default({}),
+    heartbeatTtl: z.number().int().min(1).max(1000).default(9).describe('ttl sent in heartbeats; the monitor counts it down'),
+    commandTimeoutMs: ms(2000, 100, 60_000).describe('hard timeout of every external command, ms'),
+    passDeadlineMs: ms(10_000, 1000, 600_000).describe('deadline of a whole pass, ms; past it the run exits 1'),
+    journalSize: z.number().int().min(1).max(10_000).default(200).describe('pass records kept in the state file'),
+    paths: pathsSchema.default({}),
+    log: logSchema.default({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const packet = 20 + 8 + c.probe.payloadBytes;
+    if (packet > c.probe.mtu) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['probe', 'payloadBytes'],
+        message: `a payload of at most ${c.probe.mtu - 28} bytes (20 IP + 8 ICMP + payload must fit probe.mtu ${c.probe.mtu})`,
+      });
+    }
+    if (c.probe.minReplies > c.probe.count) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['probe', 'minReplies'],
+        message: `at most probe.count (${c.probe.count})`,
+      });
+    }
+    if (c.probe.timeoutMs >= c.passDeadlineMs) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['probe', 'timeoutMs'],
+        message: `less than passDeadlineMs (${c.passDeadlineMs})`,
+      });
+    }
+    if (c.api.budgetMs >= c.passDeadlineMs) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['api', 'budgetMs'],
+        message: `less than passDeadlineMs (${c.passDeadlineMs})`,
+      });
+    }
+    if (c.decide.maxBackToNormalSec < c.decide.backToNormalSec) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['decide', 'maxBackToNormalSec'],
+        message: `at least decide.backToNormalSec (${c.decide.backToNormalSec})`,
+      });
+    }
+    if ((c.api.username === undefined) !== (c.api.password === undefined)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['api', c.api.username === undefined ? 'username' : 'password'],
+        message: 'username and password given together (or use api.credentialsFile)',
+      });
+    }
+    if (c.local.dataIp === c.nfsVip) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['local', 'dataIp'], message: 'an address other than nfsVip' });
+    }
+  });
+
+/** The config as the agent uses it: every default filled in. */
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ScvmConfig = z.output<typeof scvmSchema>;

@@ -1,0 +1,142 @@
+// Run an external command with a hard deadline: no shell, its own process group, SIGKILL to the whole group.
+// Field incident: a child `esxcfg-route -l` escaped its 2 s kill and froze the agent for days; this must be impossible.
+import { spawn } from 'node:child_process';
+import { CommandError, CommandTimeoutError, MissingValueError } from '../errors';
+
+export interface ExecResult {
+  argv: string[];
+  status: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface ExecOptions {
+  timeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+  /** output beyond this many bytes per stream is dropped (the command keeps running) */
+  maxOutputBytes?: number;
+}
+
+const liveGroups = new Set<number>();
+
+/** Kill every process group this process started and that still runs. Used by the pass deadline and on exit. */
+export function killAllChildren(): number {
+  let killed = 0;
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+      killed++;
+    } catch {
+      // already gone
+    }
+  }
+  liveGroups.clear();
+  return killed;
+}
+
+/**
+ * Run argv[0] with argv[1..]; resolves with the result whatever the exit status.
+ * Rejects with CommandTimeoutError past timeoutMs (after killing the group) or CommandError when it cannot start.
+ */
+export function run(argv: string[], opts: ExecOptions): Promise<ExecResult> {
+  if (argv.length === 0 || argv.some((a) => typeof a !== 'string' || a.length === 0)) {
+    return Promise.reject(new MissingValueError('a command line', { argv }));
+  }
+  const max = opts.maxOutputBytes ?? 1024 * 1024;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      detached: true, // own process group, so the kill reaches grandchildren too
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
+      shell: false,
+    });
+    const pgid = child.pid;
+    if (pgid !== undefined) liveGroups.add(pgid);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outLen = 0;
+    let errLen = 0;
+    child.stdout.on('data', (b: Buffer) => {
+      if (outLen < max) out.push(b);
+      outLen += b.length;
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      if (errLen < max) err.push(b);
+      errLen += b.length;
+    });
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (pgid !== undefined) liveGroups.delete(pgid);
+      fn();
+    };
+    const timer = setTimeout(() => {
+      if (pgid !== undefined) {
+        try {
+          process.kill(-pgid, 'SIGKILL');
+        } catch {
+          // the group is already gone
+        }
+      }
+      // Do not wait for 'close': a grandchild holding the pipes open must not keep us here.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      finish(() => reject(new CommandTimeoutError(argv, opts.timeoutMs)));
+    }, opts.timeoutMs);
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      finish(() =>
+        reject(
+          new CommandError(`command "${argv.join(' ')}" could not start: ${e.code ?? e.message}`, {
+            argv,
+            status: null,
+            signal: null,
+            stdout: '',
+            stderr: e.message,
+          }),
+        ),
+      );
+    });
+    child.on('exit', () => {
+      // The leader exited; anything it left in its group must not outlive it (nor hold its pipes open).
+      if (pgid !== undefined) {
+        try {
+          process.kill(-pgid, 'SIGKILL');
+        } catch {
+          // nothing left
+        }
+      }
+    });
+    child.on('close', (status, signal) => {
+      finish(() =>
+        resolve({
+          argv,
+          status,
+          signal,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+          durationMs: Date.now() - started,
+        }),
+      );
+    });
+  });
+}
+
+/** Like run(), but a non-zero exit is a CommandError carrying stdout, stderr and status. */
+export async function runChecked(argv: string[], opts: ExecOptions): Promise<ExecResult> {
+  const r = await run(argv, opts);
+  if (r.status !== 0) {
+    const firstLine = (r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? '';
+    throw new CommandError(
+      `command "${argv.join(' ')}" failed with ${r.status === null ? `signal ${r.signal}` : `exit ${r.status}`}${
+        firstLine ? `: ${firstLine}` : ''
+      }`,
+      r,
+    );
+  }
+  return r;
+}

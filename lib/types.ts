@@ -1,0 +1,63 @@
+// Plain data passed between observe -> decide -> act. No behaviour here.
+
+/** What one ICMP sweep saw of one target. A failed probe is a result, never an exception. */
+export interface ProbeResult {
+  ip: string;
+  sent: number;
+  received: number;
+  /** 0..100, over the echoes sent */
+  lossPct: number;
+  rttMinMs: number | null;
+  rttAvgMs: number | null;
+  rttMaxMs: number | null;
+  /** at least probe.minReplies echoes answered within probe.waitMs */
+  reachable: boolean;
+  /** why nothing could be sent or judged, e.g. "ENETUNREACH" */
+  error?: string;
+}
+
+/** One ZBS session as the API reports it, after validation (every IP is a plain dotted quad). */
+export interface ZbsSession {
+  /** session uuid; used in the refresh path, checked to hold no path characters */
+  sessionId: string;
+  /** storage ("data") IP of the SCVM that holds the session */
+  dataIp: string;
+  /** management ("secondary data") IP, when reported */
+  manageIp: string | null;
+  zone: string | null;
+  /** the session is alive per the API (alive flag, or alive_sec > 0) */
+  alive: boolean;
+  aliveSec: number | null;
+}
+
+/** Cluster-wide switches read from the API. */
+export interface ClusterSwitches {
+  enableReroute: boolean;
+  enableSecondaryDataChannel: boolean;
+}
+
+/** The session list of this pass: fresh from one SCVM, or why there is none. */
+export type SessionsObservation =
+  | { ok: true; sessions: ZbsSession[]; from: string }
+  | { ok: false; reason: string };
+
+/** Next hop(s) of the VIP /32 route as the host reports them. */
+export type RouteObservation = { ok: true; nextHops: string[] } | { ok: false; reason: string };
+
+/** Everything one pass observed. */
+export interface Observations {
+  /** ICMP results keyed by IP: the local data IP and every candidate IP probed this pass */
+  probes: Record<string, ProbeResult>;
+  sessions: SessionsObservation;
+  /** fresh or cached switches; null when never read */
+  switches: ClusterSwitches | null;
+  route: RouteObservation;
+}
+
+/** An operator's pin (ROUTE mode), kept in the state file. */
+export interface Pin {
+  target: string;
+  /** epoch ms; null = until `route --auto` */
+  until: number | null;
+  setAt: number;
+}
