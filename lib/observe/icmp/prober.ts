@@ -1,0 +1,429 @@
+// The ICMP sweep: one raw socket, every target in flight at once, each judged on several echoes (DESIGN §4).
+// A target that cannot be reached is a result, never an exception; the only throw is a missing raw-socket privilege.
+import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Config } from '../../config/schema';
+import { PermissionError } from '../../errors';
+import { isIPv4 } from '../../net/ipv4';
+import type { Log } from '../../runtime/log';
+import type { ProbeResult } from '../../types';
+import { buildEchoRequest, classifyDatagram, echoPayload, type IgnoreReason, type SentEcho } from './packet';
+
+export type ProbeSettings = Config['probe'];
+
+/** Sends per burst before pausing settings.paceMs, so a 500-target sweep is not one burst on the wire. */
+const BURST = 64;
+const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
+const SO_RCVBUFFORCE = 33; // Linux: root may pass net.core.rmem_max
+const SOL_RAW = 255;
+const ICMP_FILTER = 1; // Linux: bit n set = drop ICMP type n before it reaches the socket
+// Fate of one echo.
+const OPEN = 0;
+const ANSWERED = 1;
+const LOST = 2;
+
+// The part of raw-socket 1.8 this module uses (the package ships no types).
+interface RawSocket {
+  send(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    address: string,
+    before: () => void,
+    after: (error: Error | null, bytes: number) => void,
+  ): void;
+  setOption(level: number, option: number, value: number): void;
+  on(event: 'message', fn: (buffer: Buffer, source: string) => void): void;
+  on(event: 'error', fn: (error: Error) => void): void;
+  on(event: 'close', fn: () => void): void;
+  close(): void;
+}
+interface RawSocketModule {
+  createSocket(options: { protocol: number; bufferSize?: number }): RawSocket;
+  Protocol: { ICMP: number };
+}
+
+interface TargetState {
+  ip: string;
+  sentAt: Float64Array; // NaN = not sent
+  fate: Uint8Array; // FATE_*
+  retried: Uint8Array; // a send error was retried once for this sequence
+  sent: number;
+  received: number;
+  lost: number;
+  rttMin: number;
+  rttMax: number;
+  rttSum: number;
+  settled: boolean;
+  reachable: boolean;
+  error?: string;
+}
+
+interface Outstanding {
+  target: TargetState;
+  sequence: number;
+  expiresAt: number;
+}
+
+const SEND_ERRORS: Record<string, string> = {
+  'network is unreachable': 'ENETUNREACH',
+  'no route to host': 'EHOSTUNREACH',
+  'operation not permitted': 'EPERM',
+  'permission denied': 'EACCES',
+  'invalid argument': 'EINVAL',
+  'message too long': 'EMSGSIZE',
+  'no buffer space available': 'ENOBUFS',
+};
+
+/** raw-socket reports strerror text only; give callers the errno name they can branch on. */
+function errnoName(error: Error): string {
+  const text = error.message.trim().toLowerCase();
+  return SEND_ERRORS[text] ?? error.message.trim();
+}
+
+function loadRawSocket(): RawSocketModule {
+  // Loaded on first probe only: the CLI's other commands must start without the native addon.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('raw-socket') as RawSocketModule;
+}
+
+function openSocket(targetCount: number, log: Log): RawSocket {
+  const raw = loadRawSocket();
+  let socket: RawSocket;
+  try {
+    socket = raw.createSocket({ protocol: raw.Protocol.ICMP });
+  } catch (e) {
+    const message = (e as Error).message;
+    if (/not permitted|permission denied/i.test(message)) {
+      throw new PermissionError(
+        `cannot open a raw ICMP socket (${message}): run as root or grant CAP_NET_RAW`,
+        { cause: message },
+      );
+    }
+    throw e;
+  }
+  // Replies of a big sweep arrive while we are still sending; the default receive buffer (~200 KiB) would drop some.
+  const rcvbuf = Math.min(8 << 20, Math.max(256 << 10, targetCount * 4096));
+  try {
+    socket.setOption(SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf);
+  } catch {
+    try {
+      socket.setOption(SOL_SOCKET, SO_RCVBUF, rcvbuf);
+    } catch (e) {
+      log.debug('icmp: could not enlarge the receive buffer', { error: (e as Error).message });
+    }
+  }
+  // Only echo replies need to reach us: skip our own requests on loopback and all other ICMP traffic of the host.
+  try {
+    socket.setOption(SOL_RAW, ICMP_FILTER, ~1 >>> 0);
+  } catch (e) {
+    log.debug('icmp: ICMP_FILTER unavailable, filtering in user space only', { error: (e as Error).message });
+  }
+  return socket;
+}
+
+function newTarget(ip: string, count: number): TargetState {
+  return {
+    ip,
+    sentAt: new Float64Array(count).fill(Number.NaN),
+    fate: new Uint8Array(count),
+    retried: new Uint8Array(count),
+    sent: 0,
+    received: 0,
+    lost: 0,
+    rttMin: Number.POSITIVE_INFINITY,
+    rttMax: 0,
+    rttSum: 0,
+    settled: false,
+    reachable: false,
+  };
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+function toResult(t: TargetState): ProbeResult {
+  // Loss is over the echoes judged: one still in flight when the target was already known reachable is neither.
+  const judged = t.received + t.lost;
+  const result: ProbeResult = {
+    ip: t.ip,
+    sent: t.sent,
+    received: t.received,
+    lossPct: judged === 0 ? 100 : round3((100 * t.lost) / judged),
+    rttMinMs: t.received ? round3(t.rttMin) : null,
+    rttAvgMs: t.received ? round3(t.rttSum / t.received) : null,
+    rttMaxMs: t.received ? round3(t.rttMax) : null,
+    reachable: t.reachable,
+  };
+  if (t.error !== undefined) result.error = t.error;
+  return result;
+}
+
+function failed(ip: string, error: string): ProbeResult {
+  return {
+    ip,
+    sent: 0,
+    received: 0,
+    lossPct: 100,
+    rttMinMs: null,
+    rttAvgMs: null,
+    rttMaxMs: null,
+    reachable: false,
+    error,
+  };
+}
+
+/**
+ * Probe every target with settings.count ICMP echoes over one raw socket and judge each: reachable once
+ * settings.minReplies echoes came back within settings.waitMs. The sweep ends when every verdict is certain or at
+ * settings.timeoutMs. Throws only PermissionError (no raw-socket privilege); everything else is in the results.
+ */
+export async function probe(
+  targets: string[],
+  settings: ProbeSettings,
+  log: Log,
+): Promise<Record<string, ProbeResult>> {
+  const results: Record<string, ProbeResult> = {};
+  const states = new Map<string, TargetState>();
+  for (const ip of targets) {
+    if (states.has(ip) || ip in results) continue;
+    if (isIPv4(ip)) states.set(ip, newTarget(ip, settings.count));
+    else results[ip] = failed(ip, 'not a dotted-quad IPv4 address');
+  }
+  if (states.size === 0) return results;
+
+  let socket: RawSocket;
+  try {
+    socket = openSocket(states.size, log);
+  } catch (e) {
+    if (e instanceof PermissionError) throw e;
+    const why = `raw socket unavailable: ${(e as Error).message}`;
+    log.error(`icmp: ${why}`);
+    for (const ip of states.keys()) results[ip] = failed(ip, why);
+    return results;
+  }
+
+  const sweep = new Sweep(socket, [...states.values()], settings, log);
+  await sweep.done;
+  for (const t of states.values()) results[t.ip] = toResult(t);
+  return results;
+}
+
+/** One run of the prober: its socket, timers and per-target bookkeeping. */
+class Sweep {
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private readonly identifier = randomInt(1, 0x10000);
+  private readonly payload: Buffer;
+  private readonly packets: Buffer[] = [];
+  private readonly byIp: Map<string, TargetState>;
+  private readonly t0 = performance.now();
+  private readonly deadline: number;
+  /** rounds that can start before the deadline: echoes beyond them cannot count */
+  private readonly plannedRounds: number;
+  private unsettled: number;
+  private readonly outstanding: Outstanding[] = [];
+  private outstandingHead = 0;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private finished = false;
+  private readonly ignored: Partial<Record<IgnoreReason, number>> = {};
+
+  constructor(
+    private readonly socket: RawSocket,
+    private readonly targets: TargetState[],
+    private readonly settings: ProbeSettings,
+    private readonly log: Log,
+  ) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.payload = echoPayload(settings.payloadBytes);
+    this.byIp = new Map(targets.map((t) => [t.ip, t]));
+    this.unsettled = targets.length;
+    this.deadline = this.t0 + settings.timeoutMs;
+    this.plannedRounds = Math.min(settings.count, Math.ceil(settings.timeoutMs / settings.intervalMs));
+    socket.on('message', (buffer) => this.onMessage(buffer));
+    // raw-socket emits 'error' for a failed recv (e.g. a pending ICMP error on the socket); one bad read is not fatal.
+    socket.on('error', (error) => {
+      this.log.debug('icmp: socket error', { error: error.message });
+    });
+    socket.on('close', () => this.finish('socket closed'));
+    this.later(() => this.finish('timeout'), settings.timeoutMs);
+    this.sendRound(0, 0);
+  }
+
+  private later(fn: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, Math.max(0, ms));
+    this.timers.add(timer);
+  }
+
+  private packet(sequence: number): Buffer {
+    return (this.packets[sequence] ??= buildEchoRequest(this.identifier, sequence, this.payload));
+  }
+
+  /** Send echo `round` to every unsettled target from index `from`, BURST at a time with a pause between bursts. */
+  private sendRound(round: number, from: number): void {
+    if (this.finished) return;
+    let i = from;
+    let burst = 0;
+    for (; i < this.targets.length && burst < BURST; i++) {
+      const t = this.targets[i]!;
+      if (t.settled) continue;
+      this.sendEcho(t, round);
+      burst++;
+    }
+    if (i < this.targets.length) {
+      this.later(() => this.sendRound(round, i), this.settings.paceMs);
+      return;
+    }
+    const next = round + 1;
+    if (next >= this.plannedRounds) return;
+    const at = this.t0 + next * this.settings.intervalMs;
+    if (at >= this.deadline) return;
+    this.later(() => this.sendRound(next, 0), at - performance.now());
+  }
+
+  private sendEcho(t: TargetState, sequence: number): void {
+    const packet = this.packet(sequence);
+    this.socket.send(
+      packet,
+      0,
+      packet.length,
+      t.ip,
+      () => {
+        t.sentAt[sequence] = performance.now();
+      },
+      (error) => {
+        if (error) {
+          if (!this.finished && !t.settled) this.onSendError(t, sequence, error);
+          return;
+        }
+        t.sent++;
+        if (!this.finished && !t.settled) this.onSent(t, sequence);
+      },
+    );
+  }
+
+  private onSent(t: TargetState, sequence: number): void {
+    const expiresAt = t.sentAt[sequence]! + this.settings.waitMs;
+    this.outstanding.push({ target: t, sequence, expiresAt });
+    if (!this.expiryTimer) this.armExpiry();
+  }
+
+  private onSendError(t: TargetState, sequence: number, error: Error): void {
+    t.sentAt[sequence] = Number.NaN;
+    const code = errnoName(error);
+    // A raw socket reports a pending ICMP error (an earlier echo's "host unreachable") on whichever send comes next,
+    // so one failed send may belong to another target: the error counts only when an immediate resend fails too.
+    if (!t.retried[sequence]) {
+      t.retried[sequence] = 1;
+      this.sendEcho(t, sequence);
+      return;
+    }
+    this.log.debug('icmp: send failed', { ip: t.ip, error: code });
+    t.error = code;
+    this.settle(t, false);
+  }
+
+  private armExpiry(): void {
+    const head = this.outstanding[this.outstandingHead];
+    if (!head) {
+      this.expiryTimer = null;
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.expire();
+    }, Math.max(0, head.expiresAt - performance.now()));
+    this.timers.add(timer);
+    this.expiryTimer = timer;
+  }
+
+  /** Echoes whose wait has passed without a reply are lost; sends are FIFO so the queue is in expiry order. */
+  private expire(): void {
+    const now = performance.now();
+    while (this.outstandingHead < this.outstanding.length) {
+      const o = this.outstanding[this.outstandingHead]!;
+      if (o.expiresAt > now) break;
+      this.outstandingHead++;
+      const t = o.target;
+      if (t.settled || t.fate[o.sequence] !== OPEN) continue;
+      t.fate[o.sequence] = LOST;
+      t.lost++;
+      if (this.plannedRounds - t.lost < this.settings.minReplies) this.settle(t, false);
+    }
+    if (this.outstandingHead > 4096 && this.outstandingHead * 2 > this.outstanding.length) {
+      this.outstanding.splice(0, this.outstandingHead);
+      this.outstandingHead = 0;
+    }
+    if (!this.finished) this.armExpiry();
+  }
+
+  private readonly lookup = (source: string, sequence: number): SentEcho | undefined => {
+    const t = this.byIp.get(source);
+    if (!t || t.settled || sequence >= t.sentAt.length) return undefined;
+    const sentAt = t.sentAt[sequence]!;
+    if (Number.isNaN(sentAt)) return undefined;
+    return { sentAt, answered: t.fate[sequence] === ANSWERED };
+  };
+
+  private onMessage(buffer: Buffer): void {
+    if (this.finished) return;
+    const c = classifyDatagram(buffer, {
+      identifier: this.identifier,
+      payload: this.payload,
+      waitMs: this.settings.waitMs,
+      now: performance.now(),
+      lookup: this.lookup,
+    });
+    if (c.kind === 'ignored') {
+      this.ignored[c.reason] = (this.ignored[c.reason] ?? 0) + 1;
+      return;
+    }
+    const t = this.byIp.get(c.source)!;
+    t.fate[c.sequence] = ANSWERED;
+    t.received++;
+    t.rttSum += c.rttMs;
+    if (c.rttMs < t.rttMin) t.rttMin = c.rttMs;
+    if (c.rttMs > t.rttMax) t.rttMax = c.rttMs;
+    if (t.received >= this.settings.minReplies) this.settle(t, true);
+  }
+
+  private settle(t: TargetState, reachable: boolean): void {
+    if (t.settled) return;
+    t.settled = true;
+    t.reachable = reachable;
+    if (--this.unsettled === 0) this.finish('all settled');
+  }
+
+  private finish(why: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    // At the deadline an echo still in flight is lost: it was not answered within the sweep.
+    for (const t of this.targets) {
+      if (t.settled) continue;
+      for (let s = 0; s < t.sentAt.length; s++) {
+        if (!Number.isNaN(t.sentAt[s]!) && t.fate[s] === OPEN) t.lost++;
+      }
+      t.settled = true;
+      t.reachable = t.received >= this.settings.minReplies;
+    }
+    try {
+      this.socket.close();
+    } catch {
+      // already closed
+    }
+    this.log.debug('icmp: sweep done', {
+      why,
+      targets: this.targets.length,
+      reachable: this.targets.filter((t) => t.reachable).length,
+      ms: Math.round(performance.now() - this.t0),
+      ignored: this.ignored,
+    });
+    this.resolveDone();
+  }
+}
