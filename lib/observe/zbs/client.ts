@@ -1,0 +1,263 @@
+// The ZBS API client of one pass: session list, cluster switches, and authenticated calls for refresh/heartbeat.
+// Failure is data: nothing here throws; every failure is {ok:false, reason} plus a log line saying what was wrong.
+// An unusable API is never itself a reason to switch routes (DESIGN §5 "If HTTP fails, do not switch").
+import type { Config } from '../../config/schema';
+import type { Credentials } from '../../config/load';
+import type { Log } from '../../runtime/log';
+import type { ClusterSwitches, SessionsObservation } from '../../types';
+import { isIPv4 } from '../../net/ipv4';
+import type { ApiCache } from './cache';
+import { createHttp, type Http } from './http';
+import { parseLogin, parseSessionList, parseSwitches, type Parsed } from './schemas';
+
+export const TOKEN_HEADER = 'X-SmartX-Token';
+
+export interface ZbsClientDeps {
+  config: Config;
+  /** null: the API is used without login */
+  credentials: Credentials | null;
+  log: Log;
+  /** the "api" slice of the state file; updated in place (token, switches), the caller saves it after the pass */
+  cache: ApiCache;
+  /** wall clock, epoch ms (token expiry, switches age) */
+  now: () => number;
+}
+
+export interface ApiCall {
+  method: 'GET' | 'POST' | 'PUT';
+  /** absolute path; the caller has put only validated values in it */
+  path: string;
+  json?: unknown;
+}
+
+/** A 2xx answer of an authenticated call, or why there is none. */
+export type ApiCallResult = { ok: true; status: number; body: unknown } | { ok: false; reason: string };
+
+export interface ZbsClient {
+  /** The session list, raced over the SCVMs: local first, then the others every api.staggerMs; first good answer wins. */
+  sessions(): Promise<SessionsObservation>;
+  /** Cluster switches: the cached value while younger than api.switchesRefreshSec, else re-read (cache kept on failure). */
+  switches(): Promise<ClusterSwitches | null>;
+  /** One authenticated request to one SCVM (login when needed, one re-login on 401). */
+  call(ip: string, req: ApiCall): Promise<ApiCallResult>;
+  /** Milliseconds of the API budget still unspent. */
+  budgetLeftMs(): number;
+  /** Abort what still runs and close every connection. Call once at the end of the pass. */
+  close(): Promise<void>;
+}
+
+type Token = { ok: true; value: string | null } | { ok: false; reason: string };
+
+/** Create the client of one pass. */
+export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
+  const { config, credentials, log, cache, now } = deps;
+  const api = config.api;
+  const io =
+    http ??
+    createHttp({ scheme: api.scheme, port: api.port, connectTimeoutMs: api.connectTimeoutMs, maxBodyBytes: api.maxBodyBytes });
+  const closing = new AbortController();
+  let spentMs = 0;
+
+  const candidates = (): string[] => {
+    const ips = [config.local.manageIp, ...config.scvms.map((s) => s.manageIp)];
+    return [...new Set(ips)];
+  };
+
+  function validToken(): string | null {
+    const t = cache.token;
+    return t && now() < t.expiresAt ? t.value : null;
+  }
+
+  async function login(ip: string, signal: AbortSignal): Promise<Token> {
+    if (!credentials) return { ok: true, value: null };
+    const res = await io.request({
+      ip,
+      method: 'POST',
+      path: api.loginPath,
+      json: { username: credentials.username, password: credentials.password },
+      timeoutMs: api.requestTimeoutMs,
+      signal,
+    });
+    if (!res.ok) return { ok: false, reason: `login: ${res.reason}` };
+    if (res.status < 200 || res.status > 299) {
+      const hint = res.status === 401 || res.status === 403 ? ': check api.username/password or api.credentialsFile' : '';
+      return { ok: false, reason: `login at ${ip} refused with HTTP ${res.status}${hint}` };
+    }
+    const parsed = parseLogin(res.body);
+    if (!parsed.ok) return { ok: false, reason: `${parsed.reason} (from ${ip})` };
+    cache.token = { value: parsed.value, expiresAt: now() + api.tokenLifetimeSec * 1000, scvm: ip };
+    log.info(`ZBS API: logged in at ${ip}; token kept until ${new Date(cache.token.expiresAt).toISOString()}`);
+    return { ok: true, value: parsed.value };
+  }
+
+  async function token(ip: string, signal: AbortSignal): Promise<Token> {
+    if (!credentials) return { ok: true, value: null };
+    const cached = validToken();
+    return cached ? { ok: true, value: cached } : login(ip, signal);
+  }
+
+  async function authed(ip: string, req: ApiCall, signal: AbortSignal): Promise<ApiCallResult> {
+    const send = (t: string | null) =>
+      io.request({
+        ip,
+        method: req.method,
+        path: req.path,
+        json: req.json,
+        headers: t ? { [TOKEN_HEADER]: t } : {},
+        timeoutMs: api.requestTimeoutMs,
+        signal,
+      });
+    let t = await token(ip, signal);
+    if (!t.ok) return t;
+    let res = await send(t.value);
+    if (res.ok && res.status === 401 && credentials) {
+      // Refused: exactly one new login, then one retry. Another racer may already have replaced the token.
+      const refused = t.value;
+      if (cache.token?.value === refused) cache.token = null;
+      log.info(`ZBS API: ${ip} refused the token (HTTP 401); logging in again`);
+      const fresh = validToken();
+      t = fresh && fresh !== refused ? { ok: true, value: fresh } : await login(ip, signal);
+      if (!t.ok) return t;
+      res = await send(t.value);
+      if (res.ok && res.status === 401) {
+        if (cache.token?.value === t.value) cache.token = null;
+        return { ok: false, reason: `${req.method} ${req.path} at ${ip}: HTTP 401 again right after a new login` };
+      }
+    }
+    if (!res.ok) return res;
+    if (res.status < 200 || res.status > 299) {
+      const why = res.status === 401 ? ' (no credentials configured: set api.credentialsFile)' : '';
+      return { ok: false, reason: `${req.method} ${req.path} at ${ip}: HTTP ${res.status}${why}` };
+    }
+    return res;
+  }
+
+  /** Run fn inside what is left of the API budget; the time it takes is spent whatever the outcome. */
+  async function withinBudget<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, spent: (reason: string) => T) {
+    const left = api.budgetMs - spentMs;
+    if (closing.signal.aborted) return spent(`${what}: client closed`);
+    if (left <= 0) return spent(`${what}: API budget of ${api.budgetMs} ms already spent this pass`);
+    const signal = AbortSignal.any([AbortSignal.timeout(left), closing.signal]);
+    const start = performance.now();
+    try {
+      return await fn(signal);
+    } finally {
+      spentMs += performance.now() - start;
+    }
+  }
+
+  /** Ask the SCVMs in turn, local first, a new one every staggerMs or as soon as one fails; first good answer wins. */
+  function race<T>(
+    what: string,
+    attempt: (ip: string, signal: AbortSignal) => Promise<Parsed<T>>,
+    outer: AbortSignal,
+  ): Promise<{ ok: true; value: T; from: string } | { ok: false; reason: string }> {
+    const ips = candidates();
+    const won = new AbortController();
+    const signal = AbortSignal.any([outer, won.signal]);
+    return new Promise((resolve) => {
+      const failures: string[] = [];
+      let next = 0;
+      let running = 0;
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const launch = (): void => {
+        clearTimeout(timer);
+        if (settled || next >= ips.length) return;
+        const ip = ips[next++] as string;
+        running++;
+        attempt(ip, signal).then(
+          (r) => done(ip, r),
+          (e: unknown) => done(ip, { ok: false, reason: `unexpected: ${(e as Error).message}` }),
+        );
+        if (next < ips.length) timer = setTimeout(launch, api.staggerMs);
+      };
+      const done = (ip: string, r: Parsed<T>): void => {
+        running--;
+        if (settled) return;
+        if (r.ok) {
+          settled = true;
+          clearTimeout(timer);
+          won.abort(new Error(`${ip} answered first`));
+          resolve({ ok: true, value: r.value, from: ip });
+          return;
+        }
+        failures.push(r.reason);
+        log.warn(`ZBS API: ${what} from ${ip} unavailable: ${r.reason}`);
+        if (next < ips.length) launch();
+        else if (running === 0) {
+          settled = true;
+          resolve({ ok: false, reason: failures.join('; ') });
+        }
+      };
+      if (ips.length === 0) resolve({ ok: false, reason: 'no SCVM manage IP configured' });
+      else launch();
+    });
+  }
+
+  const getParsed =
+    <T>(path: string, parse: (body: unknown) => Parsed<T>) =>
+    async (ip: string, signal: AbortSignal): Promise<Parsed<T>> => {
+      const res = await authed(ip, { method: 'GET', path }, signal);
+      if (!res.ok) return res;
+      return parse(res.body);
+    };
+
+  return {
+    async sessions() {
+      const r = await withinBudget(
+        'session list',
+        (signal) =>
+          race('session list', getParsed(api.sessionsPath, (b) => parseSessionList(b, api.maxSessions)), signal),
+        (reason) => ({ ok: false as const, reason }),
+      );
+      if (!r.ok) {
+        const reason = `ZBS API unavailable: ${r.reason}`;
+        log.warn(`session list: ${reason}`);
+        return { ok: false, reason };
+      }
+      log.debug(`session list: ${r.value.length} sessions from ${r.from}`);
+      return { ok: true, sessions: r.value, from: r.from };
+    },
+
+    async switches() {
+      const c = cache.switches;
+      const current = c ? { enableReroute: c.enableReroute, enableSecondaryDataChannel: c.enableSecondaryDataChannel } : null;
+      const age = c ? now() - c.fetchedAt : Infinity;
+      if (c && age >= 0 && age < api.switchesRefreshSec * 1000) return current;
+      const r = await withinBudget(
+        'cluster switches',
+        (signal) => race('cluster switches', getParsed(api.switchesPath, parseSwitches), signal),
+        (reason) => ({ ok: false as const, reason }),
+      );
+      if (!r.ok) {
+        const kept = c ? `keeping the value read at ${new Date(c.fetchedAt).toISOString()}` : 'none known yet';
+        log.warn(`cluster switches unavailable (${r.reason}); ${kept}`);
+        return current;
+      }
+      cache.switches = { ...r.value, fetchedAt: now() };
+      if (!current || current.enableReroute !== r.value.enableReroute || current.enableSecondaryDataChannel !== r.value.enableSecondaryDataChannel) {
+        log.info(
+          `cluster switches from ${r.from}: enable_reroute=${r.value.enableReroute} enable_secondary_data_channel=${r.value.enableSecondaryDataChannel}`,
+        );
+      }
+      return r.value;
+    },
+
+    async call(ip, req) {
+      if (!isIPv4(ip)) return { ok: false, reason: `refusing to call the API at a non-IPv4 address` };
+      if (!req.path.startsWith('/')) return { ok: false, reason: `refusing a request path that is not absolute` };
+      return withinBudget(`${req.method} ${req.path}`, (signal) => authed(ip, req, signal), (reason) => ({
+        ok: false as const,
+        reason,
+      }));
+    },
+
+    budgetLeftMs: () => Math.max(0, api.budgetMs - spentMs),
+
+    async close() {
+      closing.abort(new Error('client closed'));
+      await io.close();
+    },
+  };
+}
