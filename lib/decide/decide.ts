@@ -1,0 +1,242 @@
+// The pure engine: (observations, previous state, pin, config, now) -> (decision, new state). No I/O, no clock.
+import type { Config } from '../config/schema';
+import type { Observations, Pin } from '../types';
+import { recordRelapse, requiredStableSec } from './damping';
+import { activeDataIps, clusterView, judgeLocal, mergeSessions, type ScvmView } from './health';
+import { appendJournal } from './journal';
+import { applyRules, type CurrentKind, type RuleContext } from './rules';
+import type { EngineState, LocalStatus, ReasonCode } from './state';
+import { rateLimit } from './warnings';
+
+/** Everything one pass hands to the engine. */
+export interface DecideInput {
+  obs: Observations;
+  state: EngineState;
+  pin: Pin | null;
+  config: Config;
+  /** epoch ms of this pass */
+  now: number;
+  /** this host's IP (heartbeat identity); the balanced assignment names hosts by their SCVM's data IP */
+  hostId: string;
+}
+
+/** The session refresh owed this pass (rule 10): PUT to apiIp for sessionId. */
+export interface RefreshOrder {
+  /** the target the route goes via */
+  target: string;
+  /** management IP of the SCVM whose API gets the PUT */
+  apiIp: string;
+  sessionId: string;
+}
+
+/** What the pass should do, and why. */
+export interface Decision {
+  /** the address the route should go via (data IP, management IP, or the pin); never null: we never ask to delete */
+  target: string;
+  /** the route's gateway: target after the RDMA accessIps mapping */
+  nextHop: string;
+  /** the route must be changed this pass; false whenever it already is exactly [nextHop] (rule 9) */
+  change: boolean;
+  /** next hops before this pass (observed, or believed when the route could not be read) */
+  from: string[];
+  /** row of the priority table that decided */
+  row: number;
+  reason: ReasonCode;
+  /** plain words for the log and `status` */
+  because: string;
+  local: LocalStatus;
+  /** seconds of the local SCVM's unbroken healthy streak, null when none */
+  localHealthySec: number | null;
+  /** stable period the return currently needs (flap damping included), s */
+  requiredStableSec: number;
+  /** do the session refresh this pass (after the route change succeeded, if there is one) */
+  refresh: RefreshOrder | null;
+  /** where to send the heartbeat, assuming the change (if any) succeeds; see heartbeatFor() otherwise */
+  heartbeat: Heartbeat | null;
+  /** the pin has expired: the caller removes it from state */
+  clearPin: boolean;
+  /** rate-limited warnings to log this pass */
+  warnings: string[];
+  /** rule 11: data IPs of the SCVMs with a live session */
+  activeDataIps: string[];
+}
+
+/** Heartbeat destination and the status the monitor shows (0 = on the local SCVM, 2 = switched away). */
+export interface Heartbeat {
+  apiIp: string;
+  nfsTargetIp: string;
+  rerouted: boolean;
+}
+
+const DOWN: LocalStatus[] = ['icmp-down', 'session-missing', 'session-dead'];
+
+function reverseAccess(config: Config): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const [data, access] of Object.entries(config.accessIps)) m.set(access, data);
+  return m;
+}
+
+function viewOf(views: ScvmView[], ip: string | null): { kind: CurrentKind; view: ScvmView | null } {
+  if (ip === null) return { kind: 'none', view: null };
+  const byData = views.find((v) => v.dataIp === ip);
+  if (byData) return { kind: 'remote', view: byData };
+  const byManage = views.find((v) => v.manageIp === ip);
+  if (byManage) return { kind: 'secondary', view: byManage };
+  return { kind: 'foreign', view: null };
+}
+
+/** The SCVM view behind a target address (data or management IP). */
+function scvmFor(views: ScvmView[], ip: string): ScvmView | null {
+  return views.find((v) => v.dataIp === ip) ?? views.find((v) => v.manageIp === ip) ?? null;
+}
+
+/** Heartbeat destination for a route target: the target SCVM's API (its management IP). */
+export function heartbeatFor(config: Config, state: EngineState, target: string | null = state.target): Heartbeat | null {
+  if (target === null) return null;
+  const views = clusterView(config, state.sessions.known, {});
+  const v = scvmFor(views, target);
+  const apiIp = v?.manageIp ?? null;
+  if (apiIp === null) return null;
+  return { apiIp, nfsTargetIp: target, rerouted: target !== config.local.dataIp };
+}
+
+/** Decide one pass. Same input, same output. */
+export function decide(input: DecideInput): { decision: Decision; state: EngineState } {
+  const { obs, state: prev, pin, config, now } = input;
+  const cfg = config.decide;
+
+  const sessions = mergeSessions(prev.sessions, obs.sessions, now);
+  const views = clusterView(config, sessions.known, obs.probes);
+  const localView = views.find((v) => v.dataIp === config.local.dataIp)!;
+  const rerouteEnabled = obs.switches?.enableReroute ?? true;
+  const secondaryChannel =
+    cfg.useSecondaryDataChannel === 'cluster' && (obs.switches?.enableSecondaryDataChannel ?? false);
+
+  // Local health streak and flap damping (rules 3 and 5). "unknown" neither starts nor breaks a streak.
+  const status = judgeLocal(obs, config);
+  let local = prev.local;
+  let damping = prev.damping;
+  if (DOWN.includes(status)) {
+    if (!prev.local.down) damping = recordRelapse(prev.damping, now, cfg);
+    local = { down: true, healthySince: null, downSince: prev.local.down ? prev.local.downSince : now };
+  } else if (status === 'healthy') {
+    const since = prev.local.down || prev.local.healthySince === null ? now : prev.local.healthySince;
+    local = { down: false, healthySince: Math.min(since, now), downSince: null };
+  }
+  const healthySec = local.healthySince === null ? null : Math.floor((now - local.healthySince) / 1000);
+  const requiredSec = requiredStableSec(damping, now, cfg);
+
+  // Where the route points now: observed, else believed.
+  const access = reverseAccess(config);
+  const from = obs.route.ok ? obs.route.nextHops : prev.target === null ? [] : [config.accessIps[prev.target] ?? prev.target];
+  const currentIp = obs.route.ok
+    ? (obs.route.nextHops[0] === undefined ? null : (access.get(obs.route.nextHops[0]) ?? obs.route.nextHops[0]))
+    : prev.target;
+  const cur = viewOf(views, currentIp);
+  const kind: CurrentKind = currentIp === config.local.dataIp ? 'local' : cur.kind;
+
+  const ctx: RuleContext = {
+    config,
+    now,
+    pin,
+    rerouteEnabled,
+    secondaryChannel,
+    views,
+    sessionsEverSeen: sessions.at !== null,
+    apiDown: obs.sessions.ok ? null : obs.sessions.reason,
+    localView,
+    local: status,
+    localDown: local.down || localView.dataIcmp === 'down',
+    healthySec,
+    requiredSec,
+    current: { ip: currentIp, kind, view: cur.view },
+  };
+  const choice = applyRules(ctx);
+  const nextHop = config.accessIps[choice.target] ?? choice.target;
+  const change = !(from.length === 1 && from[0] === nextHop);
+
+  // Rule 10: refresh after a route add, and retry while one is pending; aimed at where the route goes.
+  const raised: { key: string; text: string }[] = [];
+  let refreshPending = prev.refreshPending;
+  if (refreshPending && !change && refreshPending.target !== choice.target) {
+    refreshPending = { ...refreshPending, target: choice.target };
+  }
+  let refresh: RefreshOrder | null = null;
+  if (change || refreshPending) {
+    const v = scvmFor(views, choice.target);
+    const apiIp = v?.manageIp ?? (obs.sessions.ok ? obs.sessions.from : null);
+    if (v?.sessionId && apiIp) {
+      refresh = { target: choice.target, apiIp, sessionId: v.sessionId };
+    } else {
+      raised.push({
+        key: 'refresh-no-session',
+        text: `session refresh for ${choice.target} cannot be sent: no session id known for that SCVM yet; kept pending`,
+      });
+    }
+  }
+
+  if (!obs.sessions.ok) {
+    const age = sessions.at === null ? 'none ever received' : `last one ${Math.round((now - sessions.at) / 1000)} s old`;
+    raised.push({ key: 'api-down', text: `no fresh session list (${obs.sessions.reason}; ${age}): deciding on ping and the last list` });
+  }
+  if (!obs.route.ok) {
+    raised.push({ key: 'route-unreadable', text: `could not read the route (${obs.route.reason}); assuming it goes via ${prev.target ?? 'nothing'}` });
+  }
+  if (choice.reason === 'no-healthy-target' || choice.reason === 'no-route-fallback') {
+    raised.push({ key: 'no-healthy-target', text: choice.because });
+  }
+  if (!sessions.at && choice.reason !== 'local-ok' && choice.reason !== 'local-unconfirmed' && choice.target !== config.local.dataIp) {
+    raised.push({ key: 'icmp-only', text: 'no session list was ever received: remote targets are judged by ping alone' });
+  }
+  const pinExpired = pin !== null && pin.until !== null && pin.until <= now;
+  if (pinExpired) raised.push({ key: 'pin-expired', text: `the pin to ${pin.target} expired at ${new Date(pin.until!).toISOString()}: back to automatic` });
+  const warned = rateLimit(raised, prev.warnedAt, now);
+
+  const active = activeDataIps(sessions.known);
+  const state: EngineState = {
+    v: 1,
+    target: currentIp,
+    local,
+    damping,
+    sessions,
+    activeDataIps: obs.sessions.ok ? active : prev.activeDataIps,
+    secondaryChannel,
+    refreshPending,
+    journal: appendJournal(
+      prev.journal,
+      {
+        at: now,
+        local: status,
+        api: obs.sessions.ok,
+        from: from.join(','),
+        to: choice.target,
+        change,
+        reason: choice.reason,
+        because: choice.because,
+      },
+      config.journalSize,
+    ),
+    warnedAt: warned.warnedAt,
+  };
+  const v = scvmFor(views, choice.target);
+  const decision: Decision = {
+    target: choice.target,
+    nextHop,
+    change,
+    from,
+    row: choice.row,
+    reason: choice.reason,
+    because: choice.because,
+    local: status,
+    localHealthySec: healthySec,
+    requiredStableSec: requiredSec,
+    refresh,
+    heartbeat: v?.manageIp
+      ? { apiIp: v.manageIp, nfsTargetIp: choice.target, rerouted: choice.target !== config.local.dataIp }
+      : null,
+    clearPin: pinExpired,
+    warnings: warned.emit,
+    activeDataIps: state.activeDataIps,
+  };
+  return { decision, state };
+}

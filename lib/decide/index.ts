@@ -1,0 +1,15 @@
+// The decision engine's public face: decide, applyOutcome, probeTargets, describeJournal and the state slice.
+export { decide, heartbeatFor, type Decision, type DecideInput, type Heartbeat, type RefreshOrder } from './decide';
+export { applyOutcome, type Outcome } from './outcome';
+export { probeTargets } from './probe-targets';
+export { describeJournal } from './journal';
+export { requiredStableSec } from './damping';
+export { RULES } from './rules';
+export {
+  engineStateSchema,
+  initialEngineState,
+  type EngineState,
+  type JournalEntry,
+  type LocalStatus,
+  type ReasonCode,
+} from './state';

@@ -1,0 +1,52 @@
+// The bounded pass journal kept in state, and its wording for `reroute status`.
+import type { JournalEntry } from './state';
+
+/** Append one record, keeping the last `size`. */
+export function appendJournal(journal: JournalEntry[], entry: JournalEntry, size: number): JournalEntry[] {
+  const next = [...journal, entry];
+  return next.length > size ? next.slice(next.length - size) : next;
+}
+
+const LOCAL_WORDS: Record<JournalEntry['local'], string> = {
+  healthy: 'local SCVM healthy',
+  'icmp-down': 'local SCVM not answering ping',
+  'session-missing': 'local SCVM without a session',
+  'session-dead': 'local SCVM session not alive',
+  unknown: 'local SCVM not confirmed (no session list)',
+};
+
+function stamp(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+}
+
+function outcomeWords(e: JournalEntry): string {
+  const parts: string[] = [];
+  if (e.switched !== undefined) parts.push(e.switched === 'ok' ? 'route changed' : `route change FAILED: ${e.switched}`);
+  if (e.refreshed !== undefined)
+    parts.push(e.refreshed === 'ok' ? 'session refresh done' : `session refresh FAILED (retried next pass): ${e.refreshed}`);
+  return parts.length ? ` [${parts.join('; ')}]` : '';
+}
+
+function sameKeep(a: JournalEntry, b: JournalEntry): boolean {
+  return !a.change && !b.change && a.reason === b.reason && a.to === b.to && a.local === b.local && a.api === b.api &&
+    a.switched === undefined && b.switched === undefined && a.refreshed === b.refreshed;
+}
+
+/** One line per pass, oldest first; a run of identical "kept" passes is folded into one line with its count. */
+export function describeJournal(entries: JournalEntry[]): string[] {
+  const lines: string[] = [];
+  let i = 0;
+  while (i < entries.length) {
+    const e = entries[i]!;
+    let j = i;
+    while (j + 1 < entries.length && sameKeep(e, entries[j + 1]!)) j++;
+    const what = e.change
+      ? `SWITCH ${e.from || '(no route)'} -> ${e.to}`
+      : `kept ${e.to}`;
+    const api = e.api ? '' : ', session list unavailable';
+    const repeat = j > i ? ` (same for ${j - i + 1} passes until ${stamp(entries[j]!.at)})` : '';
+    lines.push(`${stamp(e.at)}  ${what}: ${e.because} (${LOCAL_WORDS[e.local]}${api}; rule ${e.reason})${outcomeWords(e)}${repeat}`);
+    i = j + 1;
+  }
+  return lines;
+}

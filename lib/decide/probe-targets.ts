@@ -1,0 +1,25 @@
+// Which addresses the pass pings before deciding.
+import type { Config } from '../config/schema';
+import { cmpIp } from './health';
+import type { EngineState } from './state';
+
+/**
+ * The local data IP, every known SCVM data IP (config and session lists), the current target, and the management
+ * IPs when the cluster allows the secondary channel (probed every pass: the sweep is concurrent, and waiting one more
+ * pass to learn them would add seconds of hung I/O in exactly the storage-network cut the channel exists for).
+ */
+export function probeTargets(config: Config, state: EngineState): string[] {
+  const ips = new Set<string>([config.local.dataIp]);
+  const manage = new Set<string>();
+  for (const s of config.scvms) {
+    ips.add(s.dataIp);
+    if (s.dataIp !== config.local.dataIp) manage.add(s.manageIp);
+  }
+  for (const k of state.sessions.known) {
+    ips.add(k.dataIp);
+    if (k.manageIp && k.dataIp !== config.local.dataIp) manage.add(k.manageIp);
+  }
+  if (state.target !== null) ips.add(state.target);
+  if (state.secondaryChannel) for (const m of manage) ips.add(m);
+  return [...ips].sort(cmpIp);
+}

@@ -1,0 +1,24 @@
+// Rate limit for repeated warnings: a condition is reported when it starts, then at most once a minute while it lasts.
+
+/** Minimum gap between two reports of the same continuing condition, ms. */
+export const WARN_EVERY_MS = 60_000;
+
+/** Which of the raised warnings to emit now, and the new last-emitted map (conditions gone are forgotten). */
+export function rateLimit(
+  raised: { key: string; text: string }[],
+  warnedAt: Record<string, number>,
+  now: number,
+): { emit: string[]; warnedAt: Record<string, number> } {
+  const next: Record<string, number> = {};
+  const emit: string[] = [];
+  for (const w of raised) {
+    const last = warnedAt[w.key];
+    if (last === undefined || now - last >= WARN_EVERY_MS || now < last) {
+      emit.push(w.text);
+      next[w.key] = now;
+    } else {
+      next[w.key] = last;
+    }
+  }
+  return { emit, warnedAt: next };
+}
