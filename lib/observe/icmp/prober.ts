@@ -143,13 +143,12 @@ function newTarget(ip: string, count: number): TargetState {
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 function toResult(t: TargetState): ProbeResult {
-  // Loss is over the echoes judged: one still in flight when the target was already known reachable is neither.
-  const judged = t.received + t.lost;
+  // Over the echoes sent: one unanswered when the verdict was reached counts as lost, as ping counts it.
   const result: ProbeResult = {
     ip: t.ip,
     sent: t.sent,
     received: t.received,
-    lossPct: judged === 0 ? 100 : round3((100 * t.lost) / judged),
+    lossPct: t.sent === 0 ? 100 : round3((100 * (t.sent - t.received)) / t.sent),
     rttMinMs: t.received ? round3(t.rttMin) : null,
     rttAvgMs: t.received ? round3(t.rttSum / t.received) : null,
     rttMaxMs: t.received ? round3(t.rttMax) : null,
@@ -403,12 +402,8 @@ class Sweep {
     this.finished = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    // At the deadline an echo still in flight is lost: it was not answered within the sweep.
     for (const t of this.targets) {
       if (t.settled) continue;
-      for (let s = 0; s < t.sentAt.length; s++) {
-        if (!Number.isNaN(t.sentAt[s]!) && t.fate[s] === OPEN) t.lost++;
-      }
       t.settled = true;
       t.reachable = t.received >= this.settings.minReplies;
     }
