@@ -1,0 +1,87 @@
+// `reroute install --every <seconds> [--root dir]`: cron lines (one per sub-minute offset) and, on ESXi, the boot block.
+import { resolve } from 'node:path';
+import { bootBlock, countAgentLines, cronLines, withAgentLines, withBootBlock } from '../../act/install/crontab';
+import {
+  checkedPlatform,
+  checkedRoot,
+  existingPath,
+  loopCommand,
+  readText,
+  restartCrond,
+  targetsFor,
+  writeAtomic,
+} from '../../act/install/targets';
+import { configPath } from '../../config/load';
+import type { CommandEnv } from '../context';
+
+export interface InstallOptions {
+  every: number;
+  root?: string;
+  platform?: string;
+  node?: string;
+  entry?: string;
+}
+
+// ESXi's own local.sh ends with `exit 0`; an image prepared under --root may not have one yet.
+const NEW_LOCAL_SH = '#!/bin/sh\n\n# local configuration options\n\nexit 0\n';
+
+function isSea(): boolean {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('node:sea') as { isSea(): boolean }).isSea();
+  } catch {
+    return false;
+  }
+}
+
+/** The entry script cron passes to node: --entry, else the script running now; none for a single executable. */
+function defaultEntry(): string | null | undefined {
+  return isSea() ? null : process.argv[1];
+}
+
+/** Install (or re-install with another cadence); prints every file written. Exit 0, or throws UsageError (2). */
+export async function run(opts: InstallOptions, env: CommandEnv): Promise<number> {
+  const root = checkedRoot(opts.root);
+  const t = targetsFor(checkedPlatform(opts.platform, root), root);
+  const abs = (p: string | undefined) => (p !== undefined && root === null ? resolve(p) : p);
+
+  const node = existingPath('node', abs(opts.node) ?? process.execPath, root, '--node');
+  const entryGiven = opts.entry !== undefined ? abs(opts.entry) : defaultEntry();
+  const entry = entryGiven === null ? null : existingPath('the agent entry', entryGiven, root, '--entry');
+  const config = existingPath('the config file', abs(configPath(env.globals.config)), root, '--config');
+  const lines = cronLines(opts.every, loopCommand(node, entry, config), t.cronUser ?? undefined);
+
+  const writes: { file: string; text: string; mode: number; what: string }[] = [];
+  const say = env.display.out;
+  say(`reroute install: every ${opts.every} s on ${t.platform}${root === null ? '' : ` under ${root}`} (${lines.length} cron lines)`);
+
+  const oldTab = readText(t.crontab.file);
+  const newTab = withAgentLines(oldTab, lines);
+  if (newTab === oldTab) say(`unchanged: ${t.crontab.file} already holds these lines`);
+  else {
+    const kept = newTab.split('\n').length - 1 - lines.length;
+    writes.push({ file: t.crontab.file, text: newTab, mode: t.crontabMode, what: `${lines.length} lines (${countAgentLines(oldTab)} old ones replaced, ${kept} other lines kept)` });
+  }
+
+  if (t.bootScript && t.crond) {
+    const block = bootBlock({ crontabPath: t.crontab.path, crondPidFile: t.crond.pidFile, crondStart: t.crond.start.join(' '), lines });
+    const oldSh = readText(t.bootScript.file);
+    const newSh = withBootBlock(oldSh === '' ? NEW_LOCAL_SH : oldSh, block, t.bootScript.file);
+    if (newSh === oldSh) say(`unchanged: ${t.bootScript.file} already holds the boot block`);
+    else writes.push({ file: t.bootScript.file, text: newSh, mode: 0o1755, what: `the boot block (${block.length} lines, before exit 0)` });
+  }
+
+  for (const w of writes) {
+    say(`${env.globals.dryRun ? 'would write' : 'wrote'} ${w.file}: ${w.what}`);
+    if (!env.globals.dryRun) writeAtomic(w.file, w.text, w.mode);
+  }
+  for (const l of lines) say(`  ${l}`);
+
+  const tabChanged = writes.some((w) => w.file === t.crontab.file);
+  if (t.crond && tabChanged) {
+    if (env.globals.dryRun) say(`would restart crond (${t.crond.start.join(' ')})`);
+    else if (root !== null) say('crond not restarted (--root: the image\'s crond reads the crontab when it starts)');
+    else for (const l of await restartCrond(t.crond)) say(l);
+  }
+  return 0;
+}
