@@ -200,6 +200,15 @@ export function startZbsEmulator(opts: EmuOptions = {}): Promise<ZbsEmulator> {
   let records = emptyRecords();
   const startedAt = Date.now();
   const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
 
   const sign = (payload: string) => createHmac('sha256', state.secret).update(payload).digest('base64url');
   const issueToken = (): string => {
@@ -362,7 +371,8 @@ export function startZbsEmulator(opts: EmuOptions = {}): Promise<ZbsEmulator> {
     if (ep === 'refresh' || ep === 'heartbeat') rec.rawBody = bodyText;
 
     const fault = takeFault(ep);
-    if (fault?.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
+    if (fault?.latencyMs) await sleep(fault.latencyMs);
+    if (res.destroyed || !server.listening) return;
     if (fault?.hang) {
       rec.status = -1;
       return;
@@ -466,6 +476,8 @@ export function startZbsEmulator(opts: EmuOptions = {}): Promise<ZbsEmulator> {
     aliveAt,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),

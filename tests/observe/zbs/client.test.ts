@@ -1,0 +1,280 @@
+// The ZBS client against real emulators on loopback: token reuse, re-login, racing, bounded time, bad answers.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { apiCacheSchema, initialApiCache, type ApiCache } from '../../../lib/observe/zbs/cache';
+import { createZbsClient, type ZbsClient } from '../../../lib/observe/zbs/client';
+import type { Config } from '../../../lib/config/schema';
+import { recordingLog, type RecordingLog } from '../../support/log';
+import { CREDENTIALS, labConfig, loginCount, scvm, startLab, type Lab } from './lab';
+
+let lab: Lab;
+let clients: ZbsClient[] = [];
+
+function client(cache: ApiCache, opts: { config?: Config; now?: () => number; log?: RecordingLog } = {}) {
+  const c = createZbsClient({
+    config: opts.config ?? lab.config,
+    credentials: CREDENTIALS,
+    log: opts.log ?? recordingLog(),
+    cache,
+    now: opts.now ?? Date.now,
+  });
+  clients.push(c);
+  return c;
+}
+
+beforeEach(async () => {
+  lab = await startLab(3);
+});
+afterEach(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  clients = [];
+  await lab.close();
+});
+
+describe('tokens', () => {
+  test('one login serves many passes that share the persisted cache', async () => {
+    let stored: unknown = initialApiCache();
+    for (let pass = 0; pass < 5; pass++) {
+      // Each pass reads the cache back from its JSON form, as the state file does.
+      const cache = apiCacheSchema.parse(JSON.parse(JSON.stringify(stored)));
+      const c = client(cache);
+      const s = await c.sessions();
+      expect(s.ok).toBe(true);
+      await c.close();
+      stored = cache;
+    }
+    expect(loginCount(lab)).toBe(1);
+    expect(lab.emus[0]!.records.sessionLists).toHaveLength(5);
+  });
+
+  test('a refused token (401) costs exactly one new login and the call still succeeds', async () => {
+    const cache = initialApiCache();
+    expect((await client(cache).sessions()).ok).toBe(true);
+    const first = cache.token!.value;
+    lab.emus.forEach((e) => e.revokeTokens());
+    const log = recordingLog();
+    const s = await client(cache, { log }).sessions();
+    expect(s.ok).toBe(true);
+    expect(loginCount(lab)).toBe(2);
+    expect(cache.token!.value).not.toBe(first);
+    expect(log.messages('info').join('\n')).toMatch(/refused the token \(HTTP 401\)/);
+  });
+
+  test('a server that refuses every token gets one re-login per call, not a loop', async () => {
+    const cache = initialApiCache();
+    lab.emus.forEach((e) => e.patch({ refuseTokens: true }));
+    const c = client(cache, { config: labConfig(1, lab.port) });
+    const s = await c.sessions();
+    expect(s).toEqual({ ok: false, reason: expect.stringMatching(/HTTP 401 again right after a new login/) });
+    // First login (no token), then exactly one re-login after the 401.
+    expect(lab.emus[0]!.records.logins).toHaveLength(2);
+    expect(lab.emus[0]!.records.sessionLists).toHaveLength(2);
+    expect(cache.token).toBeNull();
+  });
+
+  test('an expired token is replaced before use, without a 401 round trip', async () => {
+    const cache = initialApiCache();
+    let t = Date.now();
+    expect((await client(cache, { now: () => t }).sessions()).ok).toBe(true);
+    t += lab.config.api.tokenLifetimeSec * 1000 + 1;
+    expect((await client(cache, { now: () => t }).sessions()).ok).toBe(true);
+    expect(loginCount(lab)).toBe(2);
+    expect(lab.emus[0]!.records.sessionLists.every((r) => r.status === 200)).toBe(true);
+  });
+
+  test('wrong credentials: unavailable with a hint, and the password never reaches the log', async () => {
+    const log = recordingLog();
+    const c = createZbsClient({
+      config: labConfig(1, lab.port),
+      credentials: { username: 'admin', password: 'wrong-pass-123' },
+      log,
+      cache: initialApiCache(),
+      now: Date.now,
+    });
+    clients.push(c);
+    const s = await c.sessions();
+    expect(s).toEqual({ ok: false, reason: expect.stringMatching(/login at 127\.0\.0\.1 refused with HTTP 401: check/) });
+    expect(JSON.stringify(log.entries)).not.toContain('wrong-pass-123');
+  });
+
+  test('the token never appears in a log line', async () => {
+    const log = recordingLog();
+    const cache = initialApiCache();
+    await client(cache, { log }).sessions();
+    lab.emus.forEach((e) => e.revokeTokens());
+    await client(cache, { log }).sessions();
+    await client(cache, { log }).switches();
+    expect(cache.token).not.toBeNull();
+    expect(JSON.stringify(log.entries)).not.toContain(cache.token!.value.split('.').pop());
+  });
+});
+
+describe('racing the SCVMs', () => {
+  test('the local SCVM answers first when it is healthy; nobody else is asked', async () => {
+    const s = await client(initialApiCache()).sessions();
+    expect(s).toEqual({ ok: true, from: scvm(0).manageIp, sessions: expect.any(Array) });
+    if (s.ok) expect(s.sessions.map((x) => x.dataIp)).toEqual([0, 1, 2].map((i) => scvm(i).dataIp));
+    expect(lab.emus[1]!.records.all).toHaveLength(0);
+  });
+
+  test('local API down (connection refused): a live remote SCVM answers', async () => {
+    await lab.emus[0]!.close();
+    const log = recordingLog();
+    const s = await client(initialApiCache(), { log }).sessions();
+    expect(s).toMatchObject({ ok: true, from: scvm(1).manageIp });
+    expect(log.messages('warn').join('\n')).toMatch(/from 127\.0\.0\.1 unavailable: login: .*connection refused/);
+  });
+
+  test('local API hangs: the next SCVM starts after the stagger and wins; the loser is abandoned', async () => {
+    lab.emus[0]!.patch({ faults: { all: { hang: true } } });
+    const started = performance.now();
+    const s = await client(initialApiCache()).sessions();
+    const took = performance.now() - started;
+    expect(s).toMatchObject({ ok: true, from: scvm(1).manageIp });
+    expect(took).toBeLessThan(lab.config.api.requestTimeoutMs);
+  });
+
+  test('local SCVM answers garbage: the next one is asked at once and wins', async () => {
+    const cache = initialApiCache();
+    await client(cache).sessions(); // log in first so the fault hits the list
+    lab.emus[0]!.patch({ faults: { sessions: { body: 'garbage' } } });
+    const log = recordingLog();
+    const s = await client(cache, { log }).sessions();
+    expect(s).toMatchObject({ ok: true, from: scvm(1).manageIp });
+    expect(log.messages('warn').join('\n')).toMatch(/127\.0\.0\.1 unavailable: .*not JSON/);
+  });
+});
+
+describe('API unavailable: every failure is data, with a log line', () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['HTTP 5xx', { status: 503 }, /HTTP 503/],
+    ['garbage body', { body: 'garbage' }, /not JSON/],
+    ['wrong types', { body: 'wrongTypes' }, /session list: expected an array/],
+    ['empty body', { body: 'empty' }, /expected an array, got null/],
+    ['huge body', { body: 'huge', hugeBytes: 6 * 1024 * 1024 }, /larger than api\.maxBodyBytes/],
+    ['connection reset', { reset: true }, /reset|socket|closed/i],
+  ];
+  test.each(cases)('%s from every SCVM -> unavailable', async (_name, fault, why) => {
+    lab.emus.forEach((e) => e.patch({ faults: { sessions: fault } }));
+    const log = recordingLog();
+    const s = await client(initialApiCache(), { log }).sessions();
+    expect(s).toEqual({ ok: false, reason: expect.stringMatching(why) });
+    expect(log.messages('warn').filter((m) => why.test(m)).length).toBeGreaterThanOrEqual(3);
+  });
+
+  test('hostile session entries refuse the list before anything uses them', async () => {
+    const hostile = [
+      { ip: '10.0.0.1 via 1.2.3.4' },
+      { ip: '-d' },
+      { ip: 'fe80::1' },
+      { ip: '' },
+      { uuid: '../../etc' },
+      { uuid: 'a/b' },
+      { uuid: 'a%2fb' },
+      { uuid: 'a b' },
+      { secondary_data_ip: '1.2.3.4; reboot' },
+    ];
+    for (const h of hostile) {
+      lab.emus.forEach((e) => e.patch({ sessions: [{ uuid: 'ok-1', ip: '10.10.85.15', alive: true, ...h }] }));
+      const log = recordingLog();
+      const s = await client(initialApiCache(), { log }).sessions();
+      expect(s).toEqual({ ok: false, reason: expect.stringMatching(/entry 0 refused/) });
+    }
+  });
+
+  test('an absurd list (more than api.maxSessions) is refused', async () => {
+    const many = Array.from({ length: 50 }, (_, i) => ({ uuid: `s${i}`, ip: `10.1.0.${i}`, alive: true }));
+    lab.emus.forEach((e) => e.patch({ sessions: many }));
+    const s = await client(initialApiCache(), { config: labConfig(3, lab.port, { api: { maxSessions: 20 } }) }).sessions();
+    expect(s).toEqual({ ok: false, reason: expect.stringMatching(/50 entries, more than api\.maxSessions 20/) });
+  });
+
+  test('a list without any liveness field is refused, not read as "dead" or "alive"', async () => {
+    lab.emus.forEach((e) => e.patch({ livenessFields: 'none' }));
+    const s = await client(initialApiCache()).sessions();
+    expect(s).toEqual({ ok: false, reason: expect.stringMatching(/neither "alive" nor "alive_sec"/) });
+  });
+});
+
+describe('time is bounded', () => {
+  test('every SCVM hangs: sessions() gives up within api.budgetMs', async () => {
+    lab.emus.forEach((e) => e.patch({ faults: { all: { hang: true } } }));
+    const config = labConfig(3, lab.port, { api: { budgetMs: 700, requestTimeoutMs: 5000 } });
+    const c = client(initialApiCache(), { config });
+    const started = performance.now();
+    const s = await c.sessions();
+    const took = performance.now() - started;
+    expect(s.ok).toBe(false);
+    expect(took).toBeGreaterThan(650);
+    expect(took).toBeLessThan(700 + 400);
+    // The budget is spent: later calls of the pass fail at once.
+    const t2 = performance.now();
+    expect(await c.call(scvm(1).manageIp, { method: 'GET', path: '/x' })).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/budget of 700 ms already spent/),
+    });
+    expect(performance.now() - t2).toBeLessThan(50);
+  });
+
+  test('a slow server answers past api.requestTimeoutMs: unavailable within the request timeout', async () => {
+    const config = labConfig(1, lab.port, { api: { requestTimeoutMs: 300 } });
+    lab.emus[0]!.patch({ faults: { all: { latencyMs: 2000 } } });
+    const started = performance.now();
+    const s = await client(initialApiCache(), { config }).sessions();
+    expect(s).toEqual({ ok: false, reason: expect.stringMatching(/no complete answer within 300 ms/) });
+    expect(performance.now() - started).toBeLessThan(300 + 300);
+  });
+
+  test('a server that accepts TCP but never answers the login is bounded too', async () => {
+    const silent: Server = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, scvm(0).manageIp, () => r()));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const config = labConfig(1, port, { api: { requestTimeoutMs: 250 } });
+      const started = performance.now();
+      const s = await client(initialApiCache(), { config }).sessions();
+      expect(s).toEqual({ ok: false, reason: expect.stringMatching(/login: .*no complete answer within 250 ms/) });
+      expect(performance.now() - started).toBeLessThan(250 + 300);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+});
+
+describe('cluster switches', () => {
+  test('read once, served from the cache until api.switchesRefreshSec, then re-read', async () => {
+    const cache = initialApiCache();
+    let t = 1_000_000_000_000;
+    const now = () => t;
+    expect(await client(cache, { now }).switches()).toEqual({ enableReroute: true, enableSecondaryDataChannel: false });
+    lab.emus.forEach((e) => e.patch({ switches: { enable_secondary_data_channel: true } }));
+    t += (lab.config.api.switchesRefreshSec - 1) * 1000;
+    expect(await client(cache, { now }).switches()).toEqual({ enableReroute: true, enableSecondaryDataChannel: false });
+    t += 2000;
+    expect(await client(cache, { now }).switches()).toEqual({ enableReroute: true, enableSecondaryDataChannel: true });
+    expect(lab.emus[0]!.records.switches).toHaveLength(2);
+    expect(cache.switches).toEqual({ enableReroute: true, enableSecondaryDataChannel: true, fetchedAt: t });
+  });
+
+  test('a failed re-read keeps the cached value; none known gives null', async () => {
+    lab.emus.forEach((e) => e.patch({ faults: { switches: { status: 500 } } }));
+    expect(await client(initialApiCache()).switches()).toBeNull();
+    const cache: ApiCache = {
+      token: null,
+      switches: { enableReroute: false, enableSecondaryDataChannel: true, fetchedAt: 0 },
+    };
+    const log = recordingLog();
+    expect(await client(cache, { log }).switches()).toEqual({ enableReroute: false, enableSecondaryDataChannel: true });
+    expect(log.messages('warn').join('\n')).toMatch(/cluster switches unavailable .*keeping the value read at 1970/);
+    expect(cache.switches!.fetchedAt).toBe(0);
+  });
+});
+
+test('the cache schema refuses a token that could not go into a header and a bad scvm', () => {
+  const ok = { token: { value: 'abc', expiresAt: 1, scvm: '127.0.0.1' }, switches: null };
+  expect(apiCacheSchema.parse(ok)).toEqual(ok);
+  expect(apiCacheSchema.parse({})).toEqual(initialApiCache());
+  expect(apiCacheSchema.safeParse({ ...ok, token: { ...ok.token, value: 'a b\r\n' } }).success).toBe(false);
+  expect(apiCacheSchema.safeParse({ ...ok, token: { ...ok.token, scvm: '-d' } }).success).toBe(false);
+});
