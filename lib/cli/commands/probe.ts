@@ -1,0 +1,61 @@
+// `reroute probe [ip...] [--json]`: the agent's ICMP sweep on demand, so support sees what the agent sees.
+import { UsageError } from '../../errors';
+import { loadConfig, configPath } from '../../config/load';
+import type { Config } from '../../config/schema';
+import { isIPv4 } from '../../net/ipv4';
+import { probe } from '../../observe/icmp/prober';
+import type { Log } from '../../runtime/log';
+import { silentLog } from '../../runtime/log';
+import type { ProbeResult } from '../../types';
+import type { CommandEnv } from '../context';
+
+const COLUMNS = ['ip', 'sent', 'recv', 'loss%', 'rtt min/avg/max ms', 'verdict'] as const;
+
+/** The local SCVM's data IP, then every configured SCVM's, each once. */
+export function defaultTargets(config: Config): string[] {
+  return [...new Set([config.local.dataIp, ...config.scvms.map((s) => s.dataIp)])];
+}
+
+const ms = (n: number | null) => (n === null ? '-' : n.toFixed(2));
+
+function verdict(r: ProbeResult): string {
+  if (r.reachable) return 'reachable';
+  return r.error ? `unreachable (${r.error})` : 'unreachable';
+}
+
+/** One line per target, columns padded to their widest cell. */
+export function formatTable(results: ProbeResult[]): string[] {
+  const rows = results.map((r) => [
+    r.ip,
+    String(r.sent),
+    String(r.received),
+    r.lossPct.toFixed(0),
+    r.received ? `${ms(r.rttMinMs)}/${ms(r.rttAvgMs)}/${ms(r.rttMaxMs)}` : '-',
+    verdict(r),
+  ]);
+  const all = [[...COLUMNS], ...rows];
+  const widths = COLUMNS.map((_, c) => Math.max(...all.map((row) => row[c]!.length)));
+  return all.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '));
+}
+
+function stderrLog(env: CommandEnv): Log {
+  if (!env.globals.verbose) return silentLog;
+  const line = (level: string) => (message: string, context?: Record<string, unknown>) =>
+    env.display.err(`${level}: ${message}${context ? ' ' + JSON.stringify(context) : ''}`);
+  return { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug') };
+}
+
+/** Probe the given IPs (default: the known SCVM data IPs) with the configured settings; exit 0 whatever they answer. */
+export async function run(opts: { ips: string[]; json: boolean }, env: CommandEnv): Promise<number> {
+  const bad = opts.ips.filter((ip) => !isIPv4(ip));
+  if (bad.length > 0) {
+    throw new UsageError(`probe: not an IPv4 address: ${bad.join(', ')} (give dotted quads such as 10.10.85.15)`);
+  }
+  const { config } = loadConfig(configPath(env.globals.config));
+  const targets = opts.ips.length > 0 ? [...new Set(opts.ips)] : defaultTargets(config);
+  const results = await probe(targets, config.probe, stderrLog(env));
+  const ordered = targets.map((ip) => results[ip]!);
+  if (opts.json) env.display.out(JSON.stringify({ settings: config.probe, results: ordered }));
+  else formatTable(ordered).forEach((line) => env.display.out(line));
+  return 0;
+}
