@@ -1,0 +1,50 @@
+// `reroute simulate <timeline.json>`: replay a scripted timeline through the engine; print every switch and a summary.
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../../errors';
+import { parseTimeline } from '../../decide/timeline';
+import { simulate, type SimReport } from '../../decide/simulate';
+import type { CommandEnv } from '../context';
+
+function readTimeline(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new UsageError(`timeline ${file}: cannot read it (${code}); give the path of a timeline JSON file`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`timeline ${file}: not valid JSON (${(err as Error).message}); see docs/decision.md "Timeline format"`);
+  }
+}
+
+function summaryLines(r: SimReport): string[] {
+  const failed = r.switches.filter((s) => !s.ok).length;
+  return [
+    `summary ${r.name}: ${r.switches.length - failed} switch(es)${failed ? ` (+${failed} failed)` : ''} over ${r.durationSec} s` +
+      ` (${r.passes} passes, ${r.healthChanges} health change(s)); ${r.deadPathSec} s on a dead path; ${r.reroutedSec} s rerouted`,
+  ];
+}
+
+/** Run the simulate command; returns the exit code. A bad timeline throws UsageError (exit 2). */
+export async function run(opts: { file: string; json: boolean }, env: CommandEnv): Promise<number> {
+  const parsed = parseTimeline(readTimeline(opts.file));
+  if (!parsed.ok) {
+    const more = parsed.problems.length > 1 ? ` (and ${parsed.problems.length - 1} more: ${parsed.problems.slice(1).join('; ')})` : '';
+    throw new UsageError(`timeline ${opts.file}: ${parsed.problems[0]}${more}; see docs/decision.md "Timeline format"`);
+  }
+  const report = simulate(parsed.timeline, parsed.config);
+  if (opts.json) {
+    const { finalState: _state, routeBySec: _route, ...rest } = report;
+    env.display.out(JSON.stringify(rest, null, 2));
+    return 0;
+  }
+  for (const s of report.switches) {
+    const t = `t=${String(s.atSec).padStart(5)}s`;
+    env.display.out(`${t}  switch ${s.from || '(none)'} -> ${s.to}${s.ok ? '' : ' FAILED'}  [${s.reason}] ${s.because}`);
+  }
+  for (const line of summaryLines(report)) env.display.out(line);
+  return 0;
+}
