@@ -137,10 +137,13 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
     const left = api.budgetMs - spentMs;
     if (closing.signal.aborted) return spent(`${what}: client closed`);
     if (left <= 0) return spent(`${what}: API budget of ${api.budgetMs} ms already spent this pass`);
-    const signal = AbortSignal.any([AbortSignal.timeout(left), closing.signal]);
     const start = performance.now();
     try {
-      return await fn(signal);
+      // AbortSignal.timeout wants an integer; the budget is tracked in fractional ms.
+      return await fn(AbortSignal.any([AbortSignal.timeout(Math.ceil(left)), closing.signal]));
+    } catch (e) {
+      // Nothing past the client throws; an unexpected error is still just "unavailable".
+      return spent(`${what}: unexpected ${(e as Error).message}`);
     } finally {
       spentMs += performance.now() - start;
     }

@@ -91,7 +91,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): P
     const b = chunk as Buffer;
     size += b.length;
     if (size > cap) {
-      body.destroy();
+      body.on('error', () => undefined).destroy();
       throw new BodyTooLarge(`answer larger than api.maxBodyBytes (${cap} bytes)`);
     }
     chunks.push(b);
@@ -124,7 +124,7 @@ export function createHttp(opts: HttpOptions): Http {
       });
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > opts.maxBodyBytes) {
-        res.body.destroy();
+        res.body.on('error', () => undefined).destroy();
         return { ok: false, reason: `${where}: answer of ${declared} bytes is larger than api.maxBodyBytes (${opts.maxBodyBytes})` };
       }
       const raw = await readCapped(res.body, opts.maxBodyBytes);
