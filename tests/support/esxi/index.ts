@@ -1,0 +1,97 @@
+// A temp dir holding a fake ESXi host: the fake commands on a PATH of its own, and their state file.
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export type FakeEsxiTool = 'esxcfg-route' | 'esxcli' | 'esxcfg-vmknic';
+
+export interface FakeRoute {
+  network: string;
+  netmask: string;
+  gateway: string | null;
+  iface: string | null;
+  source?: string;
+}
+
+/** The fake host's table and its failure switches (see fake-esxi.js). */
+export interface FakeEsxiState {
+  format: 'modern' | 'old';
+  vmknicFormat: 'modern' | 'old';
+  routes: FakeRoute[];
+  vmknics: Record<string, unknown>[];
+  fail: Record<string, number | boolean>;
+  hang: string[];
+  output: Record<string, string>;
+}
+
+export interface FakeCall {
+  tool: FakeEsxiTool;
+  argv: string[];
+  time: string;
+}
+
+/** The directory of the fake executables, for tests that run them directly. */
+export const FAKE_ESXI_DIR = __dirname;
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const fake = require('./fake-esxi.js') as { defaultState(): FakeEsxiState };
+
+/** The lab-plan table the fakes create when their state file is missing. */
+export function defaultFakeState(): FakeEsxiState {
+  return fake.defaultState();
+}
+
+export interface FakeEsxiHost {
+  dir: string;
+  statePath: string;
+  /** env for the commands: PATH with only `tools` of the fakes in front, FAKE_ESXI_STATE set */
+  env: NodeJS.ProcessEnv;
+  readState(): FakeEsxiState;
+  writeState(patch: Partial<FakeEsxiState>): void;
+  /** every invocation so far */
+  calls(): FakeCall[];
+  /** invocations that change a route (esxcfg-route -a/-d, esxcli add/remove) */
+  changingCalls(): FakeCall[];
+  cleanup(): void;
+}
+
+/** Make a fake ESXi host; `tools` picks which fakes are on its PATH (all three by default). */
+export function fakeEsxiHost(
+  opts: { tools?: FakeEsxiTool[]; state?: Partial<FakeEsxiState> } = {},
+): FakeEsxiHost {
+  const dir = mkdtempSync(join(tmpdir(), 'reroute-fake-esxi-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  for (const tool of opts.tools ?? ['esxcfg-route', 'esxcli', 'esxcfg-vmknic']) {
+    symlinkSync(join(FAKE_ESXI_DIR, tool), join(bin, tool));
+  }
+  const statePath = join(dir, 'state.json');
+  const host: FakeEsxiHost = {
+    dir,
+    statePath,
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, FAKE_ESXI_STATE: statePath },
+    readState: () => JSON.parse(readFileSync(statePath, 'utf8')) as FakeEsxiState,
+    writeState: (patch) => {
+      const current = existsSync(statePath) ? host.readState() : defaultFakeState();
+      writeFileSync(statePath, JSON.stringify({ ...current, ...patch }, null, 2));
+    },
+    calls: () =>
+      existsSync(`${statePath}.calls`)
+        ? readFileSync(`${statePath}.calls`, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as FakeCall)
+        : [],
+    changingCalls: () =>
+      host
+        .calls()
+        .filter(
+          (c) =>
+            (c.tool === 'esxcfg-route' && ['-a', '-d', '--add', '--del'].includes(c.argv[0] ?? '')) ||
+            (c.tool === 'esxcli' && ['add', 'remove'].includes(c.argv[4] ?? '')),
+        ),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+  host.writeState(opts.state ?? {});
+  return host;
+}
