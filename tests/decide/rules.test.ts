@@ -1,0 +1,289 @@
+// The priority table of docs/decision.md, row by row.
+import { decide } from '../../lib/decide/decide';
+import { RULES } from '../../lib/decide/rules';
+import {
+  LOCAL, M15, M16, M17, R16, R17, T0, config, engineState, input, obs, passes, row, session,
+} from './builders';
+
+const healthySince = (sec: number) => ({ down: false, healthySince: T0 - sec * 1000, downSince: null });
+const downState = { down: true, healthySince: null, downSince: T0 - 60_000 };
+const oneRelapse = { penalty: 1, penaltyAt: T0 - 400_000, relapses: [T0 - 400_000] };
+
+describe('priority table', () => {
+  test('rows are numbered 1..13 in order', () => {
+    expect(RULES.map((r) => r.row)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+  });
+
+  test('row 1: reroute disabled by the cluster restores the local route even with local down', () => {
+    const { decision } = decide(input({
+      spec: { up: { [LOCAL]: false }, route: [R16], switches: { enableReroute: false, enableSecondaryDataChannel: false } },
+    }));
+    expect(row(decision)).toEqual({ row: 1, reason: 'reroute-disabled', target: LOCAL, nextHop: LOCAL, change: true });
+  });
+
+  test('row 1: reroute disabled and already local: nothing to do', () => {
+    const { decision } = decide(input({
+      spec: { up: { [LOCAL]: false }, switches: { enableReroute: false, enableSecondaryDataChannel: true } },
+    }));
+    expect(row(decision)).toEqual({ row: 1, reason: 'reroute-disabled', target: LOCAL, nextHop: LOCAL, change: false });
+  });
+
+  test('row 2: an active pin wins over a healthy local SCVM', () => {
+    const { decision } = decide(input({ pin: { target: R17, until: T0 + 60_000, setAt: T0 - 1000 } }));
+    expect(row(decision)).toEqual({ row: 2, reason: 'pinned', target: R17, nextHop: R17, change: true });
+    expect(decision.clearPin).toBe(false);
+  });
+
+  test('row 2: an expired pin is ignored and reported for removal', () => {
+    const { decision } = decide(input({ pin: { target: R17, until: T0, setAt: T0 - 60_000 } }));
+    expect(row(decision)).toEqual({ row: 4, reason: 'local-ok', target: LOCAL, nextHop: LOCAL, change: false });
+    expect(decision.clearPin).toBe(true);
+    expect(decision.warnings).toEqual([`the pin to ${R17} expired at 2024-01-01T00:00:00.000Z: back to automatic`]);
+  });
+
+  test('row 3: rerouted and local healthy for the stable period: go back', () => {
+    const { decision } = decide(input({
+      spec: { route: [R16] },
+      state: engineState({ local: healthySince(185), damping: oneRelapse }),
+    }));
+    expect(row(decision)).toEqual({ row: 3, reason: 'local-stable', target: LOCAL, nextHop: LOCAL, change: true });
+  });
+
+  test('row 3 does not fire before the stable period: stickiness (row 6) keeps the remote', () => {
+    const { decision } = decide(input({
+      spec: { route: [R16] },
+      state: engineState({ local: healthySince(100), damping: oneRelapse }),
+    }));
+    expect(row(decision)).toEqual({ row: 6, reason: 'remote-ok', target: R16, nextHop: R16, change: false });
+    expect(decision.because).toBe(`staying on ${R16} (answers ping, session alive); local SCVM ${LOCAL} healthy for 100 s of the 180 s needed`);
+  });
+
+  test('row 4: on local and healthy: keep, whole decision', () => {
+    const { decision } = decide(input());
+    expect(decision).toEqual({
+      target: LOCAL,
+      nextHop: LOCAL,
+      change: false,
+      from: [LOCAL],
+      row: 4,
+      reason: 'local-ok',
+      because: `local SCVM ${LOCAL} answers ping and its session is alive`,
+      local: 'healthy',
+      localHealthySec: 0,
+      requiredStableSec: 180,
+      refresh: null,
+      heartbeat: { apiIp: M15, nfsTargetIp: LOCAL, rerouted: false },
+      clearPin: false,
+      warnings: [],
+      activeDataIps: [LOCAL, R16, R17],
+    });
+  });
+
+  test('row 4: an API failure is never a reason to switch', () => {
+    const { decision } = decide(input({ spec: { sessions: 'api-down' } }));
+    expect(row(decision)).toEqual({ row: 4, reason: 'local-unconfirmed', target: LOCAL, nextHop: LOCAL, change: false });
+  });
+
+  test('row 5: local ping lost: fast out in the same pass, even without a session list', () => {
+    for (const sessions of [undefined, 'api-down' as const]) {
+      const { decision } = decide(input({ spec: { up: { [LOCAL]: false }, sessions } }));
+      expect(row(decision)).toEqual({ row: 5, reason: 'local-icmp-down', target: R16, nextHop: R16, change: true });
+    }
+  });
+
+  test('row 5: local answers ping but a fresh list has no session for it / a dead one', () => {
+    const missing = decide(input({ spec: { sessions: [session(R16), session(R17)] } })).decision;
+    expect(row(missing)).toEqual({ row: 5, reason: 'local-session-missing', target: R16, nextHop: R16, change: true });
+    const dead = decide(input({ spec: { sessions: [session(LOCAL, false), session(R16), session(R17)] } })).decision;
+    expect(row(dead)).toEqual({ row: 5, reason: 'local-session-dead', target: R16, nextHop: R16, change: true });
+  });
+
+  test('row 5: the switch orders the session refresh at the new target (rule 10)', () => {
+    const { decision } = decide(input({ spec: { up: { [LOCAL]: false } } }));
+    expect(decision.refresh).toEqual({ target: R16, apiIp: M16, sessionId: 's-16' });
+    expect(decision.heartbeat).toEqual({ apiIp: M16, nfsTargetIp: R16, rerouted: true });
+  });
+
+  test('row 6: a healthy remote is kept while local is down', () => {
+    const { decision } = decide(input({ spec: { up: { [LOCAL]: false }, route: [R17] }, state: engineState({ local: downState }) }));
+    expect(row(decision)).toEqual({ row: 6, reason: 'remote-ok', target: R17, nextHop: R17, change: false });
+  });
+
+  test('row 7: on a management IP, a usable data IP takes over', () => {
+    const { decision } = decide(input({
+      spec: { up: { [LOCAL]: false, [R16]: false, [M16]: true }, route: [M16] },
+      state: engineState({ local: downState }),
+    }));
+    expect(row(decision)).toEqual({ row: 7, reason: 'leave-secondary', target: R17, nextHop: R17, change: true });
+  });
+
+  test('row 8: on a healthy management IP with no data IP usable: keep', () => {
+    const { decision } = decide(input({
+      spec: {
+        up: { [LOCAL]: false, [R16]: false, [R17]: false, [M16]: true, [M17]: true },
+        route: [M16],
+        switches: { enableReroute: true, enableSecondaryDataChannel: true },
+      },
+      state: engineState({ local: downState }),
+    }));
+    expect(row(decision)).toEqual({ row: 8, reason: 'secondary-ok', target: M16, nextHop: M16, change: false });
+  });
+
+  test('row 9: current remote fails while local is healthy but not yet stable: local at once', () => {
+    const { decision } = decide(input({
+      spec: { up: { [R16]: false }, route: [R16] },
+      state: engineState({ local: healthySince(30), damping: oneRelapse }),
+    }));
+    expect(row(decision)).toEqual({ row: 9, reason: 'remote-failed-go-local', target: LOCAL, nextHop: LOCAL, change: true });
+    expect(decision.because).toBe(
+      `current target ${R16} does not answer ping; local SCVM ${LOCAL} healthy for 30 s of the 180 s needed: going to the local SCVM now rather than to another remote`,
+    );
+  });
+
+  test('row 9: no route at all and local fine: add it via local', () => {
+    const { decision } = decide(input({ spec: { route: [] } }));
+    expect(row(decision)).toEqual({ row: 9, reason: 'remote-failed-go-local', target: LOCAL, nextHop: LOCAL, change: true });
+  });
+
+  test('row 10: current remote fails while local is down: move to another remote', () => {
+    const { decision } = decide(input({
+      spec: { up: { [LOCAL]: false, [R16]: false }, route: [R16] },
+      state: engineState({ local: downState }),
+    }));
+    expect(row(decision)).toEqual({ row: 10, reason: 'remote-failed-move', target: R17, nextHop: R17, change: true });
+  });
+
+  test('row 10: a remote with a dead session counts as failed, ping or not', () => {
+    const { decision } = decide(input({
+      spec: { up: { [LOCAL]: false }, route: [R16], sessions: [session(LOCAL, false), session(R16, false), session(R17)] },
+      state: engineState({ local: downState }),
+    }));
+    expect(row(decision)).toEqual({ row: 10, reason: 'remote-failed-move', target: R17, nextHop: R17, change: true });
+  });
+
+  test('row 11: no data IP usable and the cluster allows the secondary channel: a management IP', () => {
+    const { decision } = decide(input({
+      spec: {
+        up: { [LOCAL]: false, [R16]: false, [R17]: false, [M16]: true, [M17]: true },
+        switches: { enableReroute: true, enableSecondaryDataChannel: true },
+      },
+    }));
+    expect(row(decision)).toEqual({ row: 11, reason: 'secondary-channel', target: M16, nextHop: M16, change: true });
+  });
+
+  test('row 11 is skipped when the channel is off by config even if the cluster allows it', () => {
+    const { decision } = decide(input({
+      config: config({ decide: { useSecondaryDataChannel: 'never' } }),
+      spec: {
+        up: { [LOCAL]: false, [R16]: false, [R17]: false, [M16]: true },
+        switches: { enableReroute: true, enableSecondaryDataChannel: true },
+      },
+    }));
+    expect(row(decision)).toEqual({ row: 12, reason: 'no-healthy-target', target: LOCAL, nextHop: LOCAL, change: false });
+  });
+
+  test('row 12: nothing healthy: keep the current route (never delete), warn', () => {
+    const { decision } = decide(input({ spec: { up: { [LOCAL]: false, [R16]: false, [R17]: false }, route: [R16] } }));
+    expect(row(decision)).toEqual({ row: 12, reason: 'no-healthy-target', target: R16, nextHop: R16, change: false });
+    expect(decision.warnings).toEqual([decision.because]);
+  });
+
+  test('row 13: no route and nothing healthy: add it via local anyway', () => {
+    const { decision } = decide(input({ spec: { up: { [LOCAL]: false, [R16]: false, [R17]: false }, route: [] } }));
+    expect(row(decision)).toEqual({ row: 13, reason: 'no-route-fallback', target: LOCAL, nextHop: LOCAL, change: true });
+  });
+});
+
+describe('definitions around the table', () => {
+  test('rule 9: a route with an extra next hop is not "already right"', () => {
+    const { decision } = decide(input({ spec: { route: [LOCAL, R16] } }));
+    expect(row(decision)).toEqual({ row: 4, reason: 'local-ok', target: LOCAL, nextHop: LOCAL, change: true });
+  });
+
+  test('RDMA: the next hop is the access IP, and a route via it is recognised as already right', () => {
+    const cfg = config({ accessIps: { [R16]: '10.10.86.16' } });
+    const out = decide(input({ config: cfg, spec: { up: { [LOCAL]: false } } })).decision;
+    expect(row(out)).toEqual({ row: 5, reason: 'local-icmp-down', target: R16, nextHop: '10.10.86.16', change: true });
+    const kept = decide(input({ config: cfg, spec: { up: { [LOCAL]: false }, route: ['10.10.86.16'] } })).decision;
+    expect(row(kept)).toEqual({ row: 6, reason: 'remote-ok', target: R16, nextHop: '10.10.86.16', change: false });
+  });
+
+  test('unreadable route: the believed target stands in, and it is said', () => {
+    const { decision } = decide(input({ spec: { route: 'unreadable' }, state: engineState({ target: LOCAL }) }));
+    expect(row(decision)).toEqual({ row: 4, reason: 'local-ok', target: LOCAL, nextHop: LOCAL, change: false });
+    expect(decision.warnings).toEqual(['could not read the route (esxcfg-route timed out); assuming it goes via 10.10.85.15']);
+  });
+
+  test('rule 7: own zone first', () => {
+    const cfg = config({ zone: 'a' });
+    const sessions = [session(LOCAL, true, null, 'a'), session(R16, true, null, 'b'), session(R17, true, null, 'a')];
+    const { decision } = decide(input({ config: cfg, spec: { up: { [LOCAL]: false }, sessions } }));
+    expect(row(decision)).toEqual({ row: 5, reason: 'local-icmp-down', target: R17, nextHop: R17, change: true });
+  });
+
+  test('rule 7: two hosts failing together take different SCVMs (same list, same assignment)', () => {
+    const R18 = '10.10.85.18';
+    const scvms = [LOCAL, R16, R17, R18].map((ip) => ({ dataIp: ip, manageIp: ip.replace('10.10.85.', '192.168.85.') }));
+    const up = { [LOCAL]: false, [R16]: false, [R17]: true, [R18]: true };
+    const sessions = [session(R17), session(R18)];
+    const chosen = [LOCAL, R16].map((me) => {
+      const cfg = config({ local: scvms.find((s) => s.dataIp === me), scvms });
+      return decide(input({ config: cfg, spec: { up, sessions, route: [me] } })).decision.target;
+    });
+    expect(chosen).toEqual([R17, R18]);
+  });
+
+  test('cold start with the API down: remotes judged by ping alone, and said so', () => {
+    const { decision } = decide(input({ spec: { up: { [LOCAL]: false }, sessions: 'api-down' } }));
+    expect(decision.target).toBe(R16);
+    expect(decision.warnings).toEqual([
+      `session refresh for ${R16} cannot be sent: no session id known for that SCVM yet; kept pending`,
+      'no fresh session list (connect ETIMEDOUT; none ever received): deciding on ping and the last list',
+      'no session list was ever received: remote targets are judged by ping alone',
+    ]);
+  });
+
+  test('once a list was seen, a remote missing from it is not a target even if it answers ping', () => {
+    const { state } = decide(input({ spec: { sessions: [session(LOCAL), session(R17)] } }));
+    const { decision } = decide(input({ state, now: T0 + 5000, spec: { up: { [LOCAL]: false }, sessions: 'api-down' } }));
+    expect(decision.target).toBe(R17);
+  });
+
+  test('switches never read (null): reroute assumed on, secondary channel off', () => {
+    const { decision } = decide(input({
+      spec: { up: { [LOCAL]: false, [R16]: false, [R17]: false, [M16]: true }, switches: null },
+    }));
+    expect(row(decision)).toEqual({ row: 12, reason: 'no-healthy-target', target: LOCAL, nextHop: LOCAL, change: false });
+  });
+
+  test('rule 11: the active list follows fresh lists and survives an API outage', () => {
+    const { results } = passes([
+      { sessions: [session(LOCAL), session(R16, false), session(R17)] },
+      { sessions: 'api-down' },
+    ]);
+    expect(results.map((d) => d.activeDataIps)).toEqual([[LOCAL, R17], [LOCAL, R17]]);
+  });
+
+  test('rule 10: a pending refresh is ordered again on later passes', () => {
+    const { decision } = decide(input({
+      state: engineState({ target: LOCAL, refreshPending: { target: LOCAL, since: T0 - 5000, attempts: 1, lastError: 'HTTP 503' } }),
+    }));
+    expect(decision.refresh).toEqual({ target: LOCAL, apiIp: M15, sessionId: 's-15' });
+  });
+
+  test('rule 8: the no-target warning is rate-limited, the reason is not', () => {
+    const down = { up: { [LOCAL]: false, [R16]: false, [R17]: false } };
+    const { results } = passes(Array.from({ length: 14 }, () => down));
+    expect(results.map((d) => d.warnings.length)).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+    expect(new Set(results.map((d) => d.reason))).toEqual(new Set(['no-healthy-target']));
+  });
+
+  test('the journal is bounded by journalSize', () => {
+    const { state } = passes(Array.from({ length: 7 }, () => ({})), { cfg: config({ journalSize: 5 }) });
+    expect(state.journal.map((e) => e.at)).toEqual([2, 3, 4, 5, 6].map((i) => T0 + i * 5000));
+  });
+
+  test('obs builder default is all healthy', () => {
+    expect(obs().sessions).toEqual({ ok: true, sessions: [session(LOCAL), session(R16), session(R17)], from: M16 });
+  });
+});
