@@ -138,13 +138,18 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
     if (closing.signal.aborted) return spent(`${what}: client closed`);
     if (left <= 0) return spent(`${what}: API budget of ${api.budgetMs} ms already spent this pass`);
     const start = performance.now();
+    const budget = new AbortController();
+    const timer = setTimeout(
+      () => budget.abort(new Error(`API budget of ${api.budgetMs} ms spent`)),
+      Math.ceil(left), // setTimeout wants whole ms; the budget is tracked in fractional ms
+    );
     try {
-      // AbortSignal.timeout wants an integer; the budget is tracked in fractional ms.
-      return await fn(AbortSignal.any([AbortSignal.timeout(Math.ceil(left)), closing.signal]));
+      return await fn(AbortSignal.any([budget.signal, closing.signal]));
     } catch (e) {
       // Nothing past the client throws; an unexpected error is still just "unavailable".
       return spent(`${what}: unexpected ${(e as Error).message}`);
     } finally {
+      clearTimeout(timer);
       spentMs += performance.now() - start;
     }
   }
