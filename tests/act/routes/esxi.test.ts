@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { configSchema, type Config, type ConfigInput } from '../../../lib/config/schema';
 import { ConfigError, MissingValueError, RouteError } from '../../../lib/errors';
 import { createRouteBackend, nextHopFor, type RouteBackend, type SwitchResult } from '../../../lib/act/routes/backend';
-import { fakeEsxiHost, type FakeEsxiHost, type FakeEsxiTool } from '../../support/esxi';
+import { fakeEsxiHost, type FakeEsxiHost, type FakeEsxiState, type FakeEsxiTool } from '../../support/esxi';
 import { recordingLog, type RecordingLog } from '../../support/log';
 
 const VIP = '192.168.33.2';
@@ -18,7 +18,7 @@ let host: FakeEsxiHost;
 let log: RecordingLog;
 
 async function backend(
-  opts: { dryRun?: boolean; tools?: FakeEsxiTool[]; cfg?: Partial<ConfigInput>; state?: Parameters<typeof fakeEsxiHost>[0]['state'] } = {},
+  opts: { dryRun?: boolean; tools?: FakeEsxiTool[]; cfg?: Partial<ConfigInput>; state?: Partial<FakeEsxiState> } = {},
 ): Promise<RouteBackend> {
   host = fakeEsxiHost({ tools: opts.tools, state: opts.state });
   log = recordingLog();
