@@ -108,7 +108,9 @@ function steer(state, op, argv) {
 function kernelMode() {
   if (process.env.FAKE_ESXI_KERNEL !== '1') return false;
   // Network safety: the kernel mirror may only ever touch a test namespace's table.
-  if (fs.readlinkSync('/proc/self/ns/net') === fs.readlinkSync('/proc/1/ns/net')) {
+  // `ip netns identify` names the namespace this process is in; empty means not in a named (test) namespace.
+  const id = spawnSync('ip', ['netns', 'identify'], { encoding: 'utf8' });
+  if (id.status !== 0 || (id.stdout || '').trim() === '') {
     die('fake ESXi: FAKE_ESXI_KERNEL=1 refused in the root network namespace; run it under "ip netns exec"', 2);
   }
   return true;
@@ -183,9 +185,11 @@ function kernelVmknics() {
     if (link.ifname === 'lo') continue;
     for (const a of link.addr_info || []) {
       if (a.family !== 'inet') continue;
+      // Named like ESXi's vmknics; the Linux interface name becomes the port group.
+      const bcast = toIp((toNum(a.local) | (~toNum(maskOf(a.prefixlen)) >>> 0)) >>> 0);
       nics.push({
-        iface: link.ifname, portGroup: link.ifname, family: 'IPv4', address: a.local, netmask: maskOf(a.prefixlen),
-        broadcast: a.broadcast || '', mac: link.address || '00:00:00:00:00:00', mtu: link.mtu, tsoMss: 65535,
+        iface: `vmk${nics.length}`, portGroup: link.ifname, family: 'IPv4', address: a.local, netmask: maskOf(a.prefixlen),
+        broadcast: a.broadcast || bcast, mac: link.address || '00:00:00:00:00:00', mtu: link.mtu, tsoMss: 65535,
         enabled: (link.flags || []).includes('UP'), type: 'STATIC', netStack: 'defaultTcpipStack',
       });
     }
