@@ -217,7 +217,9 @@ export async function restartCrond(crond: { pidFile: string; start: string[] }, 
     process.kill(pid, 'SIGTERM');
     const until = Date.now() + timeoutMs;
     while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    said.push(alive(pid) ? `crond pid ${pid} did not stop within ${timeoutMs} ms` : `stopped crond (pid ${pid})`);
+    // A second crond would run every job twice: better no restart than two.
+    if (alive(pid)) return [...said, `crond pid ${pid} did not stop within ${timeoutMs} ms: not starting another; restart crond by hand`];
+    said.push(`stopped crond (pid ${pid})`);
   } else {
     said.push(text === '' ? `no ${crond.pidFile}: crond was not running` : `${crond.pidFile} names no live process ("${text.slice(0, 20)}")`);
   }

@@ -184,6 +184,21 @@ describe('platform detection and crond restart', () => {
     expect(readFileSync(marker, 'utf8')).toBe('ok\n');
   });
 
+  test('restartCrond does not start a second crond when the old one will not stop', async () => {
+    const stubborn = spawn('/bin/sh', ['-c', 'trap "" TERM; while :; do sleep 1; done'], { stdio: 'ignore', detached: true });
+    try {
+      await new Promise((r) => setTimeout(r, 200)); // let the trap be set
+      const pidFile = join(root, 'crond.pid');
+      writeFileSync(pidFile, String(stubborn.pid));
+      const marker = join(root, 'started');
+      const said = await restartCrond({ pidFile, start: ['/bin/sh', '-c', `echo ok > ${marker}`] }, 300);
+      expect(said).toEqual([`crond pid ${stubborn.pid} did not stop within 300 ms: not starting another; restart crond by hand`]);
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      process.kill(-stubborn.pid!, 'SIGKILL');
+    }
+  });
+
   test('restartCrond with no pid file only starts, and reports a start that fails', async () => {
     const said = await restartCrond({ pidFile: join(root, 'none.pid'), start: ['/bin/sh', '-c', 'exit 3'] });
     expect(said).toEqual([`no ${join(root, 'none.pid')}: crond was not running`, 'could not start crond (/bin/sh -c exit 3): exit 3']);
