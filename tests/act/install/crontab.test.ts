@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import {
   BLOCK_BEGIN,
@@ -200,5 +204,29 @@ describe('boot block (ESXi local.sh)', () => {
     expect(() =>
       bootBlock({ crontabPath: '/var/spool/cron/crontabs/root', crondPidFile: '/var/run/crond.pid', crondStart: 'crond', lines: [] }),
     ).toThrow(MissingValueError);
+  });
+});
+
+describe('boot block run by a real shell (as ESXi runs local.sh at boot)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reroute-boot-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('restores our lines once, keeps foreign ones, replaces stale ones, restarts crond; twice = same crontab', () => {
+    const tab = `${dir}/root`;
+    const started = `${dir}/crond-started`;
+    const lines = cronLines(20, `/usr/bin/node '/vmfs/volumes/data store/reroute.js' loop --config /scratch/c.json >/dev/null 2>&1`);
+    const script = withBootBlock(
+      '#!/bin/sh\necho before > /dev/null\nexit 0\n',
+      bootBlock({ crontabPath: tab, crondPidFile: `${dir}/crond.pid`, crondStart: `/bin/sh -c 'echo x >> ${started}'`, lines }),
+      'local.sh',
+    );
+    writeFileSync(`${dir}/local.sh`, script);
+    // What the image gives at boot: the stock crontab plus, say, a stale line of ours from an older install.
+    writeFileSync(tab, ESXI_CRONTAB + `* * * * * sleep 0; /old/node /old/reroute.js loop ${LINE_MARKER}\n`);
+    execFileSync('/bin/sh', [`${dir}/local.sh`]);
+    expect(readFileSync(tab, 'utf8')).toBe(ESXI_CRONTAB + lines.join('\n') + '\n');
+    execFileSync('/bin/sh', [`${dir}/local.sh`]);
+    expect(readFileSync(tab, 'utf8')).toBe(ESXI_CRONTAB + lines.join('\n') + '\n');
+    expect(readFileSync(started, 'utf8')).toBe('x\nx\n');
   });
 });
