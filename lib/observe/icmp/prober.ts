@@ -428,6 +428,7 @@ class Sweep {
     this.timers.clear();
     for (const t of this.targets) {
       if (t.settled) continue;
+      if (why === 'socket closed') t.error = 'raw socket closed during the sweep';
       t.settled = true;
       t.reachable = t.received >= this.settings.minReplies;
     }
