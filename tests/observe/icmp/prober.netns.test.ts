@@ -143,6 +143,21 @@ describeNetns('probe in network namespaces', () => {
     expect(wallMs).toBeLessThan(400 + 200);
   });
 
+  it('keeps judging other targets while a dead neighbour makes the kernel answer "host unreachable"', () => {
+    // ARP for 10.77.0.9 fails after about 3 s; the sweep must outlast that with echoes still going to 10.78.0.8.
+    const { out, wallMs } = sweep(['10.77.0.9', '10.78.0.8'], {
+      count: 40,
+      intervalMs: 100,
+      waitMs: 500,
+      timeoutMs: 5000,
+      minReplies: 40,
+    });
+    expect(out.results!['10.78.0.8']).toMatchObject({ sent: 40, received: 40, reachable: true });
+    expect(out.results!['10.78.0.8']!.error).toBeUndefined();
+    expect(out.results!['10.77.0.9']).toMatchObject({ received: 0, reachable: false });
+    expect(wallMs).toBeGreaterThan(3900);
+  });
+
   it("does not count another pinger's replies to the same target", () => {
     const ns = prober;
     const ping = lab.execRaw(ns, ['sh', '-c', 'busybox ping -c 60 -i 0.01 -q 10.78.0.8 >/dev/null 2>&1 & echo $!'], {});
