@@ -115,7 +115,7 @@ export function bootBlock(spec: BootBlockSpec): string[] {
     `/bin/cat >> ${spec.crontabPath} <<'${eof}'`,
     ...spec.lines,
     eof,
-    `/bin/kill $(/bin/cat ${spec.crondPidFile}) 2>/dev/null`,
+    `/bin/kill $(/bin/cat ${spec.crondPidFile} 2>/dev/null) 2>/dev/null`,
     spec.crondStart,
     BLOCK_END,
   ];

@@ -1,6 +1,6 @@
 // `reroute install --every <seconds> [--root dir]`: cron lines (one per sub-minute offset) and, on ESXi, the boot block.
 import { resolve } from 'node:path';
-import { bootBlock, countAgentLines, cronLines, withAgentLines, withBootBlock } from '../../act/install/crontab';
+import { bootBlock, cadenceFor, countAgentLines, cronLines, withAgentLines, withBootBlock } from '../../act/install/crontab';
 import {
   checkedPlatform,
   checkedRoot,
@@ -41,6 +41,7 @@ function defaultEntry(): string | null | undefined {
 
 /** Install (or re-install with another cadence); prints every file written. Exit 0, or throws UsageError (2). */
 export async function run(opts: InstallOptions, env: CommandEnv): Promise<number> {
+  cadenceFor(opts.every); // the cheapest check first: a bad --every is reported before any path
   const root = checkedRoot(opts.root);
   const t = targetsFor(checkedPlatform(opts.platform, root), root);
   const abs = (p: string | undefined) => (p !== undefined && root === null ? resolve(p) : p);

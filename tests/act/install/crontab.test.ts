@@ -159,7 +159,7 @@ describe('boot block (ESXi local.sh)', () => {
     expect(block.slice(3, 9)).toEqual(cronLines(10, CMD));
     expect(block.slice(9)).toEqual([
       'REROUTE_AGENT_EOF',
-      '/bin/kill $(/bin/cat /var/run/crond.pid) 2>/dev/null',
+      '/bin/kill $(/bin/cat /var/run/crond.pid 2>/dev/null) 2>/dev/null',
       '/usr/lib/vmware/busybox/bin/busybox crond',
       BLOCK_END,
     ]);
