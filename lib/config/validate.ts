@@ -19,10 +19,14 @@ function valueAt(root: unknown, path: (string | number)[]): unknown {
   return v;
 }
 
+function article(noun: string): string {
+  return /^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`;
+}
+
 function expected(issue: z.ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.received === 'undefined' ? `a ${issue.expected} (the key is required)` : `a ${issue.expected}`;
+      return issue.received === 'undefined' ? `${article(issue.expected)} (the key is required)` : article(issue.expected);
     case 'invalid_enum_value':
       return `one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}`;
     case 'too_small':

@@ -1,0 +1,79 @@
+// `reroute loop`: one automatic pass, as cron runs it. Lock, observe, decide, act, save.
+import { decide, probeTargets } from '../../decide';
+import { observe } from '../../observe';
+import { act } from '../../act';
+import { withPass, type PassContext } from '../../runtime/pass';
+import type { CommandEnv } from '../context';
+import type { Decision } from '../../decide';
+
+/** What one pass did, for the commands that print it. */
+export interface PassReport {
+  decision: Decision;
+  switched: 'no' | 'yes' | 'failed' | 'dry-run';
+  heartbeat: 'sent' | 'failed' | 'none';
+}
+
+/** The pipeline of one pass, inside an already-taken lock (shared with `reroute route`). */
+export async function passBody(ctx: PassContext): Promise<PassReport> {
+  const { config, log, state, progress, dryRun } = ctx;
+  const now = Date.now();
+  progress.step = 'loading the backends';
+  const [{ createRouteBackend }, { createZbsClient }, { probe }] = await Promise.all([
+    import('../../act/routes/backend'),
+    import('../../observe/zbs/client'),
+    import('../../observe/icmp/prober'),
+  ]);
+  const backend = await createRouteBackend(config, log, { dryRun });
+  const client = createZbsClient({ config, credentials: ctx.credentials, log, cache: state.api, now: Date.now });
+  try {
+    const obs = await observe({
+      config,
+      log,
+      backend,
+      client,
+      progress,
+      probe: (targets) => probe(targets, config.probe, log),
+      targets: probeTargets(config, state.engine),
+      cachedSwitches: state.api.switches,
+    });
+
+    progress.step = 'deciding';
+    const hostId = config.hypervisorIp ?? config.local.dataIp;
+    const { decision, state: decided } = decide({ obs, state: state.engine, pin: state.pin, config, now, hostId });
+    for (const w of decision.warnings) log.warn(w);
+    log.info(
+      `pass: local ${decision.local}, route ${decision.from.join(',') || 'none'} -> ${
+        decision.change ? decision.nextHop : 'keep'
+      } (row ${decision.row} ${decision.reason}): ${decision.because}`,
+    );
+    if (decision.clearPin && state.pin) {
+      log.info(`pin to ${state.pin.target} expired; back to LOOP mode`);
+      state.pin = null;
+    }
+
+    const acted = await act(decision, decided, { config, log, backend, client, lock: ctx.lock, progress, dryRun, now });
+    if (!dryRun) state.engine = acted.state;
+    const sw = acted.outcome.switched;
+    return {
+      decision,
+      switched: !decision.change ? 'no' : dryRun ? 'dry-run' : sw?.ok ? 'yes' : 'failed',
+      heartbeat: acted.heartbeat,
+    };
+  } finally {
+    progress.step = 'closing API connections';
+    await client.close();
+  }
+}
+
+/** Run one LOOP pass; exit 1 when the route had to change and could not. */
+export async function run(env: CommandEnv): Promise<number> {
+  const report = await withPass(env.globals, 'loop', passBody);
+  if (env.globals.verbose || env.globals.dryRun) {
+    env.display.out(
+      `${report.decision.change ? `route -> ${report.decision.nextHop}` : 'route kept'} (${report.decision.reason}): ${
+        report.decision.because
+      }`,
+    );
+  }
+  return report.switched === 'failed' ? 1 : 0;
+}

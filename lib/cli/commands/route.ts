@@ -1,0 +1,95 @@
+// `reroute route`: ROUTE mode. --target pins the NFS route to an SCVM and applies it in this same run; --auto removes
+// the pin. A typo here would black-hole every VM on the host, so an unknown or silent target is refused without --force.
+import type { Config } from '../../config/schema';
+import type { EngineState } from '../../decide';
+import { UsageError } from '../../errors';
+import { isIPv4 } from '../../net/ipv4';
+import { withPass } from '../../runtime/pass';
+import { parseDuration } from '../duration';
+import type { CommandEnv } from '../context';
+import { passBody, type PassReport } from './loop';
+
+export interface RouteOptions {
+  target?: string;
+  for?: string;
+  force?: boolean;
+  auto?: boolean;
+}
+
+/** Every address the agent knows as an SCVM's (config and the last session lists). */
+export function knownScvmAddresses(config: Config, engine: EngineState): Set<string> {
+  const known = new Set<string>([config.local.dataIp, config.local.manageIp]);
+  for (const s of config.scvms) known.add(s.dataIp).add(s.manageIp);
+  for (const s of engine.sessions.known) {
+    known.add(s.dataIp);
+    if (s.manageIp) known.add(s.manageIp);
+  }
+  return known;
+}
+
+function describe(report: PassReport, vip: string): string {
+  const d = report.decision;
+  const from = d.from.join(',') || 'none';
+  switch (report.switched) {
+    case 'yes':
+      return `route ${vip} moved from ${from} to ${d.nextHop} (${d.because})`;
+    case 'failed':
+      return `route ${vip} could NOT be moved to ${d.nextHop}; it stays via ${from} (see the log)`;
+    case 'dry-run':
+      return `dry run: route ${vip} would move from ${from} to ${d.nextHop} (${d.because})`;
+    default:
+      return `route ${vip} stays via ${from} (${d.because})`;
+  }
+}
+
+/** Pin (or unpin) and apply now. */
+export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> {
+  if (opts.auto && (opts.target !== undefined || opts.for !== undefined)) {
+    throw new UsageError('route: --auto cannot be combined with --target or --for');
+  }
+  if (!opts.auto && opts.target === undefined) {
+    throw new UsageError('route: give --target <ip> to pin the route, or --auto to hand control back to LOOP');
+  }
+  if (opts.target !== undefined && !isIPv4(opts.target)) {
+    throw new UsageError(`route: --target "${opts.target}" is not a dotted-quad IPv4 address (e.g. 10.10.85.16)`);
+  }
+  const forMs = opts.for !== undefined ? parseDuration(opts.for, '--for') : null;
+
+  const { report, vip } = await withPass(env.globals, 'route', async (ctx) => {
+    const { state, log, config } = ctx;
+    if (opts.auto) {
+      if (state.pin) log.info(`route --auto: pin to ${state.pin.target} removed; LOOP mode decides`);
+      env.display.out(state.pin ? `pin to ${state.pin.target} removed: LOOP mode` : 'no pin was set: LOOP mode');
+      state.pin = null;
+      return { report: await passBody(ctx), vip: config.nfsVip };
+    }
+    const target = opts.target!;
+    if (!opts.force) {
+      if (!knownScvmAddresses(config, state.engine).has(target)) {
+        throw new UsageError(
+          `route: ${target} is not a known SCVM address (config local/scvms or the session list); check it, or add --force`,
+        );
+      }
+      const { probe } = await import('../../observe/icmp/prober');
+      const r = (await probe([target], config.probe, log))[target];
+      if (!r?.reachable) {
+        throw new UsageError(
+          `route: ${target} does not answer ICMP now (${r?.received ?? 0}/${r?.sent ?? 0} replies${
+            r?.error ? `, ${r.error}` : ''
+          }); check it, or add --force`,
+        );
+      }
+    }
+    const now = Date.now();
+    state.pin = { target, until: forMs === null ? null : now + forMs, setAt: now };
+    log.info(
+      `route --target ${target}${opts.force ? ' --force' : ''}: pinned ${
+        forMs === null ? 'until route --auto' : `until ${new Date(now + forMs).toISOString()}`
+      }`,
+    );
+    env.display.out(`pinned to ${target}${forMs === null ? ' until `reroute route --auto`' : ` for ${opts.for}`}`);
+    return { report: await passBody(ctx), vip: config.nfsVip };
+  });
+  env.display.out(describe(report, vip));
+  return report.switched === 'failed' ? 1 : 0;
+}

@@ -1,0 +1,147 @@
+// commander wiring. Each command's module is loaded only when that command runs: start-up cost is paid every pass.
+import { Command, CommanderError, Option } from 'commander';
+import { VERSION } from '../build-info';
+import { UsageError } from '../errors';
+import { exitWith, exitWithError } from './exit';
+import { processDisplay, type CommandEnv, type GlobalOptions } from './context';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  pass done (or command done)
+  1  pass failed (a step failed or the pass ran past its deadline)
+  2  usage or config error (nothing was changed)
+  3  another pass holds the lock (this run did nothing)
+
+Config: --config <file>, else $REROUTE_CONFIG, else /scratch/reroute/config.json (keys: docs/config.md).`;
+
+function envFor(program: Command): CommandEnv {
+  const o = program.opts<{ config?: string; dryRun?: boolean; verbose?: boolean }>();
+  const globals: GlobalOptions = { config: o.config, dryRun: o.dryRun === true, verbose: o.verbose === true };
+  return { globals, display: processDisplay };
+}
+
+/** Build the program; `run` receives the exit code of the command. */
+export function buildProgram(run: (code: Promise<number>) => void): Command {
+  const program = new Command('reroute');
+  program
+    .description('I/O-reroute agent: keeps the NFS datastore route on a healthy storage controller VM')
+    .option('--config <file>', 'config file (also $REROUTE_CONFIG)')
+    .option('--dry-run', 'decide and log, change nothing (no route, no API write, no state)')
+    .option('--verbose', 'debug log lines, echoed to stderr')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .showHelpAfterError('(run reroute --help for usage)')
+    .exitOverride();
+
+  program
+    .command('loop')
+    .description('one automatic pass: observe, decide, act, heartbeat, save (run by cron every few seconds)')
+    .action(() => run(import('./commands/loop').then((m) => m.run(envFor(program)))));
+
+  program
+    .command('route')
+    .description('ROUTE mode: pin the NFS route to a target now (--target), or hand control back to LOOP (--auto)')
+    .option('--target <ip>', 'data IP of the SCVM to route to')
+    .option('--for <duration>', 'pin only for this long (e.g. 30m, 2h); default until --auto')
+    .option('--force', 'accept a target that is not a known SCVM or does not answer ICMP now')
+    .option('--auto', 'remove the pin; the next loop pass decides')
+    .action((opts: { target?: string; for?: string; force?: boolean; auto?: boolean }) =>
+      run(import('./commands/route').then((m) => m.run(opts, envFor(program)))),
+    );
+
+  program
+    .command('status')
+    .description('mode, current route, pin, last decisions with their reasons, paths in use')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) =>
+      run(import('./commands/status').then((m) => m.run({ json: opts.json === true }, envFor(program)))),
+    );
+
+  program
+    .command('version')
+    .description('print the version (only the version and a newline, for the patch tooling)')
+    .option('--json', 'add node version, platform and build time')
+    .action((opts: { json?: boolean }) =>
+      run(import('./commands/version').then((m) => m.run({ json: opts.json === true }, envFor(program)))),
+    );
+
+  program
+    .command('probe')
+    .description('ICMP-probe the given IPs (default: every known SCVM data IP) as the agent does, and print a table')
+    .argument('[ip...]', 'IPv4 addresses')
+    .option('--json', 'machine-readable output')
+    .action((ips: string[], opts: { json?: boolean }) =>
+      run(import('./commands/probe').then((m) => m.run({ ips, json: opts.json === true }, envFor(program)))),
+    );
+
+  program
+    .command('simulate')
+    .description('replay a scripted timeline through the decision engine with a virtual clock')
+    .argument('<timeline.json>', 'timeline file (see docs/decision.md)')
+    .option('--json', 'machine-readable output')
+    .action((file: string, opts: { json?: boolean }) =>
+      run(import('./commands/simulate').then((m) => m.run({ file, json: opts.json === true }, envFor(program)))),
+    );
+
+  program
+    .command('install')
+    .description('install the cron entries that run `reroute loop` every N seconds, and the boot hook on ESXi')
+    .addOption(new Option('--every <seconds>', 'cadence in seconds').argParser(parseSeconds).makeOptionMandatory())
+    .option('--root <dir>', 'treat every path as relative to this directory')
+    .addOption(new Option('--platform <name>', 'force the platform').choices(['esxi', 'xen', 'linux']))
+    .option('--node <path>', 'node executable written into cron (default: this one)')
+    .option('--entry <path>', 'agent entry written into cron (default: this one)')
+    .action((opts: { every: number; root?: string; platform?: string; node?: string; entry?: string }) =>
+      run(import('./commands/install').then((m) => m.run(opts, envFor(program)))),
+    );
+
+  program
+    .command('uninstall')
+    .description('remove exactly the cron entries and boot hook that install wrote')
+    .option('--root <dir>', 'treat every path as relative to this directory')
+    .addOption(new Option('--platform <name>', 'force the platform').choices(['esxi', 'xen', 'linux']))
+    .action((opts: { root?: string; platform?: string }) =>
+      run(import('./commands/uninstall').then((m) => m.run(opts, envFor(program)))),
+    );
+
+  return program;
+}
+
+function parseSeconds(v: string): number {
+  if (!/^\d+$/.test(v)) throw new UsageError(`--every "${v}" is not a whole number of seconds`);
+  return Number(v);
+}
+
+/** Entry: parse argv, run one command, exit through the one exit path. */
+export async function main(argv: string[]): Promise<void> {
+  let pending: Promise<number> | null = null;
+  const program = buildProgram((p) => {
+    pending = p;
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and --version are not errors; everything else commander rejects is a usage error
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') {
+        return exitWith(0);
+      }
+      return exitWith(2);
+    }
+    return exitWithError(e);
+  }
+  if (pending === null) {
+    program.outputHelp();
+    return exitWith(2);
+  }
+  try {
+    return exitWith(await (pending as Promise<number>));
+  } catch (e) {
+    return exitWithError(e);
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv);
+}
+
+export { VERSION };

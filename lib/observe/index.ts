@@ -1,0 +1,48 @@
+// Observe one pass: the VIP route, ICMP to every candidate, and the session list, all at once.
+// Rule 4 (fast out): when the local SCVM fails ICMP the pass does not wait for the session list; meta needs seconds
+// to notice a dead SCVM and VM I/O hangs meanwhile.
+import type { Config } from '../config/schema';
+import type { Log } from '../runtime/log';
+import type { Observations, ProbeResult, SessionsObservation, ClusterSwitches, RouteObservation } from '../types';
+import type { RouteBackend } from '../act/routes/backend';
+import type { ZbsClient } from './zbs/client';
+import type { Progress } from '../runtime/pass';
+
+export interface ObserveDeps {
+  config: Config;
+  log: Log;
+  backend: RouteBackend;
+  client: ZbsClient;
+  progress: Progress;
+  /** ICMP sweep; throws PermissionError only */
+  probe: (targets: string[]) => Promise<Record<string, ProbeResult>>;
+  targets: string[];
+  /** switches as cached in the state, used when the pass does not wait for the API */
+  cachedSwitches: ClusterSwitches | null;
+}
+
+/** Everything this pass needs to decide. */
+export async function observe(deps: ObserveDeps): Promise<Observations> {
+  const { config, log, backend, client, progress } = deps;
+  progress.step = 'observing (route, ICMP, API)';
+  const route: Promise<RouteObservation> = backend.readVip();
+  const sessions: Promise<SessionsObservation> = client.sessions();
+  const switches: Promise<ClusterSwitches | null> = client.switches();
+  const probes = await deps.probe(deps.targets);
+  const local = probes[config.local.dataIp];
+  let sessionsNow: SessionsObservation;
+  let switchesNow: ClusterSwitches | null;
+  if (local && !local.reachable) {
+    const notWaited: SessionsObservation = {
+      ok: false,
+      reason: 'not awaited: the local SCVM fails ICMP (fast out)',
+    };
+    sessionsNow = await Promise.race([sessions, Promise.resolve(notWaited)]);
+    switchesNow = await Promise.race([switches, Promise.resolve(deps.cachedSwitches)]);
+    if (sessionsNow === notWaited) log.info('local SCVM fails ICMP: deciding without waiting for the session list');
+  } else {
+    [sessionsNow, switchesNow] = await Promise.all([sessions, switches]);
+  }
+  const routeNow = await route;
+  return { probes, sessions: sessionsNow, switches: switchesNow, route: routeNow };
+}

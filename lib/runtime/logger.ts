@@ -1,0 +1,128 @@
+// The only winston import. One plain-text line per event, greppable by support:
+//   [PID:2631427] 2026-11-25 16:40:01 +0800 INFO trying to add route from 192.168.33.2 to 10.10.85.16
+import { mkdirSync, lstatSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import winston from 'winston';
+import type { Log, LogLevel } from './log';
+
+export interface LoggerOptions {
+  file: string;
+  /** symlink to the file (where support looks), created or repaired at start; null for none */
+  link: string | null;
+  level: LogLevel;
+  maxBytes: number;
+  maxFiles: number;
+  /** also echo to stderr (--verbose) */
+  echo: boolean;
+}
+
+export interface FileLog extends Log {
+  /** Wait until every line is on disk; call before the process exits. */
+  flush(): Promise<void>;
+}
+
+const SECRET_KEYS = /token|password|secret|credential/i;
+
+function pad(n: number, w = 2): string {
+  return String(n).padStart(w, '0');
+}
+
+/** Local time with its zone offset, e.g. "2026-11-25 16:40:01 +0800". */
+export function localTimestamp(d: Date): string {
+  const off = -d.getTimezoneOffset();
+  const sign = off >= 0 ? '+' : '-';
+  const abs = Math.abs(off);
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${sign}${pad(Math.floor(abs / 60))}${pad(abs % 60)}`
+  );
+}
+
+/** key=value pairs for a context object; secrets are masked whatever the caller passed. */
+export function formatContext(context: Record<string, unknown> | undefined): string {
+  if (!context) return '';
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(context)) {
+    if (v === undefined) continue;
+    const shown = SECRET_KEYS.test(k) ? '***' : typeof v === 'string' ? v : JSON.stringify(v);
+    parts.push(`${k}=${shown?.includes(' ') ? JSON.stringify(shown) : shown}`);
+  }
+  return parts.length ? ' ' + parts.join(' ') : '';
+}
+
+/** One log line without its newline. */
+export function formatLine(level: string, message: string, context?: Record<string, unknown>, at = new Date()): string {
+  const oneLine = message.replace(/\s*\n\s*/g, ' | ');
+  return `[PID:${process.pid}] ${localTimestamp(at)} ${level.toUpperCase()} ${oneLine}${formatContext(context)}`;
+}
+
+/** Create or repair the support symlink; a failure is reported, never fatal. */
+function ensureLink(file: string, link: string): string | null {
+  try {
+    let current: string | null = null;
+    try {
+      if (lstatSync(link).isSymbolicLink()) current = readlinkSync(link);
+      else return `${link} exists and is not a symlink; left as it is`;
+    } catch {
+      current = null;
+    }
+    if (current === file) return null;
+    if (current !== null) unlinkSync(link);
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(file, link);
+    return null;
+  } catch (e) {
+    return `cannot create log link ${link} -> ${file}: ${(e as Error).message}`;
+  }
+}
+
+/** Open the agent's log file. */
+export function openLog(opts: LoggerOptions): FileLog {
+  mkdirSync(dirname(opts.file), { recursive: true });
+  const lineFormat = winston.format.printf((info) => {
+    const { level, message, ctx } = info as unknown as {
+      level: string;
+      message: string;
+      ctx?: Record<string, unknown>;
+    };
+    return formatLine(level, message, ctx);
+  });
+  const fileTransport = new winston.transports.File({
+    filename: opts.file,
+    maxsize: opts.maxBytes,
+    maxFiles: opts.maxFiles,
+    // Without tailable, size rotation across short-lived runs loses lines (measured); with it the live file keeps
+    // its name and older ones shift to .1, .2, ...
+    tailable: true,
+    format: lineFormat,
+  });
+  const transports: winston.transport[] = [fileTransport];
+  if (opts.echo) transports.push(new winston.transports.Stream({ stream: process.stderr, format: lineFormat }));
+  const logger = winston.createLogger({ level: opts.level, transports, exitOnError: false });
+  const at =
+    (level: LogLevel) =>
+    (message: string, ctx?: Record<string, unknown>): void => {
+      logger.log({ level, message, ctx });
+    };
+  const log: FileLog = {
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
+    flush: () =>
+      new Promise<void>((resolve) => {
+        // winston drops buffered lines when the process exits before the file stream finishes: wait for the file
+        // transport itself, not the logger.
+        const done = () => resolve();
+        fileTransport.once('finish', done);
+        fileTransport.once('error', done);
+        logger.end();
+        setTimeout(done, 2000).unref();
+      }),
+  };
+  if (opts.link) {
+    const problem = ensureLink(opts.file, opts.link);
+    if (problem) log.warn(problem);
+  }
+  return log;
+}

@@ -1,0 +1,121 @@
+// The frame around every pass that may change a route (loop, route): config, log, deadline, lock, state, save.
+import { loadConfig, configPath, type Credentials } from '../config/load';
+import type { Config } from '../config/schema';
+import { DeadlineError, LockedError } from '../errors';
+import { onExitFlush, exitWith } from '../cli/exit';
+import { killAllChildren } from './exec';
+import { openLog, type FileLog } from './logger';
+import { acquirePassLock, type PassLock } from './lock';
+import { loadState, saveState } from '../state/store';
+import type { State } from '../state/schema';
+import type { GlobalOptions } from '../cli/context';
+
+/** What the pass is doing now; the deadline names it, and holds off while a route switch is half done. */
+export interface Progress {
+  step: string;
+  /** > 0 while a route switch is in flight (ESXi delete-then-add): the deadline then grants one grace period */
+  critical: number;
+}
+
+export interface PassContext {
+  config: Config;
+  configPath: string;
+  credentials: Credentials | null;
+  log: FileLog;
+  state: State;
+  firstRun: boolean;
+  lock: PassLock;
+  progress: Progress;
+  dryRun: boolean;
+  verbose: boolean;
+}
+
+/** Extra time granted once when the deadline finds a route switch in flight, so it can finish or restore. */
+function graceMs(config: Config): number {
+  return 3 * config.commandTimeoutMs;
+}
+
+function armDeadline(ctx: { config: Config; log: FileLog; progress: Progress }): NodeJS.Timeout {
+  const ms = ctx.config.passDeadlineMs;
+  let graced = false;
+  const fire = () => {
+    if (ctx.progress.critical > 0 && !graced) {
+      graced = true;
+      ctx.log.warn(`pass reached its deadline of ${ms} ms during a route switch; allowing ${graceMs(ctx.config)} ms to finish it`);
+      timer = setTimeout(fire, graceMs(ctx.config));
+      return;
+    }
+    const err = new DeadlineError(`the pass (while ${ctx.progress.step})`, ms);
+    const killed = killAllChildren();
+    ctx.log.error(`${err.message}; killed ${killed} child process group(s); exiting 1`);
+    process.stderr.write(`reroute: ${err.message}\n`);
+    void exitWith(1, 1000);
+  };
+  let timer = setTimeout(fire, ms);
+  return timer;
+}
+
+/**
+ * Run `body` as one pass. Throws ConfigError (exit 2) before anything is touched, LockedError (exit 3) when another pass
+ * runs. State is saved after the body, also when the body failed (so a pending refresh or a pin is never lost).
+ */
+export async function withPass<T>(globals: GlobalOptions, name: string, body: (ctx: PassContext) => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const path = configPath(globals.config);
+  const { config, credentials } = loadConfig(path);
+  const log = openLog({
+    file: config.paths.log,
+    link: config.paths.logLink,
+    level: globals.verbose ? 'debug' : config.log.level,
+    maxBytes: config.log.maxBytes,
+    maxFiles: config.log.maxFiles,
+    echo: globals.verbose,
+  });
+  onExitFlush(() => log.flush());
+  const progress: Progress = { step: 'taking the lock', critical: 0 };
+  const timer = armDeadline({ config, log, progress });
+  let lock: PassLock;
+  try {
+    lock = await acquirePassLock(config.paths.lock, config.passDeadlineMs, log);
+  } catch (e) {
+    clearTimeout(timer);
+    if (e instanceof LockedError) log.warn(`${name}: ${e.message}`);
+    throw e;
+  }
+  progress.step = 'loading the state';
+  const loaded = loadState(config.paths.state, log);
+  const ctx: PassContext = {
+    config,
+    configPath: path,
+    credentials,
+    log,
+    state: loaded.state,
+    firstRun: loaded.firstRun,
+    lock,
+    progress,
+    dryRun: globals.dryRun,
+    verbose: globals.verbose,
+  };
+  let failure: unknown = null;
+  try {
+    return await body(ctx);
+  } catch (e) {
+    failure = e;
+    throw e;
+  } finally {
+    ctx.state.lastPass = {
+      at: started,
+      ok: failure === null,
+      durationMs: Date.now() - started,
+      ...(failure !== null ? { error: (failure as Error).message } : {}),
+    };
+    progress.step = 'saving the state';
+    try {
+      // --dry-run changes nothing, the state included; a pass that lost its lock no longer owns the state.
+      if (!lock.lost && !globals.dryRun) saveState(config.paths.state, ctx.state);
+    } finally {
+      clearTimeout(timer);
+      await lock.release();
+    }
+  }
+}

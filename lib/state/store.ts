@@ -1,0 +1,87 @@
+// I/O for the state file: atomic writes (temp in the same directory, fsync, rename, fsync dir), mode 0600 (it may
+// hold the API token). A corrupt file is moved aside with a timestamp, never deleted, and the pass goes on.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { StateError } from '../errors';
+import type { Log } from '../runtime/log';
+import { initialState, parseState, type State } from './schema';
+
+export interface LoadedState {
+  state: State;
+  /** true when there was no state file: a first run */
+  firstRun: boolean;
+  /** where a corrupt file was moved, if it was */
+  movedAside: string | null;
+}
+
+function stamp(now: Date): string {
+  return now.toISOString().replace(/[:.]/g, '-');
+}
+
+/** Read the state; never throws for a missing or corrupt file. */
+export function loadState(path: string, log: Log, now = new Date()): LoadedState {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { state: initialState(), firstRun: true, movedAside: null };
+    return moveAside(path, `unreadable (${code})`, log, now);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return moveAside(path, `not valid JSON (${(e as Error).message})`, log, now);
+  }
+  const parsed = parseState(raw);
+  if (!parsed.ok) return moveAside(path, `not a reroute state (${parsed.problem})`, log, now);
+  for (const slice of parsed.resetSlices) {
+    log.warn(`state file ${path}: the "${slice}" part was invalid and has been reset; the rest is kept`);
+  }
+  return { state: parsed.state, firstRun: false, movedAside: null };
+}
+
+function moveAside(path: string, why: string, log: Log, now: Date): LoadedState {
+  const aside = join(dirname(path), `${basename(path)}.corrupt-${stamp(now)}`);
+  try {
+    renameSync(path, aside);
+    log.error(`state file ${path} is ${why}; kept as ${aside} and rebuilt from scratch`);
+    return { state: initialState(), firstRun: true, movedAside: aside };
+  } catch (e) {
+    log.error(`state file ${path} is ${why} and could not be moved aside (${(e as Error).message}); rebuilt in memory`);
+    return { state: initialState(), firstRun: true, movedAside: null };
+  }
+}
+
+/** Write the state atomically with mode 0600. Throws StateError when it cannot. */
+export function saveState(path: string, state: State): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(state) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    const dfd = openSync(dir, 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing to clean
+    }
+    throw new StateError(`cannot write state file ${path}: ${(e as Error).message}; check the disk and its permissions`, {
+      path,
+    });
+  }
+}
