@@ -561,9 +561,10 @@ export class Cluster {
     };
     if (flavour === 'esxi') {
       env.PATH = `${ESXI_FAKES_DIR}:${env.PATH}`;
+      // The fakes keep ESXi's table in this file (created with the lab plan's routes on first use) and, with
+      // FAKE_ESXI_KERNEL=1, apply every change to the host namespace's real table as well.
+      env.FAKE_ESXI_STATE = join(this.dir, 'esxi-host.json');
       env.FAKE_ESXI_KERNEL = '1';
-      env.FAKE_ESXI_DIR = join(this.dir, 'esxi');
-      mkdirSync(env.FAKE_ESXI_DIR, { recursive: true });
     }
     return env;
   }

@@ -1,0 +1,144 @@
+// Watchers for end-to-end scenarios on the simulated cluster: route changes as the kernel reports them, who answers
+// the NFS stand-in over time, the agent's journal. Everything runs inside the cluster's host namespace.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Cluster, PLAN, SCVM_NAMES, type ScvmName } from './cluster';
+import type { EmuRecord } from './zbs-emulator';
+
+/** Poll `cond` every `stepMs` until it is truthy; throws naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, cond: () => T | Promise<T>, timeoutMs: number, stepMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(stepMs);
+  }
+}
+
+/** A plain delay. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Kernel route events for the VIP in the host namespace (`ip monitor route`), with the time each line arrived. */
+export class RouteMonitor {
+  readonly events: { at: number; line: string }[] = [];
+  private readonly child: ChildProcess;
+
+  constructor(cluster: Cluster) {
+    this.child = spawn('ip', ['netns', 'exec', cluster.ns('host'), 'ip', 'monitor', 'route'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let buf = '';
+    this.child.stdout!.on('data', (b: Buffer) => {
+      buf += b.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) if (line.includes(PLAN.vip)) this.events.push({ at: Date.now(), line });
+    });
+  }
+
+  /** Give `ip monitor` time to subscribe before the scenario starts. */
+  static async start(cluster: Cluster): Promise<RouteMonitor> {
+    const m = new RouteMonitor(cluster);
+    await sleep(200);
+    return m;
+  }
+
+  /** Deletions of the VIP route (a `Deleted` line). */
+  deletions(): { at: number; line: string }[] {
+    return this.events.filter((e) => e.line.startsWith('Deleted'));
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+/** Who answered a new TCP connection to the NFS VIP from the host, sampled every `everyMs`. */
+export class NfsWatch {
+  readonly samples: { at: number; who: string | null }[] = [];
+  private running = true;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly cluster: Cluster,
+    everyMs = 100,
+  ) {
+    this.loop = (async () => {
+      while (this.running) {
+        const at = Date.now();
+        const who = await this.cluster.whoServesNfs(1000);
+        this.samples.push({ at, who });
+        const left = everyMs - (Date.now() - at);
+        if (left > 0) await sleep(left);
+      }
+    })();
+  }
+
+  /** First sample at or after `since` whose answer satisfies `pred`. */
+  first(since: number, pred: (who: string | null) => boolean): { at: number; who: string | null } | undefined {
+    return this.samples.find((s) => s.at >= since && pred(s.who));
+  }
+
+  /** Wait until a sample at or after `since` satisfies `pred`. */
+  waitFirst(since: number, pred: (who: string | null) => boolean, timeoutMs: number) {
+    return waitFor(`the NFS stand-in to answer as wanted`, () => this.first(since, pred), timeoutMs, 50);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+/** One journal entry of the agent (lib/decide/state.ts journalEntrySchema), loosely typed for assertions. */
+export interface Journal {
+  at: number;
+  local: string;
+  api: boolean;
+  from: string;
+  to: string;
+  change: boolean;
+  reason: string;
+  because: string;
+  switched?: string;
+  refreshed?: string;
+}
+
+/** The agent's journal from its state file ([] before the first pass). */
+export function journalOf(cluster: Cluster): Journal[] {
+  const engine = cluster.readState()?.engine as { journal?: Journal[] } | undefined;
+  return engine?.journal ?? [];
+}
+
+/** Journal entries that changed the route successfully. */
+export function switchesOf(cluster: Cluster): Journal[] {
+  return journalOf(cluster).filter((j) => j.change && j.switched === 'ok');
+}
+
+/** Records of one kind from every emulator, oldest first, each with the SCVM that got it. */
+export async function recordsOf(
+  cluster: Cluster,
+  kind: 'logins' | 'sessionLists' | 'switches' | 'refreshes' | 'heartbeats',
+): Promise<(EmuRecord & { scvm: ScvmName })[]> {
+  const all = await cluster.records();
+  return SCVM_NAMES.flatMap((s) => all[s][kind].map((r) => ({ ...r, scvm: s }))).sort((a, b) => a.at - b.at);
+}
+
+/** SCVM name for a data IP of the plan. */
+export function scvmByDataIp(ip: string): ScvmName | undefined {
+  return PLAN.scvms.find((s) => s.dataIp === ip)?.name as ScvmName | undefined;
+}
+
+/** Take an SCVM down the way a crash looks from outside: no ICMP answer, no API. */
+export async function killScvm(cluster: Cluster, scvm: ScvmName): Promise<void> {
+  await cluster.fault(scvm, 'drop-icmp');
+  await cluster.fault(scvm, 'api-down');
+}
+
+/** Bring it back. */
+export async function reviveScvm(cluster: Cluster, scvm: ScvmName): Promise<void> {
+  await cluster.heal(scvm, 'drop-icmp');
+  await cluster.heal(scvm, 'api-down');
+}
