@@ -153,7 +153,9 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   };
   const choice = applyRules(ctx);
   const nextHop = config.accessIps[choice.target] ?? choice.target;
-  const change = !(from.length === 1 && from[0] === nextHop);
+  // An unreadable route with no belief about it is never changed blindly: an ESXi add could collide with the real one.
+  const routeKnown = obs.route.ok || prev.target !== null;
+  const change = routeKnown && !(from.length === 1 && from[0] === nextHop);
 
   // Rule 10: refresh after a route add, and retry while one is pending; aimed at where the route goes.
   const raised: { key: string; text: string }[] = [];

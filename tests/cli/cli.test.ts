@@ -1,0 +1,228 @@
+// The real bin/reroute as a child process: exit codes, lock contention, stale takeover, deadline, log flushing.
+// Every address here is loopback (127.0.0.x) and the route table is the fake ESXi host's file: nothing leaves this
+// machine and the root namespace's routes are never touched.
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fakeEsxiHost, type FakeEsxiHost } from '../support/esxi';
+import { rawConfig, writeConfig } from '../support/config';
+
+const BIN = join(__dirname, '..', '..', 'bin', 'reroute');
+const VERSION = (require('../../package.json') as { version: string }).version;
+
+interface Lab {
+  host: FakeEsxiHost;
+  dir: string;
+  config: string;
+}
+
+function lab(over: Record<string, unknown> = {}, hostState: Parameters<typeof fakeEsxiHost>[0] = {}): Lab {
+  const host = fakeEsxiHost(hostState);
+  host.writeState({
+    routes: [
+      { network: '192.168.33.2', netmask: '255.255.255.255', gateway: '127.0.0.15', iface: 'vmk1' },
+      { network: '127.0.0.0', netmask: '255.0.0.0', gateway: null, iface: 'vmk1' },
+    ],
+  });
+  const { dir, path } = writeConfig((d) => ({
+    ...rawConfig(d),
+    platform: 'esxi',
+    hypervisorIp: '127.0.0.11',
+    local: { dataIp: '127.0.0.15', manageIp: '127.0.0.25' },
+    scvms: [
+      { dataIp: '127.0.0.16', manageIp: '127.0.0.26' },
+      { dataIp: '127.0.0.17', manageIp: '127.0.0.27' },
+    ],
+    api: { port: 9, connectTimeoutMs: 200, requestTimeoutMs: 300, budgetMs: 800 },
+    probe: { count: 3, minReplies: 2, intervalMs: 20, waitMs: 200, timeoutMs: 600 },
+    ...over,
+  }));
+  return { host, dir, config: path };
+}
+
+function cli(l: Lab | null, args: string[], extraEnv: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [BIN, ...(l ? ['--config', l.config] : []), ...args], {
+    encoding: 'utf8',
+    env: { ...(l ? l.host.env : process.env), ...extraEnv },
+    timeout: 30_000,
+  });
+}
+
+function logText(l: Lab): string {
+  const p = join(l.dir, 'log', 'scvm_failure.log');
+  return existsSync(p) ? readFileSync(p, 'utf8') : '';
+}
+
+describe('reroute CLI', () => {
+  it('version prints only the version and a newline', () => {
+    const r = cli(null, ['version']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${VERSION}\n`);
+    expect(r.stderr).toBe('');
+  });
+
+  it('version --json adds node, platform and build time', () => {
+    const r = cli(null, ['version', '--json']);
+    expect(JSON.parse(r.stdout)).toEqual({
+      version: VERSION,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      buildTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+  });
+
+  it('--help documents the exit codes', () => {
+    const r = cli(null, ['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Exit codes:\n  0 +pass done.*\n  1 +pass failed.*\n  2 +usage or config error.*\n  3 +another pass holds the lock/);
+  });
+
+  it('an unknown command or a bad option is exit 2', () => {
+    expect(cli(null, ['bogus']).status).toBe(2);
+    expect(cli(null, ['loop', '--bogus']).status).toBe(2);
+  });
+
+  it('loop with a bad config exits 2 with one line naming the key, and touches nothing', () => {
+    const l = lab({ probe: { payloadBytes: 2000 } });
+    const r = cli(l, ['loop']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/key "probe.payloadBytes" is 2000, expected a payload of at most 1472 bytes/);
+    expect(l.host.calls()).toEqual([]);
+    expect(existsSync(join(l.dir, 'state.json'))).toBe(false);
+  });
+
+  it('refuses a config file that others can write', () => {
+    const l = lab();
+    chmodSync(l.config, 0o666);
+    const r = cli(l, ['loop']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/writable by group or others .*chmod go-w/);
+  });
+
+  it('route needs --target or --auto, and a valid address', () => {
+    const l = lab();
+    expect(cli(l, ['route']).stderr).toMatch(/give --target <ip> .* or --auto/);
+    const r = cli(l, ['route', '--target', '10.0.0.1 via 1.2.3.4']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/not a dotted-quad IPv4 address/);
+    expect(cli(l, ['route', '--target', '127.0.0.16', '--for', 'soon']).stderr).toMatch(/--for "soon" is not a duration/);
+  });
+
+  it('a steady pass keeps the route, issues no route command, logs and saves its state', () => {
+    const l = lab();
+    const r = cli(l, ['loop']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(l.host.changingCalls()).toEqual([]);
+    expect(logText(l)).toMatch(/^\[PID:\d+\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} INFO pass: local /m);
+    const state = JSON.parse(readFileSync(join(l.dir, 'state.json'), 'utf8'));
+    expect(state.lastPass).toMatchObject({ ok: true });
+    expect(state.engine.journal).toHaveLength(1);
+    expect(readdirSync(join(l.dir, 'var-log'))).toEqual(['scvm_failure.log']);
+  });
+
+  it('status shows the mode, the route and the files in use', () => {
+    const l = lab();
+    cli(l, ['loop']);
+    const r = cli(l, ['status']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^mode: +LOOP/m);
+    expect(r.stdout).toMatch(/^route: +192\.168\.33\.2\/32 via 127\.0\.0\.15/m);
+    expect(r.stdout).toContain(join(l.dir, 'state.json'));
+    const j = JSON.parse(cli(l, ['status', '--json']).stdout);
+    expect(j).toMatchObject({ mode: 'LOOP', route: { nextHops: ['127.0.0.15'] } });
+  });
+
+  it('route --target refuses an unknown address unless --force, pins and applies a known one, --auto unpins', () => {
+    const l = lab();
+    const unknown = cli(l, ['route', '--target', '127.0.0.99']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/127\.0\.0\.99 is not a known SCVM address .*--force/);
+    expect(l.host.changingCalls()).toEqual([]);
+
+    const r = cli(l, ['route', '--target', '127.0.0.16', '--for', '1h']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/moved from 127\.0\.0\.15 to 127\.0\.0\.16/);
+    expect(l.host.readState().routes.find((x) => x.network === '192.168.33.2')?.gateway).toBe('127.0.0.16');
+    expect(JSON.parse(cli(l, ['status', '--json']).stdout).mode).toBe('ROUTE');
+
+    const auto = cli(l, ['route', '--auto']);
+    expect(auto.status).toBe(0);
+    expect(auto.stdout).toMatch(/pin to 127\.0\.0\.16 removed/);
+    expect(JSON.parse(cli(l, ['status', '--json']).stdout).pin).toBeNull();
+  });
+
+  it('two concurrent passes: the second exits 3 at once naming the holder', async () => {
+    const l = lab({ commandTimeoutMs: 3000 }, {});
+    l.host.writeState({ hang: ['-l'] });
+    const first = spawn(process.execPath, [BIN, '--config', l.config, 'loop'], { env: l.host.env });
+    const firstExit = new Promise<number | null>((res) => first.on('exit', (c) => res(c)));
+    const lockDir = join(l.dir, 'reroute.lock.lock');
+    while (!existsSync(lockDir)) await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    const second = cli(l, ['loop']);
+    expect(second.status).toBe(3);
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(second.stderr).toMatch(new RegExp(`another reroute pass holds the lock .*\\(pid ${first.pid} since`));
+    // its `esxcfg-route -l` hung and was killed at the command timeout; an unread route is not changed blindly
+    expect(await firstExit).toBe(0);
+    expect(l.host.changingCalls()).toEqual([]);
+  });
+
+  it('a pass killed with -9 blocks the next runs only until the stale period', async () => {
+    const l = lab({ passDeadlineMs: 3000, commandTimeoutMs: 2000 });
+    l.host.writeState({ hang: ['-l'] });
+    const first = spawn(process.execPath, [BIN, '--config', l.config, 'loop'], { env: l.host.env });
+    const lockDir = join(l.dir, 'reroute.lock.lock');
+    while (!existsSync(lockDir)) await new Promise((r) => setTimeout(r, 20));
+    first.kill('SIGKILL');
+    const killedAt = Date.now();
+    l.host.writeState({ hang: [] });
+    expect(cli(l, ['loop']).status).toBe(3);
+    let status: number | null = 3;
+    while (status === 3 && Date.now() - killedAt < 15_000) {
+      await new Promise((r) => setTimeout(r, 500));
+      status = cli(l, ['loop']).status;
+    }
+    expect(status).toBe(0);
+    // stale period for a 3 s deadline is 5 s
+    expect(Date.now() - killedAt).toBeLessThan(9000);
+  }, 30_000);
+
+  it('past the pass deadline the run logs what it was doing, kills its children and exits 1', () => {
+    const l = lab({ passDeadlineMs: 1500, commandTimeoutMs: 20_000 });
+    l.host.writeState({ hang: ['-l'] });
+    const started = Date.now();
+    const r = cli(l, ['loop']);
+    expect(r.status).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(r.stderr).toMatch(/ran past its deadline of 1500 ms/);
+    expect(logText(l)).toMatch(/ERROR the pass \(while observing.*\) ran past its deadline of 1500 ms; killed [1-9]\d* child process group/);
+    const leftovers = spawnSync('pgrep', ['-f', l.host.statePath], { encoding: 'utf8' }).stdout.trim();
+    expect(leftovers).toBe('');
+  });
+
+  it('30 runs in a row with a tiny rotation size lose no log line and keep them in order', () => {
+    const l = lab({ log: { maxBytes: 4096, maxFiles: 50 } });
+    const pids: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const r = spawnSync(process.execPath, [BIN, '--config', l.config, 'loop'], { encoding: 'utf8', env: l.host.env });
+      expect(r.status).toBe(0);
+      pids.push(r.pid!);
+    }
+    const base = join(l.dir, 'log', 'scvm_failure.log');
+    const rotated = readdirSync(join(l.dir, 'log'))
+      .filter((f) => /^scvm_failure\d*\.log$/.test(f))
+      .map((f) => ({ f, n: Number(/(\d*)\.log$/.exec(f)![1] || '0') }))
+      .sort((a, b) => b.n - a.n); // oldest (highest number) first, the live file last
+    expect(rotated.length).toBeGreaterThan(1);
+    const text = rotated.map(({ f }) => readFileSync(join(l.dir, 'log', f), 'utf8')).join('');
+    expect(text.endsWith('\n')).toBe(true);
+    const passLines = text.split('\n').filter((x) => / INFO pass: /.test(x));
+    const seen = passLines.map((x) => Number(/^\[PID:(\d+)\]/.exec(x)![1]));
+    expect(seen).toEqual(pids);
+    expect(existsSync(base)).toBe(true);
+  }, 120_000);
+});
+
