@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundle the CLI into dist/reroute.js (one file); the raw-socket native addon stays a runtime require.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 await build({
@@ -19,3 +19,9 @@ await build({
   logLevel: 'warning',
   legalComments: 'none',
 });
+
+// The native addon cannot be bundled: ship raw-socket (its JS and raw.node) beside the bundle so dist/ stands alone.
+const from = new URL('../node_modules/raw-socket/', import.meta.url);
+const to = new URL('../dist/node_modules/raw-socket/', import.meta.url);
+mkdirSync(new URL('build/Release/', to), { recursive: true });
+for (const f of ['index.js', 'package.json', 'build/Release/raw.node']) cpSync(new URL(f, from), new URL(f, to));

@@ -29,6 +29,12 @@ export interface ActResult {
   heartbeat: 'sent' | 'failed' | 'none';
 }
 
+/** The host's management IP when the config does not name it: the one beside the local SCVM's, else the first. */
+export function pickHypervisorIp(config: Config, ips: string[] | null): string | null {
+  if (!ips || ips.length === 0) return null;
+  return ips.find((ip) => inSubnet(ip, config.local.manageIp, 24)) ?? ips[0]!;
+}
+
 /** This host's IPs, asked of the host once per pass at most. */
 function hostIpsOnce(backend: RouteBackend, log: Log): () => Promise<string[] | null> {
   let cached: Promise<string[] | null> | null = null;
@@ -113,7 +119,7 @@ export async function act(decision: Decision, state: EngineState, deps: ActDeps)
   } else if (dryRun) {
     log.info(`dry run: would send a heartbeat to ${hb.apiIp}`);
   } else {
-    const hypervisorIp = config.hypervisorIp ?? (await hostIps())?.find((ip) => !inSubnet(ip, config.nfsVip, 24)) ?? null;
+    const hypervisorIp = config.hypervisorIp ?? pickHypervisorIp(config, await hostIps());
     const r = await sendHeartbeat(
       { client, config, log },
       { targetManageIp: hb.apiIp, nfsTargetIp: hb.nfsTargetIp, hypervisorIp },

@@ -155,7 +155,7 @@ export const configSchema = z
       .describe("host's own address on the local NFS network; left out of the session refresh"),
     hypervisorIp: ipv4()
       .optional()
-      .describe("this host's management IP, sent in heartbeats; default: first host IP outside the NFS network"),
+      .describe("this host's management IP, sent in heartbeats; default: its IP in the local SCVM's management /24, else its first IP"),
     zone: z.string().min(1).max(64).optional().describe("this host's zone in a stretched cluster"),
     local: scvmSchema.describe("this host's own SCVM"),
     scvms: z.array(scvmSchema).max(4096).default([]).describe('seed list of the other SCVMs (the local one may be included)'),
