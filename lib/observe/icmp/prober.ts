@@ -1,5 +1,6 @@
 // The ICMP sweep: one raw socket, every target in flight at once, each judged on several echoes (DESIGN §4).
 // A target that cannot be reached is a result, never an exception; the only throw is a missing raw-socket privilege.
+import { createRequire } from 'node:module';
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../../config/schema';
@@ -85,8 +86,17 @@ function errnoName(error: Error): string {
 
 function loadRawSocket(): RawSocketModule {
   // Loaded on first probe only: the CLI's other commands must start without the native addon.
+  // Inside a single executable (scripts/build-sea) require() knows only built-ins: the addon sits beside the binary.
+  let isSea = false;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    isSea = (require('node:sea') as { isSea(): boolean }).isSea();
+  } catch {
+    // node:sea is missing before Node 20.12: not a single executable
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('raw-socket') as RawSocketModule;
+  const load = isSea ? createRequire(process.execPath) : require;
+  return load('raw-socket') as RawSocketModule;
 }
 
 function openSocket(targetCount: number, log: Log): RawSocket {
