@@ -1,0 +1,42 @@
+// Scenario 5 of issue 7: the API is down on every SCVM while ICMP is fine. Field rule (DESIGN.md §5): "if HTTP
+// fails, do not switch" - an unreachable API is not evidence that the local SCVM is down.
+import { Cluster, PLAN, SCVM_NAMES, ensureBuilt, type Cron } from '../support/cluster';
+import { describeNetns } from '../support/netns';
+import { RouteMonitor, journalOf, switchesOf, waitFor } from '../support/cluster-e2e';
+
+jest.setTimeout(60_000);
+
+describeNetns('e2e: API down everywhere', () => {
+  let c: Cluster | undefined;
+  let cron: Cron | undefined;
+  let mon: RouteMonitor | undefined;
+  beforeAll(() => ensureBuilt());
+  afterEach(async () => {
+    await cron?.stop();
+    mon?.stop();
+    c?.down();
+  });
+
+  it('keeps the local route through passes without any API answer', async () => {
+    c = await Cluster.up();
+    const cluster = c;
+    mon = await RouteMonitor.start(cluster);
+    cron = cluster.startCron(1000);
+    const runs = cron;
+    await waitFor('a first pass', () => runs.passes.length >= 1, 15_000);
+    for (const s of SCVM_NAMES) await cluster.fault(s, 'api-down');
+    const tDown = Date.now();
+    await waitFor('8 passes with the API down', () => runs.passes.filter((p) => p.startedAt > tDown).length >= 8, 30_000);
+    await runs.stop();
+
+    const during = journalOf(cluster).filter((j) => j.at > tDown);
+    expect(during.length).toBeGreaterThanOrEqual(8);
+    expect(during.every((j) => j.api === false && j.change === false)).toBe(true);
+    expect(switchesOf(cluster)).toEqual([]);
+    expect(mon.events).toEqual([]);
+    expect(cluster.hostRoute()).toEqual([PLAN.scvms[0].dataIp]);
+    expect(await cluster.whoServesNfs()).toBe('scvm-1');
+    // an unreachable API is not a failed pass either
+    expect(runs.passes.filter((p) => p.startedAt > tDown).every((p) => p.code === 0)).toBe(true);
+  });
+});

@@ -1,0 +1,68 @@
+// Scenario 4 of issue 7: the local chunk service restarts again and again (its session alive flag toggles every
+// 2 s) while ICMP stays fine. Field incident (DESIGN.md §5): fast switch-out/switch-back stalled I/O for over a
+// minute. Wanted: one switch out, no switch while it flaps, one switch back once it has been stable.
+import { Cluster, PLAN, ensureBuilt, type Cron } from '../support/cluster';
+import { describeNetns } from '../support/netns';
+import { RouteMonitor, NfsWatch, sleep, switchesOf, waitFor } from '../support/cluster-e2e';
+
+jest.setTimeout(90_000);
+
+const FLAP_PERIOD_SEC = 2;
+const FLAP_FOR_MS = 14_000;
+const BACK_TO_NORMAL_SEC = 4;
+// Flap damping lengthens the stable period after relapses; capped here so the test ends in seconds.
+const MAX_BACK_TO_NORMAL_SEC = 8;
+
+describeNetns('e2e: chunk flapping', () => {
+  let c: Cluster | undefined;
+  let cron: Cron | undefined;
+  let mon: RouteMonitor | undefined;
+  let watch: NfsWatch | undefined;
+  beforeAll(() => ensureBuilt());
+  afterEach(async () => {
+    await cron?.stop();
+    mon?.stop();
+    await watch?.stop();
+    c?.down();
+  });
+
+  it('one switch out, none while flapping, one back after it is stable', async () => {
+    c = await Cluster.up({
+      config: { decide: { backToNormalSec: BACK_TO_NORMAL_SEC, maxBackToNormalSec: MAX_BACK_TO_NORMAL_SEC } },
+    });
+    const cluster = c;
+    mon = await RouteMonitor.start(cluster);
+    watch = new NfsWatch(cluster, 200);
+    cron = cluster.startCron(1000);
+    const runs = cron;
+    await waitFor('two passes', () => runs.passes.length >= 2, 15_000);
+
+    await cluster.fault('scvm-1', 'session-flapping', { periodSec: FLAP_PERIOD_SEC });
+    const tFlap = Date.now();
+    await waitFor('the switch out', () => switchesOf(cluster).length >= 1, 10_000);
+    const out = switchesOf(cluster)[0]!;
+    expect(out.reason).toBe('local-session-dead');
+    expect(out.from).toBe(PLAN.scvms[0].dataIp);
+    await sleep(Math.max(0, tFlap + FLAP_FOR_MS - Date.now()));
+    // it flapped for FLAP_FOR_MS (several alive/dead cycles) and the route stayed out all along
+    expect(switchesOf(cluster)).toHaveLength(1);
+    expect(cluster.hostRoute()).toEqual([out.to]);
+
+    const tHeal = Date.now();
+    await cluster.heal('scvm-1', 'session-flapping');
+    await waitFor('the switch back', () => switchesOf(cluster).length >= 2, (MAX_BACK_TO_NORMAL_SEC + 10) * 1000);
+    const back = switchesOf(cluster)[1]!;
+    expect(back.to).toBe(PLAN.scvms[0].dataIp);
+    expect(back.at - tHeal).toBeGreaterThanOrEqual(BACK_TO_NORMAL_SEC * 1000 - 1000);
+    await sleep(2000);
+    await runs.stop();
+
+    expect(switchesOf(cluster)).toHaveLength(2);
+    // the kernel saw exactly two changes of the VIP route: out and back
+    expect(mon.events).toHaveLength(2);
+    expect(cluster.hostRoute()).toEqual([PLAN.scvms[0].dataIp]);
+    const who = watch.samples.map((s) => s.who).filter((w, i, a) => i === 0 || w !== a[i - 1]);
+    expect(who).toEqual(['scvm-1', expect.stringMatching(/^scvm-[23]$/), 'scvm-1']);
+    console.log(`chunk flapping: switched out ${((out.at - tFlap) / 1000).toFixed(1)} s after flapping began, back ${((back.at - tHeal) / 1000).toFixed(1)} s after it stopped; 2 switches`);
+  });
+});
