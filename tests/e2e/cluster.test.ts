@@ -84,6 +84,16 @@ describeNetns('simulated cluster', () => {
     expect(login(PLAN.scvms[1].manageIp).stdout).toMatch(/^200 /);
   });
 
+  it('nfs-down drops NFS connections without a word; heal restores them', async () => {
+    await c.fault('scvm-1', 'nfs-down');
+    const t = Date.now();
+    expect(await c.whoServesNfs(1000)).toBeNull();
+    expect(Date.now() - t).toBeGreaterThanOrEqual(900);
+    expect(ping(PLAN.scvms[0].dataIp)).toBe(true);
+    await c.heal('scvm-1', 'nfs-down');
+    expect(await c.whoServesNfs()).toBe('scvm-1');
+  });
+
   it('session faults change the list every emulator serves; heal restores it', async () => {
     expect((await sessions()).length).toBe(3);
     await c.fault('scvm-1', 'session-dead');

@@ -5,11 +5,17 @@ import { Cluster, PLAN, SCVM_NAMES, type ScvmName } from './cluster';
 import type { EmuRecord } from './zbs-emulator';
 
 /** Poll `cond` every `stepMs` until it is truthy; throws naming `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, cond: () => T | Promise<T>, timeoutMs: number, stepMs = 100): Promise<T> {
+type Falsy = false | null | undefined | 0 | '';
+export async function waitFor<T>(
+  what: string,
+  cond: () => T | Falsy | Promise<T | Falsy>,
+  timeoutMs: number,
+  stepMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await cond();
-    if (v) return v;
+    if (v) return v as T;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(stepMs);
   }
@@ -55,40 +61,50 @@ export class RouteMonitor {
   }
 }
 
-/** Who answered a new TCP connection to the NFS VIP from the host, sampled every `everyMs`. */
+/**
+ * Who answered a new TCP connection to the NFS VIP from the host, one attempt started every `everyMs` whether or not
+ * the last one finished (an attempt at a dead SCVM waits out its 1 s timeout; the next ones must not wait for it).
+ */
 export class NfsWatch {
   readonly samples: { at: number; who: string | null }[] = [];
-  private running = true;
-  private readonly loop: Promise<void>;
+  private readonly pending = new Set<Promise<void>>();
+  private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly cluster: Cluster,
     everyMs = 100,
   ) {
-    this.loop = (async () => {
-      while (this.running) {
-        const at = Date.now();
-        const who = await this.cluster.whoServesNfs(1000);
+    const tick = () => {
+      const at = Date.now();
+      const p = this.cluster.whoServesNfs(1000).then((who) => {
         this.samples.push({ at, who });
-        const left = everyMs - (Date.now() - at);
-        if (left > 0) await sleep(left);
-      }
-    })();
+        this.samples.sort((a, b) => a.at - b.at);
+        this.pending.delete(p);
+      });
+      this.pending.add(p);
+    };
+    tick();
+    this.timer = setInterval(tick, everyMs);
   }
 
-  /** First sample at or after `since` whose answer satisfies `pred`. */
+  /** First sample started at or after `since` whose answer satisfies `pred`. */
   first(since: number, pred: (who: string | null) => boolean): { at: number; who: string | null } | undefined {
     return this.samples.find((s) => s.at >= since && pred(s.who));
   }
 
-  /** Wait until a sample at or after `since` satisfies `pred`. */
+  /** Wait until a sample started at or after `since` satisfies `pred`. */
   waitFirst(since: number, pred: (who: string | null) => boolean, timeoutMs: number) {
     return waitFor(`the NFS stand-in to answer as wanted`, () => this.first(since, pred), timeoutMs, 50);
   }
 
+  /** Seconds between `from` and `to` covered by attempts nobody answered (each sample stands for `everyMs`). */
+  unansweredSec(from: number, to: number, everyMs = 100): number {
+    return (this.samples.filter((s) => s.at >= from && s.at < to && s.who === null).length * everyMs) / 1000;
+  }
+
   async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
+    clearInterval(this.timer);
+    await Promise.all([...this.pending]);
   }
 }
 
@@ -131,14 +147,16 @@ export function scvmByDataIp(ip: string): ScvmName | undefined {
   return PLAN.scvms.find((s) => s.dataIp === ip)?.name as ScvmName | undefined;
 }
 
-/** Take an SCVM down the way a crash looks from outside: no ICMP answer, no API. */
+/** Take an SCVM down the way a crash looks from outside: no ICMP answer, no API, no NFS. */
 export async function killScvm(cluster: Cluster, scvm: ScvmName): Promise<void> {
   await cluster.fault(scvm, 'drop-icmp');
   await cluster.fault(scvm, 'api-down');
+  await cluster.fault(scvm, 'nfs-down');
 }
 
 /** Bring it back. */
 export async function reviveScvm(cluster: Cluster, scvm: ScvmName): Promise<void> {
+  await cluster.heal(scvm, 'nfs-down');
   await cluster.heal(scvm, 'drop-icmp');
   await cluster.heal(scvm, 'api-down');
 }

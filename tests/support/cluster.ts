@@ -48,6 +48,7 @@ export type FaultKind =
   | 'drop-icmp'
   | 'link-down'
   | 'api-down'
+  | 'nfs-down'
   | 'session-dead'
   | 'session-missing'
   | 'session-flapping'
@@ -56,6 +57,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'drop-icmp',
   'link-down',
   'api-down',
+  'nfs-down',
   'session-dead',
   'session-missing',
   'session-flapping',
@@ -258,6 +260,7 @@ export class Cluster {
           'table inet rrfault {',
           '  chain dropicmp { type filter hook input priority 0; policy accept; }',
           '  chain apidown { type filter hook input priority 0; policy accept; }',
+          '  chain nfsdown { type filter hook input priority 0; policy accept; }',
           '}',
         ].join('\n'),
       });
@@ -437,6 +440,10 @@ export class Cluster {
         // A reset, as from a stopped API service; the control socket's own requests come in on lo and still pass.
         this.nsExec(ns, ['nft', 'add', 'rule', 'inet', 'rrfault', 'apidown', 'iifname', '!=', 'lo', 'tcp', 'dport', String(PLAN.apiPort), 'reject', 'with', 'tcp', 'reset']);
         break;
+      case 'nfs-down':
+        // Dropped, not refused: a crashed SCVM answers nothing, so NFS clients hang until the route moves.
+        this.nsExec(ns, ['nft', 'add', 'rule', 'inet', 'rrfault', 'nfsdown', 'iifname', '!=', 'lo', 'tcp', 'dport', String(PLAN.nfsPort), 'drop']);
+        break;
       case 'session-dead':
         await this.emulatorsAll('POST', `/_emu/session/${sessionId(s.name)}`, { alive: false });
         break;
@@ -472,6 +479,9 @@ export class Cluster {
         break;
       case 'api-down':
         this.nsExec(ns, ['nft', 'flush', 'chain', 'inet', 'rrfault', 'apidown']);
+        break;
+      case 'nfs-down':
+        this.nsExec(ns, ['nft', 'flush', 'chain', 'inet', 'rrfault', 'nfsdown']);
         break;
       case 'session-dead':
         await this.emulatorsAll('POST', `/_emu/session/${sessionId(s.name)}`, { alive: true });
