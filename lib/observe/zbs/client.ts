@@ -90,10 +90,22 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
     return { ok: true, value: parsed.value };
   }
 
+  // Requests that start together (session list and switches to the local SCVM) share one login, not one each.
+  const loggingIn = new Map<string, Promise<Token>>();
+
+  function sharedLogin(ip: string, signal: AbortSignal): Promise<Token> {
+    let pending = loggingIn.get(ip);
+    if (!pending) {
+      pending = login(ip, signal).finally(() => loggingIn.delete(ip));
+      loggingIn.set(ip, pending);
+    }
+    return pending;
+  }
+
   async function token(ip: string, signal: AbortSignal): Promise<Token> {
     if (!credentials) return { ok: true, value: null };
     const cached = validToken();
-    return cached ? { ok: true, value: cached } : login(ip, signal);
+    return cached ? { ok: true, value: cached } : sharedLogin(ip, signal);
   }
 
   async function authed(ip: string, req: ApiCall, signal: AbortSignal): Promise<ApiCallResult> {
@@ -116,7 +128,7 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
       if (cache.token?.value === refused) cache.token = null;
       log.info(`ZBS API: ${ip} refused the token (HTTP 401); logging in again`);
       const fresh = validToken();
-      t = fresh && fresh !== refused ? { ok: true, value: fresh } : await login(ip, signal);
+      t = fresh && fresh !== refused ? { ok: true, value: fresh } : await sharedLogin(ip, signal);
       if (!t.ok) return t;
       res = await send(t.value);
       if (res.ok && res.status === 401) {

@@ -47,6 +47,16 @@ describe('tokens', () => {
     expect(lab.emus[0]!.records.sessionLists).toHaveLength(5);
   });
 
+  test('the session list and the switches asked together share one login', async () => {
+    const cache = initialApiCache();
+    const c = client(cache);
+    const [s, sw] = await Promise.all([c.sessions(), c.switches()]);
+    await c.close();
+    expect(s.ok).toBe(true);
+    expect(sw).not.toBeNull();
+    expect(loginCount(lab)).toBe(1);
+  });
+
   test('a refused token (401) costs exactly one new login and the call still succeeds', async () => {
     const cache = initialApiCache();
     expect((await client(cache).sessions()).ok).toBe(true);
