@@ -14,9 +14,8 @@ export interface ObserveDeps {
   backend: RouteBackend;
   client: ZbsClient;
   progress: Progress;
-  /** ICMP sweep; throws PermissionError only */
-  probe: (targets: string[]) => Promise<Record<string, ProbeResult>>;
-  targets: string[];
+  /** the ICMP sweep, already in flight (it is the longest step: started first); rejects with PermissionError only */
+  probes: Promise<Record<string, ProbeResult>>;
   /** switches as cached in the state, used when the pass does not wait for the API */
   cachedSwitches: ClusterSwitches | null;
 }
@@ -28,7 +27,7 @@ export async function observe(deps: ObserveDeps): Promise<Observations> {
   const route: Promise<RouteObservation> = backend.readVip();
   const sessions: Promise<SessionsObservation> = client.sessions();
   const switches: Promise<ClusterSwitches | null> = client.switches();
-  const probes = await deps.probe(deps.targets);
+  const probes = await deps.probes;
   const local = probes[config.local.dataIp];
   let sessionsNow: SessionsObservation;
   let switchesNow: ClusterSwitches | null;

@@ -17,11 +17,15 @@ export interface PassReport {
 export async function passBody(ctx: PassContext): Promise<PassReport> {
   const { config, log, state, progress, dryRun } = ctx;
   const now = Date.now();
+  progress.step = 'starting the ICMP sweep';
+  // The sweep waits on echo replies for most of the pass: start it first, load the rest while it runs.
+  const { probe } = await import('../../observe/icmp/prober');
+  const probes = probe(probeTargets(config, state.engine), config.probe, log);
+  probes.catch(() => undefined); // awaited in observe(); a rejection before then must not count as unhandled
   progress.step = 'loading the backends';
-  const [{ createRouteBackend }, { createZbsClient }, { probe }] = await Promise.all([
+  const [{ createRouteBackend }, { createZbsClient }] = await Promise.all([
     import('../../act/routes/backend'),
     import('../../observe/zbs/client'),
-    import('../../observe/icmp/prober'),
   ]);
   const backend = await createRouteBackend(config, log, { dryRun });
   const client = createZbsClient({ config, credentials: ctx.credentials, log, cache: state.api, now: Date.now });
@@ -32,8 +36,7 @@ export async function passBody(ctx: PassContext): Promise<PassReport> {
       backend,
       client,
       progress,
-      probe: (targets) => probe(targets, config.probe, log),
-      targets: probeTargets(config, state.engine),
+      probes,
       cachedSwitches: state.api.switches,
     });
 

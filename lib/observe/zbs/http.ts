@@ -4,7 +4,8 @@
 // switch), through an Agent that close() shuts at the end of the pass so nothing keeps the process alive.
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { createAgent, request } from './undici-lite';
 
 export interface HttpOptions {
   scheme: 'http' | 'https';
@@ -101,7 +102,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): P
 
 /** An HTTP helper for one pass; close() it at the end of the pass. */
 export function createHttp(opts: HttpOptions): Http {
-  const agent = new Agent({ connect: connector(opts), pipelining: 0 });
+  const agent = createAgent({ connect: connector(opts), pipelining: 0 });
   let closed = false;
 
   async function send(req: HttpRequest): Promise<HttpResult> {
@@ -110,9 +111,10 @@ export function createHttp(opts: HttpOptions): Http {
     const timeout = AbortSignal.timeout(req.timeoutMs);
     const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
     try {
-      const res = await request(`${opts.scheme}://${req.ip}:${opts.port}${req.path}`, {
+      const res = await request(agent, {
+        origin: `${opts.scheme}://${req.ip}:${opts.port}`,
+        path: req.path,
         method: req.method,
-        dispatcher: agent,
         signal,
         reset: true,
         headers: {

@@ -1,0 +1,115 @@
+// scripts/bench-pass: the cost of one steady-state pass of the bundled CLI, as cron pays it, in the simulated cluster:
+// per-pass wall time, CPU time (user + system) and max RSS over N passes, beside a bare `node -e 0` measured in the
+// same run and the same namespace. Goal (issue 8): wall <= 1.5 x bare start + the probe wait; RSS <= 60 MB.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, ensureBuilt } from './cluster';
+import { netnsUnavailableReason } from './netns';
+
+const ROOT = join(__dirname, '..', '..');
+const TIME = '/usr/bin/time';
+
+interface Sample {
+  wallMs: number;
+  cpuMs: number;
+  rssMb: number;
+  code: number | null;
+}
+
+/** Run argv inside the host namespace under GNU time; its report goes to a file descriptor of its own. */
+function measure(ns: string, argv: string[], env: NodeJS.ProcessEnv): Sample {
+  // GNU time's wall clock has 10 ms steps: wall time is taken here (the same `ip netns exec` + time overhead for both).
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('ip', ['netns', 'exec', ns, TIME, '-f', 'TIME %e %U %S %M', ...argv], {
+    encoding: 'utf8',
+    env,
+    cwd: '/',
+  });
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const m = /TIME [\d.]+ ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(r.stderr);
+  if (!m) throw new Error(`no timing from ${argv.join(' ')}: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+  return {
+    wallMs,
+    cpuMs: (Number(m[1]) + Number(m[2])) * 1000,
+    rssMb: Number(m[3]) / 1024,
+    code: r.status,
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** Run the benchmark; returns the exit code. */
+export async function benchMain(argv: string[]): Promise<number> {
+  const i = argv.indexOf('--passes');
+  const passes = i >= 0 ? Number(argv[i + 1]) : 100;
+  if (!Number.isInteger(passes) || passes < 1) throw new Error(`--passes wants a positive whole number`);
+  const why = netnsUnavailableReason();
+  if (why) {
+    process.stderr.write(`bench-pass: needs root and network namespaces (${why})\n`);
+    return 2;
+  }
+  if (!existsSync(TIME)) {
+    process.stderr.write(`bench-pass: ${TIME} is missing: run scripts/install-deps (Debian package "time")\n`);
+    return 2;
+  }
+  ensureBuilt();
+  // The production probe defaults, not the cluster's short test ones: the pass cost cron pays on a real host.
+  const cluster = await Cluster.up({
+    config: { probe: { count: 10, intervalMs: 100, waitMs: 1000, timeoutMs: 2000, minReplies: 3 } },
+  });
+  const onSignal = () => {
+    cluster.down();
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const ns = cluster.ns('host');
+    const env = cluster.cronEnv('linux');
+    const agent = [process.execPath, join(ROOT, 'dist', 'reroute.js'), '--config', cluster.configPath('linux'), 'loop'];
+    measure(ns, agent, env); // first pass: login, first session list; not steady state
+    const bare: Sample[] = [];
+    const pass: Sample[] = [];
+    for (let k = 0; k < passes; k++) {
+      bare.push(measure(ns, [process.execPath, '-e', '0'], env));
+      const s = measure(ns, agent, env);
+      if (s.code !== 0) throw new Error(`pass ${k + 1} exited ${s.code}`);
+      pass.push(s);
+    }
+    const probe = cluster.agentConfig('linux').probe!;
+    // A healthy target is judged once minReplies echoes, intervalMs apart, have come back.
+    const probeWaitMs = (probe.minReplies! - 1) * probe.intervalMs!;
+    const bareMs = median(bare.map((s) => s.wallMs));
+    const row = (name: string, xs: Sample[]) =>
+      `${name.padEnd(14)} wall median ${median(xs.map((s) => s.wallMs)).toFixed(0).padStart(4)} ms (p90 ${pct(
+        xs.map((s) => s.wallMs),
+        90,
+      ).toFixed(0)})  cpu median ${median(xs.map((s) => s.cpuMs)).toFixed(0).padStart(4)} ms  max RSS ${Math.max(
+        ...xs.map((s) => s.rssMb),
+      ).toFixed(1)} MB`;
+    process.stdout.write(`bench-pass: ${passes} steady-state passes of dist/reroute.js in the simulated cluster\n`);
+    process.stdout.write(row('node -e 0', bare) + '\n');
+    process.stdout.write(row('reroute loop', pass) + '\n');
+    const wall = median(pass.map((s) => s.wallMs));
+    const goal = 1.5 * bareMs + probeWaitMs;
+    const rss = Math.max(...pass.map((s) => s.rssMb));
+    process.stdout.write(
+      `probe wait (healthy targets): ${probeWaitMs} ms (count ${probe.count}, interval ${probe.intervalMs} ms, minReplies ${probe.minReplies})\n` +
+        `goal: wall <= 1.5 x ${bareMs.toFixed(0)} + ${probeWaitMs} = ${goal.toFixed(0)} ms -> ${wall <= goal ? 'met' : 'MISSED'} (${wall.toFixed(0)} ms); ` +
+        `RSS <= 60 MB -> ${rss <= 60 ? 'met' : 'MISSED'} (${rss.toFixed(1)} MB)\n`,
+    );
+    return 0;
+  } finally {
+    cluster.down();
+  }
+}
