@@ -1,8 +1,8 @@
 // commander wiring. Each command's module is loaded only when that command runs: start-up cost is paid every pass.
-import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../build-info';
 import { UsageError } from '../errors';
+import { tuneV8ForShortRun } from '../runtime/v8-flags';
 import { exitWith, exitWithError } from './exit';
 import { processDisplay, type CommandEnv, type GlobalOptions } from './context';
 
@@ -114,9 +114,7 @@ function parseSeconds(v: string): number {
 
 /** Entry: parse argv, run one command, exit through the one exit path. */
 export async function main(argv: string[]): Promise<void> {
-  // undici parses HTTP with a WebAssembly module; V8's optimising tier for it costs a short-lived pass about 35 MB of
-  // RSS and 60 ms of CPU for nothing (scripts/bench-pass). The baseline compiler is plenty for a few small answers.
-  setFlagsFromString('--liftoff-only');
+  tuneV8ForShortRun();
   let pending: Promise<number> | null = null;
   const program = buildProgram((p) => {
     pending = p;

@@ -6,6 +6,7 @@ import { probe, type ProbeSettings } from '../../../lib/observe/icmp/prober';
 import { RerouteError } from '../../../lib/errors';
 import type { ProbeResult } from '../../../lib/types';
 import { silentLog } from '../../../lib/runtime/log';
+import { tuneV8ForShortRun } from '../../../lib/runtime/v8-flags';
 
 interface DriverInput {
   targets: string[];
@@ -23,6 +24,7 @@ export interface RunFigures {
 }
 
 async function main(): Promise<void> {
+  tuneV8ForShortRun(); // as the CLI does: measure the sweep the agent runs
   const input = JSON.parse(process.argv[2] ?? '') as DriverInput;
   const settings = probeSchema.parse(input.settings ?? {});
   const runs: RunFigures[] = [];

@@ -1,0 +1,13 @@
+// V8 settings for a process that lives a fraction of a second (one cron pass), set before any work is done.
+// Measured with scripts/bench-pass and scripts/bench-probe (BENCHMARKS.md):
+// - the optimising compilers (TurboFan, Maglev) compile hot loops on background threads that a short run never
+//   repays: a 506-target sweep costs 57 ms of CPU with them, 39 ms without;
+// - undici parses HTTP with a WebAssembly module; compiling it with the optimising tier costs a pass about 35 MB of
+//   RSS and 60 ms of CPU. The baseline compiler (Liftoff) is plenty for a few small answers.
+// (--jitless and --lite-mode would save more but disable WebAssembly, so undici could not parse an answer.)
+import { setFlagsFromString } from 'node:v8';
+
+/** Tune V8 for a short-lived run. Call first thing. */
+export function tuneV8ForShortRun(): void {
+  for (const flag of ['--liftoff-only', '--no-opt', '--no-maglev']) setFlagsFromString(flag);
+}
