@@ -46,7 +46,7 @@ export async function run(opts: { json: boolean }, env: CommandEnv): Promise<num
   out(`mode:        ${status.mode}${pinActive ? ` (pinned to ${state.pin!.target} ${state.pin!.until === null ? 'until route --auto' : `until ${when(state.pin!.until)}`})` : ''}`);
   out(`route:       ${config.nfsVip}/32 via ${route.ok ? route.nextHops.join(', ') || 'NO ROUTE' : `unreadable (${route.reason})`}`);
   out(`local SCVM:  ${config.local.dataIp} ${status.local.status}${engine.local.healthySince ? `, healthy since ${when(engine.local.healthySince)}` : ''}`);
-  out(`active SCVMs: ${engine.activeDataIps.join(', ') || 'none known'}`);
+  out(`active SCVMs: ${engine.activeDataIps.join(', ') || 'none known'} (session list of ${when(engine.sessions.at)})`);
   if (last) out(`last reason: ${last.because}`);
   if (engine.refreshPending) {
     out(`session refresh pending for ${engine.refreshPending.target} since ${when(engine.refreshPending.since)} (${engine.refreshPending.attempts} attempts${engine.refreshPending.lastError ? `, last error: ${engine.refreshPending.lastError}` : ''})`);
