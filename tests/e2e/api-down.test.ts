@@ -1,28 +1,18 @@
 // Scenario 5 of issue 7: the API is down on every SCVM while ICMP is fine. Field rule (DESIGN.md §5): "if HTTP
 // fails, do not switch" - an unreachable API is not evidence that the local SCVM is down.
-import { Cluster, PLAN, SCVM_NAMES, ensureBuilt, type Cron } from '../support/cluster';
+import { PLAN, SCVM_NAMES } from '../support/cluster';
 import { describeNetns } from '../support/netns';
-import { RouteMonitor, journalOf, switchesOf, waitFor } from '../support/cluster-e2e';
+import { journalOf, switchesOf, useClusterHarness, waitFor } from '../support/cluster-e2e';
 
 jest.setTimeout(60_000);
 
 describeNetns('e2e: API down everywhere', () => {
-  let c: Cluster | undefined;
-  let cron: Cron | undefined;
-  let mon: RouteMonitor | undefined;
-  beforeAll(() => ensureBuilt());
-  afterEach(async () => {
-    await cron?.stop();
-    mon?.stop();
-    c?.down();
-  });
+  const e2e = useClusterHarness();
 
   it('keeps the local route through passes without any API answer', async () => {
-    c = await Cluster.up();
-    const cluster = c;
-    mon = await RouteMonitor.start(cluster);
-    cron = cluster.startCron(1000);
-    const runs = cron;
+    const cluster = await e2e.up();
+    const mon = await e2e.monitor();
+    const runs = e2e.startCron(1000);
     await waitFor('a first pass', () => runs.passes.length >= 1, 15_000);
     for (const s of SCVM_NAMES) await cluster.fault(s, 'api-down');
     const tDown = Date.now();

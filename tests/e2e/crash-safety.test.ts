@@ -2,9 +2,9 @@
 // a corrupt state file: the next passes recover, and nothing that must not be lost is lost (the operator's pin, a
 // pending session refresh). Field incident (DESIGN.md §5): a stuck agent held its lock and the host had no reroute.
 import { existsSync, readdirSync, statSync, utimesSync, mkdirSync, writeFileSync } from 'node:fs';
-import { Cluster, PLAN, ensureBuilt, sessionId } from '../support/cluster';
+import { PLAN, sessionId, type Cluster } from '../support/cluster';
 import { describeNetns } from '../support/netns';
-import { recordsOf, sleep } from '../support/cluster-e2e';
+import { recordsOf, sleep, useClusterHarness } from '../support/cluster-e2e';
 
 jest.setTimeout(120_000);
 
@@ -19,9 +19,7 @@ interface StateView {
 }
 
 describeNetns('e2e: crash safety', () => {
-  let c: Cluster | undefined;
-  beforeAll(() => ensureBuilt());
-  afterEach(() => c?.down());
+  const e2e = useClusterHarness();
 
   const state = (cluster: Cluster) => cluster.readState() as unknown as StateView;
 
@@ -38,8 +36,7 @@ describeNetns('e2e: crash safety', () => {
   }
 
   it('kill -9 mid-pass and the lock it leaves: pin and pending refresh survive, passes resume after the stale period', async () => {
-    c = await Cluster.up({ config: { passDeadlineMs: PASS_DEADLINE_MS } });
-    const cluster = c;
+    const cluster = await e2e.up({ config: { passDeadlineMs: PASS_DEADLINE_MS } });
     // Every refresh fails for now, so the pin's route add leaves a refresh pending.
     await cluster.emulatorsAll('POST', '/_emu/state', { faults: { refresh: { status: 500 } } });
     const pin = await cluster.runPass('linux', { args: ['route', '--target', PINNED] });
@@ -78,8 +75,7 @@ describeNetns('e2e: crash safety', () => {
   });
 
   it('a stale lock from long ago is taken over by the very next pass', async () => {
-    c = await Cluster.up({ config: { passDeadlineMs: PASS_DEADLINE_MS } });
-    const cluster = c;
+    const cluster = await e2e.up({ config: { passDeadlineMs: PASS_DEADLINE_MS } });
     const lockDir = `${cluster.agentPath('lock')}.lock`;
     mkdirSync(lockDir, { recursive: true });
     const old = (Date.now() - 10 * 60_000) / 1000;
@@ -90,8 +86,7 @@ describeNetns('e2e: crash safety', () => {
   });
 
   it('a fresh lock held by a live pass makes the next run exit 3 at once, touching nothing', async () => {
-    c = await Cluster.up({ config: { passDeadlineMs: PASS_DEADLINE_MS } });
-    const cluster = c;
+    const cluster = await e2e.up({ config: { passDeadlineMs: PASS_DEADLINE_MS } });
     const lockDir = `${cluster.agentPath('lock')}.lock`;
     mkdirSync(lockDir, { recursive: true });
     const r = await cluster.runPass();
@@ -101,8 +96,7 @@ describeNetns('e2e: crash safety', () => {
   });
 
   it('a corrupt state file is kept aside and rebuilt; the pass goes on and the route stays right', async () => {
-    c = await Cluster.up();
-    const cluster = c;
+    const cluster = await e2e.up();
     expect((await cluster.runPass()).code).toBe(0);
     writeFileSync(cluster.agentPath('state'), '{"version": 1, "pin": {"tar');
     const r = await cluster.runPass();

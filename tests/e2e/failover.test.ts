@@ -3,11 +3,9 @@
 // it comes back -> the route returns only once the stable period has passed, never before; every route add is
 // followed by a session refresh. Each pass is the real bin/reroute run by a 1 s cron inside the host namespace.
 import { readFileSync, existsSync } from 'node:fs';
-import { Cluster, PLAN, ensureBuilt, sessionId, type Cron, type Flavour } from '../support/cluster';
+import { PLAN, sessionId, type Flavour } from '../support/cluster';
 import { describeNetns } from '../support/netns';
 import {
-  NfsWatch,
-  RouteMonitor,
   journalOf,
   killScvm,
   recordsOf,
@@ -15,6 +13,7 @@ import {
   scvmByDataIp,
   sleep,
   switchesOf,
+  useClusterHarness,
   waitFor,
 } from '../support/cluster-e2e';
 
@@ -24,28 +23,14 @@ const LOCAL = PLAN.scvms[0].dataIp;
 const BACK_TO_NORMAL_SEC = 5;
 
 describeNetns('e2e: local SCVM dies and comes back', () => {
-  let c: Cluster | undefined;
-  let cron: Cron | undefined;
-  let mon: RouteMonitor | undefined;
-  let watch: NfsWatch | undefined;
-
-  beforeAll(() => ensureBuilt());
-  afterEach(async () => {
-    await cron?.stop();
-    mon?.stop();
-    await watch?.stop();
-    c?.down();
-    c = cron = mon = watch = undefined;
-  });
+  const e2e = useClusterHarness();
 
   describe.each<Flavour>(['linux', 'esxi'])('%s flavour', (flavour) => {
     it('fails over to a remote SCVM within seconds and returns only after the stable period, refreshing after each add', async () => {
-      c = await Cluster.up({ flavour, config: { decide: { backToNormalSec: BACK_TO_NORMAL_SEC } } });
-      const cluster = c;
-      mon = await RouteMonitor.start(cluster);
-      watch = new NfsWatch(cluster, 100);
-      cron = cluster.startCron(1000);
-      const runs = cron;
+      const cluster = await e2e.up({ flavour, config: { decide: { backToNormalSec: BACK_TO_NORMAL_SEC } } });
+      const mon = await e2e.monitor();
+      const watch = e2e.watchNfs(100);
+      const runs = e2e.startCron(1000);
       await waitFor('two passes', () => runs.passes.filter((p) => p.code === 0).length >= 2, 15_000);
       expect(watch.samples.length).toBeGreaterThan(0);
       expect(watch.samples.every((s) => s.who === 'scvm-1')).toBe(true);

@@ -1,9 +1,9 @@
 // Scenario 4 of issue 7: the local chunk service restarts again and again (its session alive flag toggles every
 // 2 s) while ICMP stays fine. Field incident (DESIGN.md §5): fast switch-out/switch-back stalled I/O for over a
 // minute. Wanted: one switch out, no switch while it flaps, one switch back once it has been stable.
-import { Cluster, PLAN, ensureBuilt, type Cron } from '../support/cluster';
+import { PLAN } from '../support/cluster';
 import { describeNetns } from '../support/netns';
-import { RouteMonitor, NfsWatch, sleep, switchesOf, waitFor } from '../support/cluster-e2e';
+import { sleep, switchesOf, useClusterHarness, waitFor } from '../support/cluster-e2e';
 
 jest.setTimeout(90_000);
 
@@ -14,27 +14,15 @@ const BACK_TO_NORMAL_SEC = 4;
 const MAX_BACK_TO_NORMAL_SEC = 8;
 
 describeNetns('e2e: chunk flapping', () => {
-  let c: Cluster | undefined;
-  let cron: Cron | undefined;
-  let mon: RouteMonitor | undefined;
-  let watch: NfsWatch | undefined;
-  beforeAll(() => ensureBuilt());
-  afterEach(async () => {
-    await cron?.stop();
-    mon?.stop();
-    await watch?.stop();
-    c?.down();
-  });
+  const e2e = useClusterHarness();
 
   it('one switch out, none while flapping, one back after it is stable', async () => {
-    c = await Cluster.up({
+    const cluster = await e2e.up({
       config: { decide: { backToNormalSec: BACK_TO_NORMAL_SEC, maxBackToNormalSec: MAX_BACK_TO_NORMAL_SEC } },
     });
-    const cluster = c;
-    mon = await RouteMonitor.start(cluster);
-    watch = new NfsWatch(cluster, 200);
-    cron = cluster.startCron(1000);
-    const runs = cron;
+    const mon = await e2e.monitor();
+    const watch = e2e.watchNfs(200);
+    const runs = e2e.startCron(1000);
     await waitFor('two passes', () => runs.passes.length >= 2, 15_000);
 
     await cluster.fault('scvm-1', 'session-flapping', { periodSec: FLAP_PERIOD_SEC });

@@ -1,26 +1,16 @@
 // Scenarios 6 and 7 of issue 7: the remote target dies while the host is rerouted (move to the other healthy SCVM),
 // and every SCVM is dead (keep the route, never delete it; `reroute status` says why). DESIGN.md §5: never leave the
 // host with no route to 192.168.33.2.
-import { Cluster, PLAN, ensureBuilt, type Cron, type ScvmName } from '../support/cluster';
+import { PLAN, type Cluster, type Cron, type ScvmName } from '../support/cluster';
 import { describeNetns } from '../support/netns';
-import { NfsWatch, RouteMonitor, journalOf, killScvm, sleep, switchesOf, waitFor } from '../support/cluster-e2e';
+import { journalOf, killScvm, sleep, switchesOf, useClusterHarness, waitFor } from '../support/cluster-e2e';
 
 jest.setTimeout(90_000);
 
 const nameOf = (ip: string) => PLAN.scvms.find((s) => s.dataIp === ip)!.name as ScvmName;
 
 describeNetns('e2e: remote targets die', () => {
-  let c: Cluster | undefined;
-  let cron: Cron | undefined;
-  let mon: RouteMonitor | undefined;
-  let watch: NfsWatch | undefined;
-  beforeAll(() => ensureBuilt());
-  afterEach(async () => {
-    await cron?.stop();
-    mon?.stop();
-    await watch?.stop();
-    c?.down();
-  });
+  const e2e = useClusterHarness();
 
   /** Local dies; resolves with the remote the host moved to. */
   async function failOver(cluster: Cluster, runs: Cron): Promise<string> {
@@ -31,11 +21,9 @@ describeNetns('e2e: remote targets die', () => {
   }
 
   it('scenario 6: the remote target dies while rerouted -> move to the other healthy SCVM', async () => {
-    c = await Cluster.up();
-    const cluster = c;
-    watch = new NfsWatch(cluster, 100);
-    cron = cluster.startCron(1000);
-    const runs = cron;
+    const cluster = await e2e.up();
+    const watch = e2e.watchNfs(100);
+    const runs = e2e.startCron(1000);
     const first = await failOver(cluster, runs);
     const other = PLAN.scvms.find((s) => s.dataIp !== first && s.name !== 'scvm-1')!;
     const t = Date.now();
@@ -51,11 +39,9 @@ describeNetns('e2e: remote targets die', () => {
   });
 
   it('scenario 7: every SCVM dead -> the route is kept, never deleted, and status says why', async () => {
-    c = await Cluster.up();
-    const cluster = c;
-    mon = await RouteMonitor.start(cluster);
-    cron = cluster.startCron(1000);
-    const runs = cron;
+    const cluster = await e2e.up();
+    const mon = await e2e.monitor();
+    const runs = e2e.startCron(1000);
     const first = await failOver(cluster, runs);
     const eventsBefore = mon.events.length;
     for (const s of PLAN.scvms) if (s.name !== 'scvm-1') await killScvm(cluster, s.name as ScvmName);

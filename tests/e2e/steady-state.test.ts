@@ -1,29 +1,19 @@
 // Scenario 1 of issue 7: a healthy cluster, the real bin/reroute run by a 1 s cron in the host namespace.
 // Nothing may move: no route command, one login for the whole run (the token is reused), a heartbeat every pass.
-import { Cluster, PLAN, ensureBuilt, type Cron } from '../support/cluster';
+import { PLAN } from '../support/cluster';
 import { describeNetns } from '../support/netns';
-import { RouteMonitor, recordsOf, switchesOf, waitFor, journalOf } from '../support/cluster-e2e';
+import { recordsOf, switchesOf, useClusterHarness, waitFor, journalOf } from '../support/cluster-e2e';
 
 const PASSES = 60;
 jest.setTimeout((PASSES + 60) * 1000);
 
 describeNetns('e2e: steady state', () => {
-  let c: Cluster | undefined;
-  let cron: Cron | undefined;
-  let mon: RouteMonitor | undefined;
-  beforeAll(() => ensureBuilt());
-  afterEach(async () => {
-    await cron?.stop();
-    mon?.stop();
-    c?.down();
-  });
+  const e2e = useClusterHarness();
 
   it(`${PASSES} passes: no route command, one login, a heartbeat to the local SCVM every pass`, async () => {
-    c = await Cluster.up();
-    const cluster = c;
-    mon = await RouteMonitor.start(cluster);
-    cron = cluster.startCron(1000);
-    const runs = cron;
+    const cluster = await e2e.up();
+    const mon = await e2e.monitor();
+    const runs = e2e.startCron(1000);
     await waitFor(`${PASSES} passes`, () => runs.passes.length >= PASSES, (PASSES + 30) * 1000, 200);
     const passes = await runs.stop();
 

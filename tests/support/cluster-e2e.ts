@@ -1,7 +1,7 @@
 // Watchers for end-to-end scenarios on the simulated cluster: route changes as the kernel reports them, who answers
 // the NFS stand-in over time, the agent's journal. Everything runs inside the cluster's host namespace.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Cluster, PLAN, SCVM_NAMES, type ScvmName } from './cluster';
+import { Cluster, PLAN, SCVM_NAMES, ensureBuilt, type ClusterOptions, type Cron, type ScvmName } from './cluster';
 import type { EmuRecord } from './zbs-emulator';
 
 /** Poll `cond` every `stepMs` until it is truthy; throws naming `what` after `timeoutMs`. */
@@ -159,4 +159,55 @@ export async function reviveScvm(cluster: Cluster, scvm: ScvmName): Promise<void
   await cluster.heal(scvm, 'nfs-down');
   await cluster.heal(scvm, 'drop-icmp');
   await cluster.heal(scvm, 'api-down');
+}
+
+/**
+ * The harness of an e2e test file, for use inside its `describe`: builds the agent once (beforeAll) and, after each
+ * test, stops whatever that test started through it (cron, route monitor, NFS watch) and takes its cluster down, even
+ * when a stop fails. Each method starts one thing and returns it; call them in the order the scenario needs.
+ */
+export function useClusterHarness() {
+  let cluster: Cluster | undefined;
+  let cron: Cron | undefined;
+  let mon: RouteMonitor | undefined;
+  let watch: NfsWatch | undefined;
+  const current = (): Cluster => {
+    if (!cluster) throw new Error('no cluster yet: call up() first');
+    return cluster;
+  };
+
+  beforeAll(() => ensureBuilt());
+  afterEach(async () => {
+    try {
+      await cron?.stop();
+      mon?.stop();
+      await watch?.stop();
+    } finally {
+      cluster?.down();
+      cluster = cron = mon = watch = undefined;
+    }
+  });
+
+  return {
+    /** Bring up this test's cluster. */
+    async up(opts?: ClusterOptions): Promise<Cluster> {
+      cluster = await Cluster.up(opts);
+      return cluster;
+    },
+    /** Watch kernel route events for the VIP. */
+    async monitor(): Promise<RouteMonitor> {
+      mon = await RouteMonitor.start(current());
+      return mon;
+    },
+    /** Sample who answers the NFS VIP every `everyMs`. */
+    watchNfs(everyMs: number): NfsWatch {
+      watch = new NfsWatch(current(), everyMs);
+      return watch;
+    },
+    /** Run the agent like cron every `everyMs`. */
+    startCron(everyMs: number): Cron {
+      cron = current().startCron(everyMs);
+      return cron;
+    },
+  };
 }
