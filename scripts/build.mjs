@@ -1,24 +1,31 @@
 #!/usr/bin/env node
-// Bundle the CLI into dist/reroute.js (one file); the raw-socket native addon stays a runtime require.
+// Build dist/: main.js is the whole CLI in one file (esbuild); reroute.js is the small loader cron runs, which
+// compiles main.js through a V8 code cache (lib/boot). The raw-socket native addon stays a runtime require.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-await build({
-  entryPoints: ['lib/cli/main.ts'],
-  outfile: 'dist/reroute.js',
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+await build({
+  ...common,
+  entryPoints: ['lib/cli/main.ts'],
+  outfile: 'dist/main.js',
   external: ['raw-socket'],
   define: {
     __REROUTE_VERSION__: JSON.stringify(pkg.version),
     __REROUTE_BUILD_TIME__: JSON.stringify(new Date().toISOString()),
   },
-  logLevel: 'warning',
-  legalComments: 'none',
 });
+await build({ ...common, entryPoints: ['lib/boot/start.ts'], outfile: 'dist/reroute.js' });
+// A new bundle makes the old cache stale (the loader would ignore it anyway); start clean.
+rmSync(new URL('../dist/main.js.cache', import.meta.url), { force: true });
 
 // The native addon cannot be bundled: ship raw-socket (its JS and raw.node) beside the bundle so dist/ stands alone.
 const from = new URL('../node_modules/raw-socket/', import.meta.url);

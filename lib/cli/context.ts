@@ -13,9 +13,18 @@ export interface Display {
   err(line: string): void;
 }
 
+/** What the loader (dist/reroute.js) hands the CLI; absent when dist/main.js runs directly or in tests. */
+export interface BootHooks {
+  /** what became of the V8 code cache: used, missing, rejected, stale, unsafe */
+  codeCache: string;
+  /** a pass completed: the loader may now write the code cache */
+  passDone(): void;
+}
+
 export interface CommandEnv {
   globals: GlobalOptions;
   display: Display;
+  boot?: BootHooks;
 }
 
 /** Display that writes to the process's stdout/stderr. */

@@ -1,6 +1,7 @@
 // The one exit path: error -> exit code + one line; flush logs; the only process.exit in the agent.
 import { exitCodeFor, RerouteError } from '../errors';
 import { killAllChildren } from '../runtime/exec';
+import { mark } from '../runtime/trace';
 
 type Flusher = () => Promise<void>;
 const flushers: Flusher[] = [];
@@ -25,6 +26,7 @@ export async function exitWith(code: number, flushBudgetMs = 3000): Promise<neve
     killAllChildren();
     const budget = new Promise<void>((r) => setTimeout(r, flushBudgetMs).unref());
     await Promise.race([Promise.all(flushers.map((f) => f().catch(() => undefined))), budget]);
+    mark('flushed');
     process.exitCode = code;
     // eslint-disable-next-line n/no-process-exit
     process.exit(code);

@@ -3,8 +3,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../build-info';
 import { UsageError } from '../errors';
 import { tuneV8ForShortRun } from '../runtime/v8-flags';
+import { mark } from '../runtime/trace';
 import { exitWith, exitWithError } from './exit';
-import { processDisplay, type CommandEnv, type GlobalOptions } from './context';
+import { processDisplay, type BootHooks, type CommandEnv, type GlobalOptions } from './context';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -15,14 +16,14 @@ Exit codes:
 
 Config: --config <file>, else $REROUTE_CONFIG, else /scratch/reroute/config.json (keys: docs/config.md).`;
 
-function envFor(program: Command): CommandEnv {
+function envFor(program: Command, boot: BootHooks | undefined): CommandEnv {
   const o = program.opts<{ config?: string; dryRun?: boolean; verbose?: boolean }>();
   const globals: GlobalOptions = { config: o.config, dryRun: o.dryRun === true, verbose: o.verbose === true };
-  return { globals, display: processDisplay };
+  return { globals, display: processDisplay, ...(boot ? { boot } : {}) };
 }
 
 /** Build the program; `run` receives the exit code of the command. */
-export function buildProgram(run: (code: Promise<number>) => void): Command {
+export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHooks): Command {
   const program = new Command('reroute');
   program
     .description('I/O-reroute agent: keeps the NFS datastore route on a healthy storage controller VM')
@@ -36,7 +37,7 @@ export function buildProgram(run: (code: Promise<number>) => void): Command {
   program
     .command('loop')
     .description('one automatic pass: observe, decide, act, heartbeat, save (run by cron every few seconds)')
-    .action(() => run(import('./commands/loop').then((m) => m.run(envFor(program)))));
+    .action(() => run(import('./commands/loop').then((m) => m.run(envFor(program, boot)))));
 
   program
     .command('route')
@@ -46,7 +47,7 @@ export function buildProgram(run: (code: Promise<number>) => void): Command {
     .option('--force', 'accept a target that is not a known SCVM or does not answer ICMP now')
     .option('--auto', 'remove the pin; the next loop pass decides')
     .action((opts: { target?: string; for?: string; force?: boolean; auto?: boolean }) =>
-      run(import('./commands/route').then((m) => m.run(opts, envFor(program)))),
+      run(import('./commands/route').then((m) => m.run(opts, envFor(program, boot)))),
     );
 
   program
@@ -54,7 +55,7 @@ export function buildProgram(run: (code: Promise<number>) => void): Command {
     .description('mode, current route, pin, last decisions with their reasons, paths in use')
     .option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }) =>
-      run(import('./commands/status').then((m) => m.run({ json: opts.json === true }, envFor(program)))),
+      run(import('./commands/status').then((m) => m.run({ json: opts.json === true }, envFor(program, boot)))),
     );
 
   program
@@ -62,7 +63,7 @@ export function buildProgram(run: (code: Promise<number>) => void): Command {
     .description('print the version (only the version and a newline, for the patch tooling)')
     .option('--json', 'add node version, platform and build time')
     .action((opts: { json?: boolean }) =>
-      run(import('./commands/version').then((m) => m.run({ json: opts.json === true }, envFor(program)))),
+      run(import('./commands/version').then((m) => m.run({ json: opts.json === true }, envFor(program, boot)))),
     );
 
   program
@@ -71,7 +72,7 @@ export function buildProgram(run: (code: Promise<number>) => void): Command {
     .argument('[ip...]', 'IPv4 addresses')
     .option('--json', 'machine-readable output')
     .action((ips: string[], opts: { json?: boolean }) =>
-      run(import('./commands/probe').then((m) => m.run({ ips, json: opts.json === true }, envFor(program)))),
+      run(import('./commands/probe').then((m) => m.run({ ips, json: opts.json === true }, envFor(program, boot)))),
     );
 
   program
@@ -80,7 +81,7 @@ export function buildProgram(run: (code: Promise<number>) => void): Command {
     .argument('<timeline.json>', 'timeline file (see docs/decision.md)')
     .option('--json', 'machine-readable output')
     .action((file: string, opts: { json?: boolean }) =>
-      run(import('./commands/simulate').then((m) => m.run({ file, json: opts.json === true }, envFor(program)))),
+      run(import('./commands/simulate').then((m) => m.run({ file, json: opts.json === true }, envFor(program, boot)))),
     );
 
   program
@@ -92,7 +93,7 @@ export function buildProgram(run: (code: Promise<number>) => void): Command {
     .option('--node <path>', 'node executable written into cron (default: this one)')
     .option('--entry <path>', 'agent entry written into cron (default: this one)')
     .action((opts: { every: number; root?: string; platform?: string; node?: string; entry?: string }) =>
-      run(import('./commands/install').then((m) => m.run(opts, envFor(program)))),
+      run(import('./commands/install').then((m) => m.run(opts, envFor(program, boot)))),
     );
 
   program
@@ -101,7 +102,7 @@ export function buildProgram(run: (code: Promise<number>) => void): Command {
     .option('--root <dir>', 'treat every path as relative to this directory')
     .addOption(new Option('--platform <name>', 'force the platform').choices(['esxi', 'xen', 'linux']))
     .action((opts: { root?: string; platform?: string }) =>
-      run(import('./commands/uninstall').then((m) => m.run(opts, envFor(program)))),
+      run(import('./commands/uninstall').then((m) => m.run(opts, envFor(program, boot)))),
     );
 
   return program;
@@ -113,12 +114,13 @@ function parseSeconds(v: string): number {
 }
 
 /** Entry: parse argv, run one command, exit through the one exit path. */
-export async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[], boot?: BootHooks): Promise<void> {
+  mark(`main (code cache ${boot?.codeCache ?? 'not loaded through dist/reroute.js'})`);
   tuneV8ForShortRun();
   let pending: Promise<number> | null = null;
   const program = buildProgram((p) => {
     pending = p;
-  });
+  }, boot);
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -7,6 +7,7 @@ import type { Observations, ProbeResult, SessionsObservation, ClusterSwitches, R
 import type { RouteBackend } from '../act/routes/backend';
 import type { ZbsClient } from './zbs/client';
 import type { Progress } from '../runtime/pass';
+import { mark } from '../runtime/trace';
 
 export interface ObserveDeps {
   config: Config;
@@ -28,6 +29,7 @@ export async function observe(deps: ObserveDeps): Promise<Observations> {
   const sessions: Promise<SessionsObservation> = client.sessions();
   const switches: Promise<ClusterSwitches | null> = client.switches();
   const probes = await deps.probes;
+  mark('sweep done');
   const local = probes[config.local.dataIp];
   let sessionsNow: SessionsObservation;
   let switchesNow: ClusterSwitches | null;

@@ -9,6 +9,7 @@ import { acquirePassLock, type PassLock } from './lock';
 import { loadState, saveState } from '../state/store';
 import type { State } from '../state/schema';
 import type { GlobalOptions } from '../cli/context';
+import { mark } from './trace';
 
 /** What the pass is doing now; the deadline names it, and holds off while a route switch is half done. */
 export interface Progress {
@@ -60,9 +61,11 @@ function armDeadline(ctx: { config: Config; log: FileLog; progress: Progress }):
  * runs. State is saved after the body, also when the body failed (so a pending refresh or a pin is never lost).
  */
 export async function withPass<T>(globals: GlobalOptions, name: string, body: (ctx: PassContext) => Promise<T>): Promise<T> {
+  mark('pass modules loaded');
   const started = Date.now();
   const path = configPath(globals.config);
   const { config, credentials } = loadConfig(path);
+  mark('config checked');
   const log = openLog({
     file: config.paths.log,
     link: config.paths.logLink,
@@ -72,6 +75,7 @@ export async function withPass<T>(globals: GlobalOptions, name: string, body: (c
     echo: globals.verbose,
   });
   onExitFlush(() => log.flush());
+  mark('log open');
   const progress: Progress = { step: 'taking the lock', critical: 0 };
   const timer = armDeadline({ config, log, progress });
   let lock: PassLock;
@@ -82,6 +86,7 @@ export async function withPass<T>(globals: GlobalOptions, name: string, body: (c
     if (e instanceof LockedError) log.warn(`${name}: ${e.message}`);
     throw e;
   }
+  mark('lock taken');
   progress.step = 'loading the state';
   const loaded = loadState(config.paths.state, log);
   const ctx: PassContext = {
@@ -96,6 +101,7 @@ export async function withPass<T>(globals: GlobalOptions, name: string, body: (c
     dryRun: globals.dryRun,
     verbose: globals.verbose,
   };
+  mark('state read');
   let failure: unknown = null;
   try {
     return await body(ctx);
@@ -113,9 +119,11 @@ export async function withPass<T>(globals: GlobalOptions, name: string, body: (c
     try {
       // --dry-run changes nothing, the state included; a pass that lost its lock no longer owns the state.
       if (!lock.lost && !globals.dryRun) saveState(config.paths.state, ctx.state);
+      mark('state saved');
     } finally {
       clearTimeout(timer);
       await lock.release();
+      mark('lock released');
     }
   }
 }

@@ -48,6 +48,31 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
+/**
+ * Where a pass's time goes: REROUTE_TRACE=1 makes the CLI print its marks (ms since process start) at exit; the
+ * median of each mark over n passes, in the order the pass reaches them.
+ */
+function traceBreakdown(ns: string, agent: string[], env: NodeJS.ProcessEnv, n: number): string {
+  const byLabel = new Map<string, number[]>();
+  for (let k = 0; k < n; k++) {
+    const r = spawnSync('ip', ['netns', 'exec', ns, ...agent], { encoding: 'utf8', env: { ...env, REROUTE_TRACE: '1' } });
+    if (r.status !== 0) throw new Error(`traced pass exited ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
+    for (const m of r.stderr.matchAll(/^trace ([\d.]+) (.+)$/gm)) {
+      const xs = byLabel.get(m[2]!) ?? [];
+      xs.push(Number(m[1]));
+      byLabel.set(m[2]!, xs);
+    }
+  }
+  const rows = [...byLabel.entries()].map(([label, xs]) => [label, median(xs)] as const).sort((a, b) => a[1] - b[1]);
+  let prev = 0;
+  const lines = rows.map(([label, ms]) => {
+    const line = `  ${ms.toFixed(1).padStart(6)} ms  (+${(ms - prev).toFixed(1).padStart(5)})  ${label}`;
+    prev = ms;
+    return line;
+  });
+  return `where a pass's time goes (median of ${n} traced passes, ms since the process started):\n${lines.join('\n')}\n`;
+}
+
 /** Run the benchmark; returns the exit code. */
 export async function benchMain(argv: string[]): Promise<number> {
   const i = argv.indexOf('--passes');
@@ -86,6 +111,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       if (s.code !== 0) throw new Error(`pass ${k + 1} exited ${s.code}`);
       pass.push(s);
     }
+    const trace = traceBreakdown(ns, agent, env, Math.min(passes, 30));
     const probe = cluster.agentConfig('linux').probe!;
     // A healthy target is judged once minReplies echoes, intervalMs apart, have come back.
     const probeWaitMs = (probe.minReplies! - 1) * probe.intervalMs!;
@@ -108,6 +134,7 @@ export async function benchMain(argv: string[]): Promise<number> {
         `goal: wall <= 1.5 x ${bareMs.toFixed(0)} + ${probeWaitMs} = ${goal.toFixed(0)} ms -> ${wall <= goal ? 'met' : 'MISSED'} (${wall.toFixed(0)} ms); ` +
         `RSS <= 60 MB -> ${rss <= 60 ? 'met' : 'MISSED'} (${rss.toFixed(1)} MB)\n`,
     );
+    process.stdout.write(trace);
     return 0;
   } finally {
     cluster.down();

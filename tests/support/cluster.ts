@@ -679,9 +679,9 @@ function initialEmulatorState(): Record<string, unknown> {
   return { username: PLAN.username, password: PLAN.password, sessions: clusterSessions() };
 }
 
-/** Build dist/reroute.js when it is missing or older than lib/ (serialised across test workers by a lock dir). */
+/** Build dist/ when it is missing or older than lib/ (serialised across test workers by a lock dir). */
 export function ensureBuilt(): void {
-  const dist = join(ROOT, 'dist', 'reroute.js');
+  const outputs = ['reroute.js', 'main.js'].map((f) => join(ROOT, 'dist', f));
   const newest = (dir: string): number =>
     readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
       const p = join(dir, e.name);
@@ -705,7 +705,8 @@ export function ensureBuilt(): void {
     }
   }
   try {
-    if (existsSync(dist) && statSync(dist).mtimeMs >= newest(join(ROOT, 'lib'))) return;
+    const lib = newest(join(ROOT, 'lib'));
+    if (outputs.every((f) => existsSync(f) && statSync(f).mtimeMs >= lib)) return;
     const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`node scripts/build.mjs failed: ${r.stderr.trim()}`);
   } finally {

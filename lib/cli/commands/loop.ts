@@ -5,6 +5,7 @@ import { act } from '../../act';
 import { withPass, type PassContext } from '../../runtime/pass';
 import type { CommandEnv } from '../context';
 import type { Decision } from '../../decide';
+import { mark } from '../../runtime/trace';
 
 /** What one pass did, for the commands that print it. */
 export interface PassReport {
@@ -21,12 +22,14 @@ export async function passBody(ctx: PassContext): Promise<PassReport> {
   // The sweep waits on echo replies for most of the pass: start it first, load the rest while it runs.
   const { probe } = await import('../../observe/icmp/prober');
   const probes = probe(probeTargets(config, state.engine), config.probe, log);
+  mark('sweep started');
   probes.catch(() => undefined); // awaited in observe(); a rejection before then must not count as unhandled
   progress.step = 'loading the backends';
   const [{ createRouteBackend }, { createZbsClient }] = await Promise.all([
     import('../../act/routes/backend'),
     import('../../observe/zbs/client'),
   ]);
+  mark('backends loaded');
   const backend = await createRouteBackend(config, log, { dryRun });
   const client = createZbsClient({ config, credentials: ctx.credentials, log, cache: state.api, now: Date.now });
   try {
@@ -40,6 +43,7 @@ export async function passBody(ctx: PassContext): Promise<PassReport> {
       cachedSwitches: state.api.switches,
     });
 
+    mark('observed');
     progress.step = 'deciding';
     const hostId = config.hypervisorIp ?? config.local.dataIp;
     const { decision, state: decided } = decide({ obs, state: state.engine, pin: state.pin, config, now, hostId });
@@ -54,7 +58,9 @@ export async function passBody(ctx: PassContext): Promise<PassReport> {
       state.pin = null;
     }
 
+    mark('decided');
     const acted = await act(decision, decided, { config, log, backend, client, lock: ctx.lock, progress, dryRun, now });
+    mark('acted');
     if (!dryRun) state.engine = acted.state;
     const sw = acted.outcome.switched;
     return {
@@ -65,12 +71,14 @@ export async function passBody(ctx: PassContext): Promise<PassReport> {
   } finally {
     progress.step = 'closing API connections';
     await client.close();
+    mark('API closed');
   }
 }
 
 /** Run one LOOP pass; exit 1 when the route had to change and could not. */
 export async function run(env: CommandEnv): Promise<number> {
   const report = await withPass(env.globals, 'loop', passBody);
+  env.boot?.passDone();
   if (env.globals.verbose || env.globals.dryRun) {
     env.display.out(
       `${report.decision.change ? `route -> ${report.decision.nextHop}` : 'route kept'} (${report.decision.reason}): ${

@@ -1,0 +1,23 @@
+// REROUTE_TRACE=1: where a run's time goes. Each mark is milliseconds since the process started (performance.now());
+// the list goes to stderr when the process exits. scripts/bench-pass prints the median of every mark.
+import { performance } from 'node:perf_hooks';
+
+const enabled = process.env.REROUTE_TRACE === '1';
+const marks: Array<[string, number]> = [];
+
+/** Record that the run reached `label` now. Costs nothing when tracing is off. */
+export function mark(label: string): void {
+  if (enabled) marks.push([label, performance.now()]);
+}
+
+/** The marks as lines "trace <ms> <label>", or '' when tracing is off. */
+export function traceText(): string {
+  return marks.map(([label, ms]) => `trace ${ms.toFixed(1)} ${label}\n`).join('');
+}
+
+if (enabled) {
+  process.on('exit', () => {
+    mark('exit');
+    process.stderr.write(traceText());
+  });
+}
