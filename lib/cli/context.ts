@@ -19,6 +19,8 @@ export interface BootHooks {
   codeCache: string;
   /** a pass completed: the loader may now write the code cache */
   passDone(): void;
+  /** the loader's own steps, ms since the process started (for REROUTE_TRACE) */
+  marks: Array<[string, number]>;
 }
 
 export interface CommandEnv {

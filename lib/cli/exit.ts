@@ -1,6 +1,6 @@
 // The one exit path: error -> exit code + one line; flush logs; the only process.exit in the agent.
 import { exitCodeFor, RerouteError } from '../errors';
-import { killAllChildren } from '../runtime/exec';
+import { killAllChildren } from '../runtime/child-groups';
 import { mark } from '../runtime/trace';
 
 type Flusher = () => Promise<void>;

@@ -2,6 +2,7 @@
 // Field incident: a child `esxcfg-route -l` escaped its 2 s kill and froze the agent for days; this must be impossible.
 import { spawn } from 'node:child_process';
 import { CommandError, CommandTimeoutError, MissingValueError } from '../errors';
+import { trackGroup, untrackGroup } from './child-groups';
 
 export interface ExecResult {
   argv: string[];
@@ -19,22 +20,7 @@ export interface ExecOptions {
   maxOutputBytes?: number;
 }
 
-const liveGroups = new Set<number>();
-
-/** Kill every process group this process started and that still runs. Used by the pass deadline and on exit. */
-export function killAllChildren(): number {
-  let killed = 0;
-  for (const pgid of liveGroups) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-      killed++;
-    } catch {
-      // already gone
-    }
-  }
-  liveGroups.clear();
-  return killed;
-}
+export { killAllChildren } from './child-groups';
 
 /**
  * Run argv[0] with argv[1..]; resolves with the result whatever the exit status.
@@ -54,7 +40,7 @@ export function run(argv: string[], opts: ExecOptions): Promise<ExecResult> {
       shell: false,
     });
     const pgid = child.pid;
-    if (pgid !== undefined) liveGroups.add(pgid);
+    if (pgid !== undefined) trackGroup(pgid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outLen = 0;
@@ -72,7 +58,7 @@ export function run(argv: string[], opts: ExecOptions): Promise<ExecResult> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (pgid !== undefined) liveGroups.delete(pgid);
+      if (pgid !== undefined) untrackGroup(pgid);
       fn();
     };
     const timer = setTimeout(() => {

@@ -1,8 +1,11 @@
 // The only winston import. One plain-text line per event, greppable by support:
 //   [PID:2631427] 2026-11-25 16:40:01 +0800 INFO trying to add route from 192.168.33.2 to 10.10.85.16
+// winston and its file stream cost a pass about 6 ms to load and open: the log takes lines from the start, holds them
+// with their time, and loads winston when the pass has its ICMP sweep in flight (attach) or at the latest when it
+// flushes at exit.
 import { mkdirSync, lstatSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import winston from 'winston';
+import type Winston from 'winston';
 import type { Log, LogLevel } from './log';
 
 export interface LoggerOptions {
@@ -17,7 +20,9 @@ export interface LoggerOptions {
 }
 
 export interface FileLog extends Log {
-  /** Wait until every line is on disk; call before the process exits. */
+  /** Open the file now (loads winston) and write the lines held so far; later lines go straight to the file. */
+  attach(): void;
+  /** Wait until every line is on disk (attaching first if need be); call before the process exits. */
   flush(): Promise<void>;
 }
 
@@ -76,18 +81,35 @@ function ensureLink(file: string, link: string): string | null {
   }
 }
 
-/** Open the agent's log file. */
-export function openLog(opts: LoggerOptions): FileLog {
+/** A line logged before the file was open: kept with the time it happened. */
+interface Held {
+  level: LogLevel;
+  message: string;
+  ctx: Record<string, unknown> | undefined;
+  at: Date;
+}
+
+/** Where lines go once the log is attached. */
+interface Sink {
+  write(h: Held): void;
+  /** resolves when every line written so far is on disk */
+  end(): Promise<void>;
+}
+
+function fileSink(opts: LoggerOptions): Sink {
+  // Loaded here, not at the top: this is the part of the log a pass pays for only once its sweep is in flight.
+  const winston = require('winston') as typeof Winston;
   mkdirSync(dirname(opts.file), { recursive: true });
   const lineFormat = winston.format.printf((info) => {
-    const { level, message, ctx } = info as unknown as {
+    const { level, message, ctx, at } = info as unknown as {
       level: string;
       message: string;
       ctx?: Record<string, unknown>;
+      at?: Date;
     };
-    return formatLine(level, message, ctx);
+    return formatLine(level, message, ctx, at);
   });
-  const fileTransport = new winston.transports.File({
+  const file = new winston.transports.File({
     filename: opts.file,
     maxsize: opts.maxBytes,
     maxFiles: opts.maxFiles,
@@ -96,33 +118,72 @@ export function openLog(opts: LoggerOptions): FileLog {
     tailable: true,
     format: lineFormat,
   });
-  const transports: winston.transport[] = [fileTransport];
+  const transports: Winston.transport[] = [file];
   if (opts.echo) transports.push(new winston.transports.Stream({ stream: process.stderr, format: lineFormat }));
   const logger = winston.createLogger({ level: opts.level, transports, exitOnError: false });
+  return {
+    write: (h) => logger.log({ level: h.level, message: h.message, ctx: h.ctx, at: h.at }),
+    end: () =>
+      new Promise<void>((resolve) => {
+        // winston drops buffered lines when the process exits before the file stream finishes: wait for the file
+        // transport itself, not the logger.
+        const done = () => resolve();
+        file.once('finish', done);
+        file.once('error', done);
+        logger.end();
+        setTimeout(done, 2000).unref();
+      }),
+  };
+}
+
+const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+/** Lines on stderr, for a log file that cannot be opened: the pass still reroutes (its job), and says why here. */
+function stderrSink(level: LogLevel): Sink {
+  return {
+    write: (h) => {
+      if (RANK[h.level] <= RANK[level]) process.stderr.write(formatLine(h.level, h.message, h.ctx, h.at) + '\n');
+    },
+    end: () => Promise.resolve(),
+  };
+}
+
+/** Open the agent's log: lines are taken at once, the file is written from attach() (or flush()) on. */
+export function openLog(opts: LoggerOptions): FileLog {
+  const held: Held[] = [];
+  let sink: Sink | null = null;
   const at =
     (level: LogLevel) =>
     (message: string, ctx?: Record<string, unknown>): void => {
-      logger.log({ level, message, ctx });
+      const h: Held = { level, message, ctx, at: new Date() };
+      if (sink) sink.write(h);
+      else held.push(h);
     };
   const log: FileLog = {
     error: at('error'),
     warn: at('warn'),
     info: at('info'),
     debug: at('debug'),
-    flush: () =>
-      new Promise<void>((resolve) => {
-        // winston drops buffered lines when the process exits before the file stream finishes: wait for the file
-        // transport itself, not the logger.
-        const done = () => resolve();
-        fileTransport.once('finish', done);
-        fileTransport.once('error', done);
-        logger.end();
-        setTimeout(done, 2000).unref();
-      }),
+    attach() {
+      if (sink) return;
+      try {
+        sink = fileSink(opts);
+      } catch (e) {
+        sink = stderrSink(opts.level);
+        process.stderr.write(
+          `reroute: cannot open log file ${opts.file} (${(e as Error).message}): logging to stderr; check paths.log and its directory\n`,
+        );
+      }
+      if (opts.link) {
+        const problem = ensureLink(opts.file, opts.link);
+        if (problem) held.push({ level: 'warn', message: problem, ctx: undefined, at: new Date() });
+      }
+      for (const h of held.splice(0)) sink.write(h);
+    },
+    flush() {
+      log.attach();
+      return sink!.end();
+    },
   };
-  if (opts.link) {
-    const problem = ensureLink(opts.file, opts.link);
-    if (problem) log.warn(problem);
-  }
   return log;
 }

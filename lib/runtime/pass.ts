@@ -3,7 +3,7 @@ import { loadConfig, configPath, type Credentials } from '../config/load';
 import type { Config } from '../config/schema';
 import { DeadlineError, LockedError } from '../errors';
 import { onExitFlush, exitWith } from '../cli/exit';
-import { killAllChildren } from './exec';
+import { killAllChildren } from './child-groups';
 import { openLog, type FileLog } from './logger';
 import { acquirePassLock, type PassLock } from './lock';
 import { loadState, saveState } from '../state/store';
@@ -75,7 +75,6 @@ export async function withPass<T>(globals: GlobalOptions, name: string, body: (c
     echo: globals.verbose,
   });
   onExitFlush(() => log.flush());
-  mark('log open');
   const progress: Progress = { step: 'taking the lock', critical: 0 };
   const timer = armDeadline({ config, log, progress });
   let lock: PassLock;

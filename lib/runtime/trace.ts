@@ -10,6 +10,11 @@ export function mark(label: string): void {
   if (enabled) marks.push([label, performance.now()]);
 }
 
+/** Record a mark taken elsewhere (the loader, before this module existed) at `ms` since the process started. */
+export function markAt(label: string, ms: number): void {
+  if (enabled) marks.push([label, ms]);
+}
+
 /** The marks as lines "trace <ms> <label>", or '' when tracing is off. */
 export function traceText(): string {
   return marks.map(([label, ms]) => `trace ${ms.toFixed(1)} ${label}\n`).join('');
@@ -18,6 +23,11 @@ export function traceText(): string {
 if (enabled) {
   process.on('exit', () => {
     mark('exit');
-    process.stderr.write(traceText());
+    const m = process.memoryUsage();
+    const mb = (n: number) => (n / 1048576).toFixed(1);
+    process.stderr.write(
+      traceText() +
+        `trace-memory rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} MB\n`,
+    );
   });
 }

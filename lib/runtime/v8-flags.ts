@@ -9,5 +9,5 @@ import { setFlagsFromString } from 'node:v8';
 
 /** Tune V8 for a short-lived run. Call first thing. */
 export function tuneV8ForShortRun(): void {
-  for (const flag of ['--liftoff-only', '--no-opt', '--no-maglev']) setFlagsFromString(flag);
+  for (const flag of ['--liftoff-only', '--no-opt', '--no-maglev', '--semi-space-growth-factor=1']) setFlagsFromString(flag);
 }

@@ -580,10 +580,13 @@ export class Cluster {
   }
 
   /**
-   * One `reroute loop` pass in the host namespace, as cron would run it. `killAfterMs` sends SIGKILL mid-pass (crash
-   * tests); `args` replaces `loop` (e.g. ['status', '--json']).
+   * One `reroute loop` pass in the host namespace, as cron would run it. `killAfterMs` sends SIGKILL mid-pass, and
+   * `killWhen` as soon as it returns true (polled every 2 ms; crash tests); `args` replaces `loop` (e.g. ['status']).
    */
-  runPass(flavour: Flavour = this.flavour, opts: { killAfterMs?: number; args?: string[] } = {}): Promise<PassResult> {
+  runPass(
+    flavour: Flavour = this.flavour,
+    opts: { killAfterMs?: number; killWhen?: () => boolean; args?: string[] } = {},
+  ): Promise<PassResult> {
     const startedAt = Date.now();
     const args = opts.args ?? ['loop'];
     return new Promise((resolve) => {
@@ -598,9 +601,12 @@ export class Cluster {
       child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
       const hard = setTimeout(() => child.kill('SIGKILL'), 30_000);
       const kill = opts.killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
+      const killWhen = opts.killWhen;
+      const watch = killWhen ? setInterval(() => killWhen() && child.kill('SIGKILL'), 2) : null;
       child.on('close', (code, signal) => {
         clearTimeout(hard);
         if (kill) clearTimeout(kill);
+        if (watch) clearInterval(watch);
         resolve({ flavour, startedAt, endedAt: Date.now(), code, signal, stdout, stderr });
       });
     });

@@ -1,7 +1,7 @@
 // `reroute loop`: one automatic pass, as cron runs it. Lock, observe, decide, act, save.
-import { decide, probeTargets } from '../../decide';
-import { observe } from '../../observe';
-import { act } from '../../act';
+// Only what the ICMP sweep needs is loaded before it starts; the engine, the backends, the API client and the log
+// file load while the sweep waits for its echoes (the longest step of a pass).
+import { probeTargets } from '../../decide/probe-targets';
 import { withPass, type PassContext } from '../../runtime/pass';
 import type { CommandEnv } from '../context';
 import type { Decision } from '../../decide';
@@ -24,10 +24,16 @@ export async function passBody(ctx: PassContext): Promise<PassReport> {
   const probes = probe(probeTargets(config, state.engine), config.probe, log);
   mark('sweep started');
   probes.catch(() => undefined); // awaited in observe(); a rejection before then must not count as unhandled
+  progress.step = 'opening the log file';
+  log.attach();
+  mark('log file open');
   progress.step = 'loading the backends';
-  const [{ createRouteBackend }, { createZbsClient }] = await Promise.all([
+  const [{ createRouteBackend }, { createZbsClient }, { observe }, { decide }, { act }] = await Promise.all([
     import('../../act/routes/backend'),
     import('../../observe/zbs/client'),
+    import('../../observe'),
+    import('../../decide'),
+    import('../../act'),
   ]);
   mark('backends loaded');
   const backend = await createRouteBackend(config, log, { dryRun });
