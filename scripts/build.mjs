@@ -19,7 +19,11 @@ const common = {
 //   (allowH2 stays off): it gets http2's constants, read from the real module here at build time, and a connect()
 //   that loads the real module if it is ever called;
 // - winston's file transport loads node:zlib for gzipped archives, which the agent does not ask for: it gets a proxy
-//   that loads zlib on first use.
+//   that loads zlib on first use;
+// - commander loads node:child_process (2 ms before the sweep can start) for executable subcommands, which the CLI
+//   does not have: a proxy too (the agent's own commands load it when they run one).
+const lazyProxy = (name) =>
+  `let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require('node:${name}'))[key] });`;
 const LAZY_BUILTINS = {
   http2: {
     inside: 'undici',
@@ -27,15 +31,13 @@ const LAZY_BUILTINS = {
       `module.exports = { constants: ${JSON.stringify(http2Constants)}, ` +
       `connect: (...args) => require('node:http2').connect(...args) };`,
   },
-  zlib: {
-    inside: 'winston',
-    contents: `let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require('node:zlib'))[key] });`,
-  },
+  zlib: { inside: 'winston', contents: lazyProxy('zlib') },
+  child_process: { inside: 'commander', contents: lazyProxy('child_process') },
 };
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
-    b.onResolve({ filter: /^(node:)?(http2|zlib)$/ }, (args) => {
+    b.onResolve({ filter: /^(node:)?(http2|zlib|child_process)$/ }, (args) => {
       const name = args.path.replace(/^node:/, '');
       const inside = new RegExp(`[\\\\/]node_modules[\\\\/]${LAZY_BUILTINS[name].inside}[\\\\/]`);
       return inside.test(args.importer) ? { path: name, namespace: 'lazy-builtin' } : undefined;

@@ -1,4 +1,5 @@
 // What every command receives: the global options and the one display layer. Commands emit; tests capture.
+import { writeErr, writeOut } from '../runtime/stdio';
 
 export interface GlobalOptions {
   /** --config or REROUTE_CONFIG; undefined = the default path */
@@ -31,6 +32,6 @@ export interface CommandEnv {
 
 /** Display that writes to the process's stdout/stderr. */
 export const processDisplay: Display = {
-  out: (line) => process.stdout.write(line + '\n'),
-  err: (line) => process.stderr.write(line + '\n'),
+  out: (line) => writeOut(line + '\n'),
+  err: (line) => writeErr(line + '\n'),
 };

@@ -2,6 +2,7 @@
 import { exitCodeFor, RerouteError } from '../errors';
 import { killAllChildren } from '../runtime/child-groups';
 import { mark } from '../runtime/trace';
+import { writeErr } from '../runtime/stdio';
 
 type Flusher = () => Promise<void>;
 const flushers: Flusher[] = [];
@@ -36,6 +37,6 @@ export async function exitWith(code: number, flushBudgetMs = 3000): Promise<neve
 
 /** Map a thrown value to its exit code, print its line on stderr, exit. */
 export async function exitWithError(err: unknown): Promise<never> {
-  process.stderr.write(errorLine(err) + '\n');
+  writeErr(errorLine(err) + '\n');
   return exitWith(exitCodeFor(err));
 }

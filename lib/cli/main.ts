@@ -4,6 +4,7 @@ import { VERSION } from '../build-info';
 import { UsageError } from '../errors';
 import { tuneV8ForShortRun } from '../runtime/v8-flags';
 import { mark, markAt } from '../runtime/trace';
+import { writeErr, writeOut } from '../runtime/stdio';
 import { exitWith, exitWithError } from './exit';
 import { processDisplay, type BootHooks, type CommandEnv, type GlobalOptions } from './context';
 
@@ -32,6 +33,7 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
     .option('--verbose', 'debug log lines, echoed to stderr')
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run reroute --help for usage)')
+    .configureOutput({ writeOut, writeErr })
     .exitOverride();
 
   program

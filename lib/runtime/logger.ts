@@ -7,6 +7,7 @@ import { mkdirSync, lstatSync, readlinkSync, symlinkSync, unlinkSync } from 'nod
 import { dirname } from 'node:path';
 import type Winston from 'winston';
 import type { Log, LogLevel } from './log';
+import { writeErr } from './stdio';
 
 export interface LoggerOptions {
   file: string;
@@ -142,7 +143,7 @@ const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 function stderrSink(level: LogLevel): Sink {
   return {
     write: (h) => {
-      if (RANK[h.level] <= RANK[level]) process.stderr.write(formatLine(h.level, h.message, h.ctx, h.at) + '\n');
+      if (RANK[h.level] <= RANK[level]) writeErr(formatLine(h.level, h.message, h.ctx, h.at) + '\n');
     },
     end: () => Promise.resolve(),
   };
@@ -170,7 +171,7 @@ export function openLog(opts: LoggerOptions): FileLog {
         sink = fileSink(opts);
       } catch (e) {
         sink = stderrSink(opts.level);
-        process.stderr.write(
+        writeErr(
           `reroute: cannot open log file ${opts.file} (${(e as Error).message}): logging to stderr; check paths.log and its directory\n`,
         );
       }

@@ -10,6 +10,7 @@ import { loadState, saveState } from '../state/store';
 import type { State } from '../state/schema';
 import type { GlobalOptions } from '../cli/context';
 import { mark } from './trace';
+import { writeErr } from './stdio';
 
 /** What the pass is doing now; the deadline names it, and holds off while a route switch is half done. */
 export interface Progress {
@@ -49,7 +50,7 @@ function armDeadline(ctx: { config: Config; log: FileLog; progress: Progress }):
     const err = new DeadlineError(`the pass (while ${ctx.progress.step})`, ms);
     const killed = killAllChildren();
     ctx.log.error(`${err.message}; killed ${killed} child process group(s); exiting 1`);
-    process.stderr.write(`reroute: ${err.message}\n`);
+    writeErr(`reroute: ${err.message}\n`);
     void exitWith(1, 1000);
   };
   let timer = setTimeout(fire, ms);

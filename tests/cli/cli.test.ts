@@ -77,6 +77,22 @@ describe('reroute CLI', () => {
     expect(r.stdout).toMatch(/Exit codes:\n  0 +pass done.*\n  1 +pass failed.*\n  2 +usage or config error.*\n  3 +another pass holds the lock/);
   });
 
+  it('output into a closed pipe (reroute ... | head) is dropped quietly: no EPIPE crash, the exit code stays', () => {
+    // `true` exits without reading, so every write of the CLI meets a closed pipe
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" "$@" | true`, 'sh', '--help'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const bad = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" "$@" 2>&1 | true`, 'sh', 'bogus'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(bad.stderr).toBe('');
+    expect(bad.status).toBe(2);
+  });
+
   it('an unknown command or a bad option is exit 2', () => {
     expect(cli(null, ['bogus']).status).toBe(2);
     expect(cli(null, ['loop', '--bogus']).status).toBe(2);
