@@ -21,7 +21,11 @@ const common = {
 // - winston's file transport loads node:zlib for gzipped archives, which the agent does not ask for: it gets a proxy
 //   that loads zlib on first use;
 // - commander loads node:child_process (2 ms before the sweep can start) for executable subcommands, which the CLI
-//   does not have: a proxy too (the agent's own commands load it when they run one).
+//   does not have: a proxy too (the agent's own commands load it when they run one);
+// - signal-exit (under proper-lockfile, so before the sweep) loads node:assert (1.3 ms) for one assert.equal on its
+//   argument: that equal loads the real assert only to report a failure;
+// - raw-socket loads node:net (1.5 ms, right before the first echo) for net.isIP in its send(), which the prober
+//   bypasses (it sends through the native handle): a proxy.
 const lazyProxy = (name) =>
   `let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require('node:${name}'))[key] });`;
 const LAZY_BUILTINS = {
@@ -33,11 +37,20 @@ const LAZY_BUILTINS = {
   },
   zlib: { inside: 'winston', contents: lazyProxy('zlib') },
   child_process: { inside: 'commander', contents: lazyProxy('child_process') },
+  net: { inside: 'raw-socket', contents: lazyProxy('net') },
+  assert: {
+    inside: 'signal-exit',
+    contents:
+      `let real; const load = () => (real ??= require('node:assert'));\n` +
+      `module.exports = new Proxy({}, { get: (_, key) => key === 'equal'\n` +
+      `  ? (actual, expected, message) => { if (actual != expected) load().equal(actual, expected, message); }\n` +
+      `  : load()[key] });`,
+  },
 };
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
-    b.onResolve({ filter: /^(node:)?(http2|zlib|child_process)$/ }, (args) => {
+    b.onResolve({ filter: /^(node:)?(http2|zlib|child_process|assert|net)$/ }, (args) => {
       const name = args.path.replace(/^node:/, '');
       const inside = new RegExp(`[\\\\/]node_modules[\\\\/]${LAZY_BUILTINS[name].inside}[\\\\/]`);
       return inside.test(args.importer) ? { path: name, namespace: 'lazy-builtin' } : undefined;
@@ -46,12 +59,23 @@ const lazyBuiltins = {
   },
 };
 
+// raw-socket's JS is bundled (so its compiled code is in the code cache); its native addon cannot be: it is loaded
+// at run time from dist/node_modules/raw-socket/, the copy shipped below.
+const rawSocketAddon = {
+  name: 'raw-socket-addon',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/build\/Release\/raw\.node$/ }, () => ({
+      path: './node_modules/raw-socket/build/Release/raw.node',
+      external: true,
+    }));
+  },
+};
+
 await build({
   ...common,
   entryPoints: ['lib/cli/main.ts'],
-  plugins: [lazyBuiltins],
+  plugins: [lazyBuiltins, rawSocketAddon],
   outfile: 'dist/main.js',
-  external: ['raw-socket'],
   // Every pass reads and hashes the whole file: no comments or indentation (1.3 -> 0.8 MB). Names are kept, so an
   // internal error's stack still says which function failed.
   minifyWhitespace: true,

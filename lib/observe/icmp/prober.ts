@@ -93,9 +93,10 @@ function loadRawSocket(): RawSocketModule {
   } catch {
     // node:sea is missing before Node 20.12: not a single executable
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const load = isSea ? createRequire(process.execPath) : require;
-  return load('raw-socket') as RawSocketModule;
+  // A plain require the bundler can see: raw-socket's JS goes into the bundle, its addon stays in node_modules.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return (isSea ? createRequire(process.execPath)('raw-socket') : require('raw-socket')) as RawSocketModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 function openSocket(targetCount: number, log: Log): RawSocket {
