@@ -2,12 +2,14 @@
 // Every address here is loopback (127.0.0.x) and the route table is the fake ESXi host's file: nothing leaves this
 // machine and the root namespace's routes are never touched.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeEsxiHost, type FakeEsxiHost } from '../support/esxi';
 import { rawConfig, writeConfig } from '../support/config';
 
-const BIN = join(__dirname, '..', '..', 'bin', 'reroute');
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'reroute');
 const VERSION = (require('../../package.json') as { version: string }).version;
 
 interface Lab {
@@ -136,6 +138,38 @@ describe('reroute CLI', () => {
     expect(state.lastPass).toMatchObject({ ok: true });
     expect(state.engine.journal).toHaveLength(1);
     expect(readdirSync(join(l.dir, 'var-log'))).toEqual(['scvm_failure.log']);
+  });
+
+  it('the first completed pass writes the code cache of the bundle, and the next pass starts from it', () => {
+    // A copy of dist/, so the shared one (and its cache) is not raced by other test files.
+    const dist = mkdtempSync(join(tmpdir(), 'reroute-dist-'));
+    try {
+      cpSync(join(ROOT, 'dist'), dist, { recursive: true });
+      rmSync(join(dist, 'main.js.cache'), { force: true });
+      const l = lab();
+      const pass = (...args: string[]) =>
+        spawnSync(process.execPath, [join(dist, 'reroute.js'), '--config', l.config, ...args], {
+          encoding: 'utf8',
+          env: { ...l.host.env, REROUTE_TRACE: '1' },
+          timeout: 30_000,
+        });
+      const version = pass('version');
+      expect(version.stderr).toMatch(/^trace [\d.]+ main \(code cache missing\)$/m);
+      expect(existsSync(join(dist, 'main.js.cache'))).toBe(false); // not a pass: nothing worth caching
+
+      const first = pass('loop');
+      expect(first.status).toBe(0);
+      expect(first.stderr).toMatch(/^trace [\d.]+ main \(code cache missing\)$/m);
+      expect(statSync(join(dist, 'main.js.cache')).mode & 0o777).toBe(0o600);
+
+      const second = pass('loop');
+      expect(second.status).toBe(0);
+      expect(second.stderr).toMatch(/^trace [\d.]+ main \(code cache used\)$/m);
+      expect(second.stderr).toMatch(/^trace [\d.]+ sweep started$/m);
+      expect(second.stderr).toMatch(/^trace-memory rss [\d.]+ /m);
+    } finally {
+      rmSync(dist, { recursive: true, force: true });
+    }
   });
 
   it('status shows the mode, the route and the files in use', () => {
