@@ -93,7 +93,14 @@ export function loadBundle(bundleFile: string, cacheFile: string): LoadedBundle 
       try {
         // the bundle may have been replaced while this run used it: key the cache to what was compiled
         if (keyOf(statSync(bundleFile)) !== key) return false;
-        writeFileSync(tmp, Buffer.concat([header(key), script.createCachedData()]), { mode: 0o600 });
+        // Open first: where the cache cannot be written (a read-only dist/), every pass would otherwise serialise
+        // the cache (milliseconds of CPU) only to fail.
+        const fd = openSync(tmp, 'w', 0o600);
+        try {
+          writeFileSync(fd, Buffer.concat([header(key), script.createCachedData()]));
+        } finally {
+          closeSync(fd);
+        }
         renameSync(tmp, cacheFile);
         return true;
       } catch {
