@@ -15,6 +15,12 @@ export function markAt(label: string, ms: number): void {
   if (enabled) marks.push([label, ms]);
 }
 
+/** Node's public built-in modules this process has loaded (each costs start-up time and RSS). */
+function loadedBuiltins(): string[] {
+  const list = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [];
+  return list.filter((m) => m.startsWith('NativeModule ') && !m.includes('internal/')).map((m) => m.slice(13));
+}
+
 /** The marks as lines "trace <ms> <label>", or '' when tracing is off. */
 export function traceText(): string {
   return marks.map(([label, ms]) => `trace ${ms.toFixed(1)} ${label}\n`).join('');
@@ -27,7 +33,8 @@ if (enabled) {
     const mb = (n: number) => (n / 1048576).toFixed(1);
     process.stderr.write(
       traceText() +
-        `trace-memory rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} MB\n`,
+        `trace-memory rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} MB\n` +
+        `trace-builtins ${loadedBuiltins().join(' ')}\n`,
     );
   });
 }

@@ -167,6 +167,10 @@ describe('reroute CLI', () => {
       expect(second.stderr).toMatch(/^trace [\d.]+ main \(code cache used\)$/m);
       expect(second.stderr).toMatch(/^trace [\d.]+ sweep started$/m);
       expect(second.stderr).toMatch(/^trace-memory rss [\d.]+ /m);
+      // what the build keeps out of a pass (scripts/build.mjs): HTTP/2 with TLS and OpenSSL, zlib, tty
+      const builtins = /^trace-builtins (.*)$/m.exec(second.stderr)![1]!.split(' ');
+      expect(builtins).toEqual(expect.arrayContaining(['fs', 'http', 'net']));
+      for (const absent of ['http2', 'tls', 'crypto', 'zlib', 'tty']) expect(builtins).not.toContain(absent);
     } finally {
       rmSync(dist, { recursive: true, force: true });
     }
