@@ -7,7 +7,7 @@ import { mkdirSync, lstatSync, readlinkSync, symlinkSync, unlinkSync } from 'nod
 import { dirname } from 'node:path';
 import type Winston from 'winston';
 import type { Log, LogLevel } from './log';
-import { writeErr } from './stdio';
+import { guardedStderr, writeErr } from './stdio';
 
 export interface LoggerOptions {
   file: string;
@@ -120,7 +120,7 @@ function fileSink(opts: LoggerOptions): Sink {
     format: lineFormat,
   });
   const transports: Winston.transport[] = [file];
-  if (opts.echo) transports.push(new winston.transports.Stream({ stream: process.stderr, format: lineFormat }));
+  if (opts.echo) transports.push(new winston.transports.Stream({ stream: guardedStderr(), format: lineFormat }));
   const logger = winston.createLogger({ level: opts.level, transports, exitOnError: false });
   return {
     write: (h) => logger.log({ level: h.level, message: h.message, ctx: h.ctx, at: h.at }),

@@ -5,14 +5,23 @@
 
 const guarded = new WeakSet<NodeJS.WriteStream>();
 
-function write(stream: NodeJS.WriteStream, text: string): void {
+function guard(stream: NodeJS.WriteStream): NodeJS.WriteStream {
   if (!guarded.has(stream)) {
     guarded.add(stream);
     stream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code !== 'EPIPE') throw e;
     });
   }
-  stream.write(text);
+  return stream;
+}
+
+function write(stream: NodeJS.WriteStream, text: string): void {
+  guard(stream).write(text);
+}
+
+/** stderr for a writer of its own (the --verbose echo of the log), with the same EPIPE guard. */
+export function guardedStderr(): NodeJS.WriteStream {
+  return guard(process.stderr);
 }
 
 export function writeOut(text: string): void {
