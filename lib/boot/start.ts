@@ -31,6 +31,7 @@ if (loaded.cache !== 'used') {
 }
 const hooks: BootHooks = {
   codeCache: loaded.cache,
+  entry: __filename,
   marks: loaded.marks,
   passDone: () => {
     passDone = true;

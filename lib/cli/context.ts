@@ -20,6 +20,8 @@ export interface BootHooks {
   codeCache: string;
   /** a pass completed: the loader may now write the code cache */
   passDone(): void;
+  /** the loader's path (dist/reroute.js): what cron should run, not the bin/ shim in front of it */
+  entry: string;
   /** the loader's own steps, ms since the process started (for REROUTE_TRACE) */
   marks: Array<[string, number]>;
 }

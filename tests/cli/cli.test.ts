@@ -2,9 +2,20 @@
 // Every address here is loopback (127.0.0.x) and the route table is the fake ESXi host's file: nothing leaves this
 // machine and the root namespace's routes are never touched.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fakeEsxiHost, type FakeEsxiHost } from '../support/esxi';
 import { rawConfig, writeConfig } from '../support/config';
 
@@ -173,6 +184,30 @@ describe('reroute CLI', () => {
       for (const absent of ['http2', 'tls', 'crypto', 'zlib', 'tty']) expect(builtins).not.toContain(absent);
     } finally {
       rmSync(dist, { recursive: true, force: true });
+    }
+  });
+
+  it('install started as bin/reroute writes cron lines that run the loader dist/reroute.js, not the shim', () => {
+    const root = mkdtempSync(join(tmpdir(), 'reroute-root-'));
+    try {
+      // every path the cron line names must exist inside --root
+      const loader = join(ROOT, 'dist', 'reroute.js');
+      for (const f of [process.execPath, loader, '/etc/reroute/config.json']) {
+        mkdirSync(join(root, dirname(f)), { recursive: true });
+        writeFileSync(join(root, f), '');
+      }
+      const r = spawnSync(
+        process.execPath,
+        [BIN, '--config', '/etc/reroute/config.json', '--dry-run', 'install', '--every', '30', '--root', root, '--platform', 'linux'],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const lines = r.stdout.split('\n').filter((l) => l.includes('# reroute-agent'));
+      expect(lines).toHaveLength(2);
+      for (const l of lines) expect(l).toContain(`; ${process.execPath} ${loader} loop --config /etc/reroute/config.json `);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 

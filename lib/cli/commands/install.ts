@@ -34,9 +34,12 @@ function isSea(): boolean {
   }
 }
 
-/** The entry script cron passes to node: --entry, else the script running now; none for a single executable. */
-function defaultEntry(): string | null | undefined {
-  return isSea() ? null : process.argv[1];
+/**
+ * The entry script cron passes to node when --entry is not given: the loader (dist/reroute.js) this run came through,
+ * else the script running now; none for a single executable.
+ */
+function defaultEntry(env: CommandEnv): string | null | undefined {
+  return isSea() ? null : (env.boot?.entry ?? process.argv[1]);
 }
 
 /** Install (or re-install with another cadence); prints every file written. Exit 0, or throws UsageError (2). */
@@ -47,7 +50,7 @@ export async function run(opts: InstallOptions, env: CommandEnv): Promise<number
   const abs = (p: string | undefined) => (p !== undefined && root === null ? resolve(p) : p);
 
   const node = existingPath('node', abs(opts.node) ?? process.execPath, root, '--node');
-  const entryGiven = opts.entry !== undefined ? abs(opts.entry) : defaultEntry();
+  const entryGiven = opts.entry !== undefined ? abs(opts.entry) : defaultEntry(env);
   const entry = entryGiven === null ? null : existingPath('the agent entry', entryGiven, root, '--entry');
   const config = existingPath('the config file', abs(configPath(env.globals.config)), root, '--config');
   const lines = cronLines(opts.every, loopCommand(node, entry, config), t.cronUser ?? undefined);
