@@ -1,5 +1,7 @@
 // The emulator itself: its launcher, its control API over HTTP, liveness schedules, and request validation.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startZbsEmulator, type ZbsEmulator } from '../../support/zbs-emulator';
@@ -63,6 +65,26 @@ describe('launcher scripts/zbs-emulator', () => {
     const exit = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
+  });
+
+  test('leaves no temp file behind, even when killed with -9', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'reroute-emu-tmp-'));
+    try {
+      child = spawn(LAUNCHER, ['--host', '127.0.0.1', '--port', '0'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, TMPDIR: tmp },
+      });
+      await new Promise<void>((resolve, reject) => {
+        child!.stdout!.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve());
+        child!.once('exit', (code) => reject(new Error(`exited ${code} before listening`)));
+      });
+      const exit = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGKILL');
+      await exit;
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   test('a bad --port is a one-line error and exit 2', async () => {
