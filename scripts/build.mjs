@@ -91,7 +91,15 @@ await build({
     __REROUTE_BUILD_TIME__: JSON.stringify(new Date().toISOString()),
   },
 });
-await build({ ...common, entryPoints: ['lib/boot/start.ts'], outfile: 'dist/reroute.js' });
+// The loader holds the prober too (it starts `loop`'s sweep before main.js is loaded): raw-socket as in main.js.
+await build({
+  ...common,
+  entryPoints: ['lib/boot/start.ts'],
+  plugins: [lazyBuiltins, rawSocketAddon],
+  outfile: 'dist/reroute.js',
+  minifyWhitespace: true,
+  minifySyntax: true,
+});
 // A new bundle makes the old cache stale (the loader would ignore it anyway); start clean.
 rmSync(new URL('../dist/main.js.cache', import.meta.url), { force: true });
 

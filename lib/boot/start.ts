@@ -1,12 +1,21 @@
 // dist/reroute.js, what cron and bin/reroute run: tune V8, load the CLI bundle (dist/main.js) through its code
 // cache, run the command. After the first completed pass the cache is written, and later passes start from it.
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { tuneV8ForShortRun } from '../runtime/v8-flags';
 import { loadBundle, type LoadedBundle } from './code-cache';
+import { startEarlySweep } from './early-sweep';
 import type { BootHooks } from '../cli/context';
 
 // V8 keys a code cache to its flags: set them before anything is compiled, and identically every run.
 tuneV8ForShortRun();
+
+// `loop` only: the first echoes go out now, and the bundle loads while they travel.
+const started = startEarlySweep(process.argv.slice(2));
+const earlyMark: [string, number] = [
+  started.early ? 'early sweep started' : `no early sweep (${started.why})`,
+  performance.now(),
+];
 
 const bundleFile = join(__dirname, 'main.js');
 let loaded: LoadedBundle;
@@ -32,7 +41,8 @@ if (loaded.cache !== 'used') {
 const hooks: BootHooks = {
   codeCache: loaded.cache,
   entry: __filename,
-  marks: loaded.marks,
+  marks: [earlyMark, ...loaded.marks],
+  earlySweep: started.early,
   passDone: () => {
     passDone = true;
   },

@@ -1,5 +1,6 @@
 // What every command receives: the global options and the one display layer. Commands emit; tests capture.
 import { writeErr, writeOut } from '../runtime/stdio';
+import type { EarlySweep } from '../boot/early-sweep';
 
 export interface GlobalOptions {
   /** --config or REROUTE_CONFIG; undefined = the default path */
@@ -24,6 +25,8 @@ export interface BootHooks {
   entry: string;
   /** the loader's own steps, ms since the process started (for REROUTE_TRACE) */
   marks: Array<[string, number]>;
+  /** the sweep the loader started for `loop` from the previous pass's plan; the pass adopts or cancels it */
+  earlySweep?: EarlySweep | null;
 }
 
 export interface CommandEnv {

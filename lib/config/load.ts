@@ -1,11 +1,10 @@
 // I/O: read the config file (and the credentials file it names), check their permissions, then validate.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { ConfigError } from '../errors';
 import type { Config } from './schema';
 import { validateConfig } from './validate';
 
-/** Default config path; REROUTE_CONFIG or --config override it. */
-export const DEFAULT_CONFIG_PATH = '/scratch/reroute/config.json';
+export { DEFAULT_CONFIG_PATH, configPath } from './paths';
 
 export interface Credentials {
   username: string;
@@ -17,6 +16,14 @@ export interface LoadedConfig {
   path: string;
   /** null when the config names none (the API is then used without login) */
   credentials: Credentials | null;
+  /** which file version was read: the next pass's loader starts its sweep early only if the file is unchanged */
+  identity: FileIdentity;
+}
+
+export interface FileIdentity {
+  size: number;
+  mtimeMs: number;
+  ino: number;
 }
 
 function readJson(path: string, what: string): unknown {
@@ -40,7 +47,7 @@ function readJson(path: string, what: string): unknown {
  * Refuse a file others may write (anyone could then redirect the host's storage), and one others may read when it
  * holds a secret.
  */
-function checkMode(path: string, what: string, holdsSecret: boolean): void {
+function checkMode(path: string, what: string, holdsSecret: boolean): Stats {
   const st = statSync(path);
   if ((st.mode & 0o022) !== 0) {
     throw new ConfigError([
@@ -52,6 +59,7 @@ function checkMode(path: string, what: string, holdsSecret: boolean): void {
       `${what} ${path} holds a password and is readable by group or others (mode ${(st.mode & 0o777).toString(8)}): run chmod 600 ${path}`,
     ]);
   }
+  return st;
 }
 
 function readCredentials(path: string): Credentials {
@@ -77,15 +85,10 @@ export function loadConfig(path: string): LoadedConfig {
   const result = validateConfig(raw);
   if (!result.ok) throw new ConfigError(result.problems, path);
   const config = result.config;
-  checkMode(path, 'config file', config.api.password !== undefined);
+  const st = checkMode(path, 'config file', config.api.password !== undefined);
   let credentials: Credentials | null = null;
   if (config.api.credentialsFile) credentials = readCredentials(config.api.credentialsFile);
   else if (config.api.username !== undefined && config.api.password !== undefined)
     credentials = { username: config.api.username, password: config.api.password };
-  return { config, path, credentials };
-}
-
-/** The config path in force: --config, then REROUTE_CONFIG, then the default. */
-export function configPath(flag: string | undefined): string {
-  return flag ?? process.env.REROUTE_CONFIG ?? DEFAULT_CONFIG_PATH;
+  return { config, path, credentials, identity: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } };
 }

@@ -2,6 +2,7 @@
 // docs/config.md is generated from this file by scripts/gen-config-doc; a test keeps the two in step.
 import { z } from 'zod';
 import { isIPv4 } from '../net/ipv4';
+import { DEFAULT_LOCK_PATH, DEFAULT_STATE_PATH } from './paths';
 
 const ipv4 = () =>
   z.string({ invalid_type_error: 'a dotted-quad IPv4 address' }).refine(isIPv4, {
@@ -120,8 +121,8 @@ export const decideSchema = z
 
 export const pathsSchema = z
   .object({
-    state: z.string().min(1).default('/scratch/reroute/state.json').describe('state file (JSON, mode 0600)'),
-    lock: z.string().min(1).default('/scratch/reroute/reroute.lock').describe('lock taken around each pass'),
+    state: z.string().min(1).default(DEFAULT_STATE_PATH).describe('state file (JSON, mode 0600)'),
+    lock: z.string().min(1).default(DEFAULT_LOCK_PATH).describe('lock taken around each pass'),
     log: z.string().min(1).default('/scratch/log/scvm_failure.log').describe('log file (persistent on ESXi)'),
     logLink: z
       .string()

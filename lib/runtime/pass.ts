@@ -10,6 +10,8 @@ import { loadState, saveState } from '../state/store';
 import type { State } from '../state/schema';
 import type { GlobalOptions } from '../cli/context';
 import { mark } from './trace';
+import { probeTargets } from '../decide/probe-targets';
+import type { EarlySweep } from '../boot/early-sweep';
 import { writeErr } from './stdio';
 
 /** What the pass is doing now; the deadline names it, and holds off while a route switch is half done. */
@@ -30,6 +32,8 @@ export interface PassContext {
   progress: Progress;
   dryRun: boolean;
   verbose: boolean;
+  /** the sweep the loader started before the pass (`loop` only): adopt it if it is the one the pass needs */
+  earlySweep: EarlySweep | null;
 }
 
 /** Extra time granted once when the deadline finds a route switch in flight, so it can finish or restore. */
@@ -61,11 +65,16 @@ function armDeadline(ctx: { config: Config; log: FileLog; progress: Progress }):
  * Run `body` as one pass. Throws ConfigError (exit 2) before anything is touched, LockedError (exit 3) when another pass
  * runs. State is saved after the body, also when the body failed (so a pending refresh or a pin is never lost).
  */
-export async function withPass<T>(globals: GlobalOptions, name: string, body: (ctx: PassContext) => Promise<T>): Promise<T> {
+export async function withPass<T>(
+  globals: GlobalOptions,
+  name: string,
+  body: (ctx: PassContext) => Promise<T>,
+  earlySweep: EarlySweep | null = null,
+): Promise<T> {
   mark('pass modules loaded');
   const started = Date.now();
   const path = configPath(globals.config);
-  const { config, credentials } = loadConfig(path);
+  const { config, credentials, identity } = loadConfig(path);
   mark('config checked');
   const log = openLog({
     file: config.paths.log,
@@ -100,6 +109,7 @@ export async function withPass<T>(globals: GlobalOptions, name: string, body: (c
     progress,
     dryRun: globals.dryRun,
     verbose: globals.verbose,
+    earlySweep,
   };
   mark('state read');
   let failure: unknown = null;
@@ -115,6 +125,8 @@ export async function withPass<T>(globals: GlobalOptions, name: string, body: (c
       durationMs: Date.now() - started,
       ...(failure !== null ? { error: (failure as Error).message } : {}),
     };
+    // For the next pass's loader: what it will ping, so that it can start before it has checked anything.
+    ctx.state.sweep = { config: { path, ...identity }, targets: probeTargets(config, ctx.state.engine), probe: config.probe };
     progress.step = 'saving the state';
     try {
       // --dry-run changes nothing, the state included; a pass that lost its lock no longer owns the state.

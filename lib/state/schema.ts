@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { isIPv4 } from '../net/ipv4';
 import { engineStateSchema, initialEngineState } from '../decide/state';
 import { apiCacheSchema, initialApiCache } from '../observe/zbs/cache';
+import type { SweepPlan } from '../observe/icmp/sweep-plan';
 
 export const STATE_VERSION = 1;
 
@@ -36,6 +37,11 @@ export interface State {
   engine: z.output<typeof engineStateSchema>;
   api: z.output<typeof apiCacheSchema>;
   lastPass: z.output<typeof lastPassSchema> | null;
+  /**
+   * Written for the next pass's loader (lib/boot/early-sweep.ts), never read by a pass: parseState drops it, and the
+   * pass compares the loader's sweep with its own plan.
+   */
+  sweep?: SweepPlan;
 }
 
 /** A first run's state. */

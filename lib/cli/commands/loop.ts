@@ -6,6 +6,10 @@ import { withPass, type PassContext } from '../../runtime/pass';
 import type { CommandEnv } from '../context';
 import type { Decision } from '../../decide';
 import { mark } from '../../runtime/trace';
+import { planDiffers } from '../../observe/icmp/sweep-plan';
+import type { EarlySweep } from '../../boot/early-sweep';
+import type { ProbeSettings, SweepHandle } from '../../observe/icmp/prober';
+import type { Log } from '../../runtime/log';
 
 /** What one pass did, for the commands that print it. */
 export interface PassReport {
@@ -14,15 +18,42 @@ export interface PassReport {
   heartbeat: 'sent' | 'failed' | 'none';
 }
 
+/** The loader's sweep if it pings exactly what this pass would (else it is cancelled): null = sweep now. */
+function adoptEarlySweep(
+  early: EarlySweep | null,
+  targets: string[],
+  settings: ProbeSettings,
+  log: Log,
+): SweepHandle | null {
+  if (!early) return null;
+  early.log.pipeTo(log);
+  const differs = planDiffers(early.sweep, targets, settings);
+  if (differs !== null) {
+    early.sweep.cancel();
+    log.debug(`icmp: the early sweep does not fit this pass (${differs}); sweeping again`);
+    return null;
+  }
+  mark('early sweep adopted');
+  return early.sweep;
+}
+
+async function startOwnSweep(targets: string[], settings: ProbeSettings, log: Log): Promise<SweepHandle> {
+  const { startSweep } = await import('../../observe/icmp/prober');
+  const sweep = startSweep(targets, settings, log);
+  mark('sweep started');
+  return sweep;
+}
+
 /** The pipeline of one pass, inside an already-taken lock (shared with `reroute route`). */
 export async function passBody(ctx: PassContext): Promise<PassReport> {
   const { config, log, state, progress, dryRun } = ctx;
   const now = Date.now();
   progress.step = 'starting the ICMP sweep';
-  // The sweep waits on echo replies for most of the pass: start it first, load the rest while it runs.
-  const { probe } = await import('../../observe/icmp/prober');
-  const probes = probe(probeTargets(config, state.engine), config.probe, log);
-  mark('sweep started');
+  // The sweep waits on echo replies for most of the pass: start it first (or adopt the loader's), load the rest while
+  // it runs.
+  const targets = probeTargets(config, state.engine);
+  const sweep = adoptEarlySweep(ctx.earlySweep, targets, config.probe, log) ?? (await startOwnSweep(targets, config.probe, log));
+  const probes = sweep.done;
   probes.catch(() => undefined); // awaited in observe(); a rejection before then must not count as unhandled
   progress.step = 'opening the log file';
   log.attach();
@@ -83,7 +114,7 @@ export async function passBody(ctx: PassContext): Promise<PassReport> {
 
 /** Run one LOOP pass; exit 1 when the route had to change and could not. */
 export async function run(env: CommandEnv): Promise<number> {
-  const report = await withPass(env.globals, 'loop', passBody);
+  const report = await withPass(env.globals, 'loop', passBody, env.boot?.earlySweep ?? null);
   env.boot?.passDone();
   if (env.globals.verbose || env.globals.dryRun) {
     env.display.out(

@@ -183,6 +183,15 @@ function failed(ip: string, error: string): ProbeResult {
   };
 }
 
+/** A sweep in flight: its results when it ends, and a way to stop it early (its results are then partial). */
+export interface SweepHandle {
+  readonly targets: readonly string[];
+  readonly settings: ProbeSettings;
+  readonly done: Promise<Record<string, ProbeResult>>;
+  /** Stop sending, close the socket, settle every verdict on what came back. Does nothing once the sweep ended. */
+  cancel(): void;
+}
+
 /**
  * Probe every target with settings.count ICMP echoes over one raw socket and judge each: reachable once
  * settings.minReplies echoes came back within settings.waitMs. The sweep ends when every verdict is certain or at
@@ -193,6 +202,14 @@ export async function probe(
   settings: ProbeSettings,
   log: Log,
 ): Promise<Record<string, ProbeResult>> {
+  return startSweep(targets, settings, log).done;
+}
+
+/**
+ * Start the sweep `probe` runs and return at once, with the first echoes sent. Throws PermissionError (no raw-socket
+ * privilege) synchronously.
+ */
+export function startSweep(targets: string[], settings: ProbeSettings, log: Log): SweepHandle {
   const results: Record<string, ProbeResult> = {};
   const states = new Map<string, TargetState>();
   for (const ip of targets) {
@@ -200,7 +217,16 @@ export async function probe(
     if (isIPv4(ip)) states.set(ip, newTarget(ip, settings.count));
     else results[ip] = failed(ip, 'not a dotted-quad IPv4 address');
   }
-  if (states.size === 0) return results;
+  const handle = (done: Promise<void>, cancel: () => void): SweepHandle => ({
+    targets: [...targets],
+    settings,
+    done: done.then(() => {
+      for (const t of states.values()) results[t.ip] = toResult(t);
+      return results;
+    }),
+    cancel,
+  });
+  if (states.size === 0) return handle(Promise.resolve(), noop);
 
   let socket: RawSocket;
   try {
@@ -210,13 +236,12 @@ export async function probe(
     const why = `raw socket unavailable: ${(e as Error).message}`;
     log.error(`icmp: ${why}`);
     for (const ip of states.keys()) results[ip] = failed(ip, why);
-    return results;
+    states.clear();
+    return handle(Promise.resolve(), noop);
   }
 
   const sweep = new Sweep(socket, [...states.values()], settings, log);
-  await sweep.done;
-  for (const t of states.values()) results[t.ip] = toResult(t);
-  return results;
+  return handle(sweep.done, () => sweep.cancel());
 }
 
 /** One run of the prober: its socket, timers and per-target bookkeeping. */
@@ -416,6 +441,10 @@ class Sweep {
     if (c.rttMs < t.rttMin) t.rttMin = c.rttMs;
     if (c.rttMs > t.rttMax) t.rttMax = c.rttMs;
     if (t.received >= this.settings.minReplies) this.settle(t, true);
+  }
+
+  cancel(): void {
+    this.finish('cancelled');
   }
 
   private settle(t: TargetState, reachable: boolean): void {
