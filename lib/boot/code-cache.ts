@@ -57,9 +57,8 @@ function readCache(cacheFile: string, key: string): Buffer | Exclude<CacheStatus
   }
 }
 
-/** Load `bundleFile` (CommonJS) the way require() would, with the code cache at `cacheFile`. */
-export function loadBundle(bundleFile: string, cacheFile: string): LoadedBundle {
-  const marks: LoadMarks = [['loader started', performance.now()]];
+/** Load `bundleFile` (CommonJS) the way require() would, with the code cache at `cacheFile`; steps go to `marks`. */
+export function loadBundle(bundleFile: string, cacheFile: string, marks: LoadMarks = []): LoadedBundle {
   const fd = openSync(bundleFile, 'r');
   let source: string;
   let key: string;

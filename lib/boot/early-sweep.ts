@@ -6,6 +6,7 @@
 // config and the locked state, are the same (lib/cli/commands/loop.ts); otherwise it cancels it and sweeps again.
 // Every failure here is silent and only means no early sweep.
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { configPath, DEFAULT_STATE_PATH } from '../config/paths';
 import { startSweep, type SweepHandle } from '../observe/icmp/prober';
 import { checkPlan, type SweepPlan } from '../observe/icmp/sweep-plan';
@@ -109,7 +110,7 @@ function readPlan(statePath: string): SweepPlan | string {
 }
 
 /** Start the early sweep for this command line, or say why not. Never throws. */
-export function startEarlySweep(args: string[]): EarlyStart {
+export function startEarlySweep(args: string[], marks: Array<[string, number]> = []): EarlyStart {
   try {
     const flag = loopConfigFlag(args);
     if (flag === null) return { early: null, why: 'not a loop pass' };
@@ -123,6 +124,7 @@ export function startEarlySweep(args: string[]): EarlyStart {
       return { early: null, why: 'config unreadable' };
     }
     const plan = readPlan(statePathOf(JSON.parse(configText)));
+    marks.push(['sweep plan read', performance.now()]);
     if (typeof plan === 'string') return { early: null, why: plan };
     const c = plan.config;
     if (c.path !== path || c.size !== st.size || c.mtimeMs !== st.mtimeMs || c.ino !== st.ino) {

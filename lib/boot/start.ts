@@ -3,24 +3,22 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { tuneV8ForShortRun } from '../runtime/v8-flags';
-import { loadBundle, type LoadedBundle } from './code-cache';
+import { loadBundle, type LoadedBundle, type LoadMarks } from './code-cache';
 import { startEarlySweep } from './early-sweep';
 import type { BootHooks } from '../cli/context';
 
 // V8 keys a code cache to its flags: set them before anything is compiled, and identically every run.
 tuneV8ForShortRun();
 
+const marks: LoadMarks = [['loader started', performance.now()]];
 // `loop` only: the first echoes go out now, and the bundle loads while they travel.
-const started = startEarlySweep(process.argv.slice(2));
-const earlyMark: [string, number] = [
-  started.early ? 'early sweep started' : `no early sweep (${started.why})`,
-  performance.now(),
-];
+const started = startEarlySweep(process.argv.slice(2), marks);
+marks.push([started.early ? 'early sweep started' : `no early sweep (${started.why})`, performance.now()]);
 
 const bundleFile = join(__dirname, 'main.js');
 let loaded: LoadedBundle;
 try {
-  loaded = loadBundle(bundleFile, `${bundleFile}.cache`);
+  loaded = loadBundle(bundleFile, `${bundleFile}.cache`, marks);
 } catch (e) {
   const code = (e as NodeJS.ErrnoException).code;
   process.stderr.write(
@@ -41,7 +39,7 @@ if (loaded.cache !== 'used') {
 const hooks: BootHooks = {
   codeCache: loaded.cache,
   entry: __filename,
-  marks: [earlyMark, ...loaded.marks],
+  marks: loaded.marks,
   earlySweep: started.early,
   passDone: () => {
     passDone = true;
