@@ -6,7 +6,7 @@ import { onExitFlush, exitWith } from '../cli/exit';
 import { killAllChildren } from './child-groups';
 import { openLog, type FileLog } from './logger';
 import { acquirePassLock, type PassLock } from './lock';
-import { loadState, saveState } from '../state/store';
+import { loadState, stateText, writeStateText } from '../state/store';
 import type { State } from '../state/schema';
 import type { GlobalOptions } from '../cli/context';
 import { mark } from './trace';
@@ -34,6 +34,12 @@ export interface PassContext {
   verbose: boolean;
   /** the sweep the loader started before the pass (`loop` only): adopt it if it is the one the pass needs */
   earlySweep: EarlySweep | null;
+  /**
+   * Write the state as it is now, before the pass ends (act calls it while the heartbeat is on the wire). The frame
+   * writes again at the end only if the state changed since. Does nothing when called again, in a dry run, or once
+   * the lock is lost.
+   */
+  writeStateEarly(): void;
 }
 
 /** Extra time granted once when the deadline finds a route switch in flight, so it can finish or restore. */
@@ -110,15 +116,11 @@ export async function withPass<T>(
     dryRun: globals.dryRun,
     verbose: globals.verbose,
     earlySweep,
+    writeStateEarly: () => undefined,
   };
   mark('state read');
-  let failure: unknown = null;
-  try {
-    return await body(ctx);
-  } catch (e) {
-    failure = e;
-    throw e;
-  } finally {
+  const owned = () => !lock.lost && !globals.dryRun; // --dry-run changes nothing; a pass without its lock owns nothing
+  const finishState = (failure: unknown) => {
     ctx.state.lastPass = {
       at: started,
       ok: failure === null,
@@ -127,10 +129,40 @@ export async function withPass<T>(
     };
     // For the next pass's loader: what it will ping, so that it can start before it has checked anything.
     ctx.state.sweep = { config: { path, ...identity }, targets: probeTargets(config, ctx.state.engine), probe: config.probe };
+  };
+  let early = null as { text: string; written: boolean } | null; // set by writeStateEarly
+  ctx.writeStateEarly = () => {
+    if (early || !owned()) return;
+    finishState(null);
+    const text = stateText(ctx.state);
+    let written = true;
+    try {
+      writeStateText(config.paths.state, text);
+    } catch {
+      written = false; // written again at the end of the pass, where a failure is the pass's
+    }
+    early = { text, written };
+    mark('state written early');
+  };
+  let failure: unknown = null;
+  try {
+    return await body(ctx);
+  } catch (e) {
+    failure = e;
+    throw e;
+  } finally {
+    // An early write stands if it worked and nothing changed since (a failure, a new API token); else write now.
+    if (!early || failure !== null) finishState(failure);
     progress.step = 'saving the state';
     try {
-      // --dry-run changes nothing, the state included; a pass that lost its lock no longer owns the state.
-      if (!lock.lost && !globals.dryRun) saveState(config.paths.state, ctx.state);
+      if (owned()) {
+        const text = stateText(ctx.state);
+        const earlyStands = early !== null && early.written && early.text === text;
+        if (!earlyStands) {
+          writeStateText(config.paths.state, text);
+          mark('state written again');
+        }
+      }
       mark('state saved');
     } finally {
       clearTimeout(timer);

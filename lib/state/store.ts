@@ -54,15 +54,40 @@ function moveAside(path: string, why: string, log: Log, now: Date): LoadedState 
   }
 }
 
+/** The state file's text for `state`. */
+export function stateText(state: State): string {
+  return JSON.stringify(state) + '\n';
+}
+
+function tmpPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+}
+
+function writeFailed(path: string, tmp: string, e: unknown): StateError {
+  try {
+    unlinkSync(tmp);
+  } catch {
+    // nothing to clean
+  }
+  return new StateError(`cannot write state file ${path}: ${(e as Error).message}; check the disk and its permissions`, {
+    path,
+  });
+}
+
 /** Write the state atomically with mode 0600. Throws StateError when it cannot. */
 export function saveState(path: string, state: State): void {
+  writeStateText(path, stateText(state));
+}
+
+/** Write `text` (from stateText) atomically: temp file, fsync, rename, fsync of the directory. Throws StateError. */
+export function writeStateText(path: string, text: string): void {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  const tmp = tmpPathFor(path);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, JSON.stringify(state) + '\n');
+      writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -75,13 +100,6 @@ export function saveState(path: string, state: State): void {
       closeSync(dfd);
     }
   } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to clean
-    }
-    throw new StateError(`cannot write state file ${path}: ${(e as Error).message}; check the disk and its permissions`, {
-      path,
-    });
+    throw writeFailed(path, tmp, e);
   }
 }

@@ -78,6 +78,12 @@ export async function benchMain(argv: string[]): Promise<number> {
   const i = argv.indexOf('--passes');
   const passes = i >= 0 ? Number(argv[i + 1]) : 100;
   if (!Number.isInteger(passes) || passes < 1) throw new Error(`--passes wants a positive whole number`);
+  // --against <dir>: another build (a copy of dist/ made before a change) run alternately with dist/, for A/B figures
+  const j = argv.indexOf('--against');
+  const against = j >= 0 ? argv[j + 1] : undefined;
+  if (j >= 0 && (!against || !existsSync(join(against, 'reroute.js')))) {
+    throw new Error(`--against wants a directory holding reroute.js (a copy of dist/)`);
+  }
   const why = netnsUnavailableReason();
   if (why) {
     process.stderr.write(`bench-pass: needs root and network namespaces (${why})\n`);
@@ -102,14 +108,18 @@ export async function benchMain(argv: string[]): Promise<number> {
     const ns = cluster.ns('host');
     const env = cluster.cronEnv('linux');
     const agent = [process.execPath, join(ROOT, 'dist', 'reroute.js'), '--config', cluster.configPath('linux'), 'loop'];
+    const other = against ? [process.execPath, join(against, 'reroute.js'), ...agent.slice(2)] : null;
     measure(ns, agent, env); // first pass: login, first session list; not steady state
+    if (other) measure(ns, other, env);
     const bare: Sample[] = [];
     const pass: Sample[] = [];
+    const otherPass: Sample[] = [];
     for (let k = 0; k < passes; k++) {
       bare.push(measure(ns, [process.execPath, '-e', '0'], env));
       const s = measure(ns, agent, env);
       if (s.code !== 0) throw new Error(`pass ${k + 1} exited ${s.code}`);
       pass.push(s);
+      if (other) otherPass.push(measure(ns, other, env));
     }
     const trace = traceBreakdown(ns, agent, env, Math.min(passes, 30));
     const probe = cluster.agentConfig('linux').probe!;
@@ -126,6 +136,11 @@ export async function benchMain(argv: string[]): Promise<number> {
     process.stdout.write(`bench-pass: ${passes} steady-state passes of dist/reroute.js in the simulated cluster\n`);
     process.stdout.write(row('node -e 0', bare) + '\n');
     process.stdout.write(row('reroute loop', pass) + '\n');
+    if (other) {
+      process.stdout.write(row('--against', otherPass) + '\n');
+      const diff = median(pass.map((s, k) => s.wallMs - otherPass[k]!.wallMs));
+      process.stdout.write(`dist/ minus --against, median of paired passes: ${diff.toFixed(1)} ms\n`);
+    }
     const wall = median(pass.map((s) => s.wallMs));
     const goal = 1.5 * bareMs + probeWaitMs;
     const rss = Math.max(...pass.map((s) => s.rssMb));

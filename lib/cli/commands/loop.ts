@@ -96,7 +96,12 @@ export async function passBody(ctx: PassContext): Promise<PassReport> {
     }
 
     mark('decided');
-    const acted = await act(decision, decided, { config, log, backend, client, lock: ctx.lock, progress, dryRun, now });
+    const persist = (engine: typeof decided) => {
+      if (dryRun) return;
+      state.engine = engine;
+      ctx.writeStateEarly();
+    };
+    const acted = await act(decision, decided, { config, log, backend, client, lock: ctx.lock, progress, dryRun, now, persist });
     mark('acted');
     if (!dryRun) state.engine = acted.state;
     const sw = acted.outcome.switched;
