@@ -99,6 +99,7 @@ await build({
   outfile: 'dist/reroute.js',
   minifyWhitespace: true,
   minifySyntax: true,
+  define: { __REROUTE_LOADER__: 'true' },
 });
 // A new bundle makes the old cache stale (the loader would ignore it anyway); start clean.
 rmSync(new URL('../dist/main.js.cache', import.meta.url), { force: true });

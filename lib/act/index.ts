@@ -74,6 +74,8 @@ async function switchRoute(decision: Decision, deps: ActDeps): Promise<Outcome['
     return { ok: false, to: decision.target, error: msg };
   } finally {
     progress.critical--;
+    // A connection opened before the switch is not used after it.
+    deps.client.dropConnections();
   }
 }
 

@@ -171,20 +171,67 @@ describe('reroute CLI', () => {
       const first = pass('loop');
       expect(first.status).toBe(0);
       expect(first.stderr).toMatch(/^trace [\d.]+ main \(code cache missing\)$/m);
+      expect(first.stderr).toMatch(/^trace [\d.]+ no early sweep \(no state file\)$/m);
+      expect(first.stderr).toMatch(/^trace [\d.]+ sweep started$/m);
       expect(statSync(join(dist, 'main.js.cache')).mode & 0o777).toBe(0o600);
 
       const second = pass('loop');
       expect(second.status).toBe(0);
       expect(second.stderr).toMatch(/^trace [\d.]+ main \(code cache used\)$/m);
-      expect(second.stderr).toMatch(/^trace [\d.]+ sweep started$/m);
+      // the plan the first pass saved: the loader sent the first echoes, the pass took its sweep over
+      expect(second.stderr).toMatch(/^trace [\d.]+ early sweep started$/m);
+      expect(second.stderr).toMatch(/^trace [\d.]+ early sweep adopted$/m);
+      expect(second.stderr).not.toMatch(/^trace [\d.]+ sweep started$/m);
       expect(second.stderr).toMatch(/^trace-memory rss [\d.]+ /m);
       // what the build keeps out of a pass (scripts/build.mjs): HTTP/2 with TLS and OpenSSL, zlib, tty
       const builtins = /^trace-builtins (.*)$/m.exec(second.stderr)![1]!.split(' ');
       expect(builtins).toEqual(expect.arrayContaining(['fs', 'http', 'net']));
-      for (const absent of ['http2', 'tls', 'crypto', 'zlib', 'tty']) expect(builtins).not.toContain(absent);
+      // ... and node:sea, which only a single executable needs (the loader is never one)
+      for (const absent of ['http2', 'tls', 'crypto', 'zlib', 'tty', 'sea']) expect(builtins).not.toContain(absent);
     } finally {
       rmSync(dist, { recursive: true, force: true });
     }
+  });
+
+  it('a pass saves the next sweep in the state; the loader sends it early only while config and plan fit', () => {
+    const l = lab();
+    const statePath = join(l.dir, 'state.json');
+    const traced = (...args: string[]) => cli(l, ['loop', ...args], { REROUTE_TRACE: '1' });
+    const marks = (r: SpawnSyncReturns<string>) =>
+      [...r.stderr.matchAll(/^trace [\d.]+ ((?:no )?early sweep.*|sweep started)$/gm)].map((m) => m[1]);
+
+    expect(traced().status).toBe(0);
+    const st = statSync(l.config);
+    const plan = JSON.parse(readFileSync(statePath, 'utf8')).sweep;
+    expect(plan).toEqual({
+      config: { path: l.config, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino },
+      targets: ['127.0.0.15', '127.0.0.16', '127.0.0.17'],
+      probe: expect.objectContaining({ count: 3, minReplies: 2, intervalMs: 20, waitMs: 200, timeoutMs: 600 }),
+    });
+
+    // unchanged config and state: the loader's sweep is the pass's sweep
+    expect(marks(traced())).toEqual(['early sweep started', 'early sweep adopted']);
+
+    // a plan that no longer fits what the pass would ping is cancelled, and the pass sweeps on its own
+    const state = JSON.parse(readFileSync(statePath, 'utf8'));
+    state.sweep.targets = ['127.0.0.15', '127.0.0.16'];
+    writeFileSync(statePath, JSON.stringify(state), { mode: 0o600 });
+    const misfit = traced('--verbose');
+    expect(misfit.status).toBe(0);
+    expect(marks(misfit)).toEqual(['early sweep started', 'sweep started']);
+    expect(misfit.stderr).toMatch(/the early sweep does not fit this pass \(the targets changed\); sweeping again/);
+    expect(JSON.parse(readFileSync(statePath, 'utf8')).sweep.targets).toEqual(['127.0.0.15', '127.0.0.16', '127.0.0.17']);
+
+    // an edited config is not trusted before it is checked: no early sweep, and the next plan is made from the new one
+    writeFileSync(l.config, readFileSync(l.config, 'utf8').replace('"count": 3', '"count": 4'), { mode: 0o600 });
+    expect(marks(traced())).toEqual(['no early sweep (the config changed since the plan was made)', 'sweep started']);
+    expect(JSON.parse(readFileSync(statePath, 'utf8')).sweep.probe.count).toBe(4);
+    expect(marks(traced())).toEqual(['early sweep started', 'early sweep adopted']);
+
+    // other commands never sweep early
+    const status = cli(l, ['status'], { REROUTE_TRACE: '1' });
+    expect(status.status).toBe(0);
+    expect(marks(status)).toEqual(['no early sweep (not a loop pass)']);
   });
 
   it('install started as bin/reroute writes cron lines that run the loader dist/reroute.js, not the shim', () => {

@@ -6,8 +6,7 @@ import { withPass, type PassContext } from '../../runtime/pass';
 import type { CommandEnv } from '../context';
 import type { Decision } from '../../decide';
 import { mark } from '../../runtime/trace';
-import { planDiffers } from '../../observe/icmp/sweep-plan';
-import type { EarlySweep } from '../../boot/early-sweep';
+import { adoptSweep } from '../../observe/icmp/adopt-sweep';
 import type { ProbeSettings, SweepHandle } from '../../observe/icmp/prober';
 import type { Log } from '../../runtime/log';
 
@@ -16,25 +15,6 @@ export interface PassReport {
   decision: Decision;
   switched: 'no' | 'yes' | 'failed' | 'dry-run';
   heartbeat: 'sent' | 'failed' | 'none';
-}
-
-/** The loader's sweep if it pings exactly what this pass would (else it is cancelled): null = sweep now. */
-function adoptEarlySweep(
-  early: EarlySweep | null,
-  targets: string[],
-  settings: ProbeSettings,
-  log: Log,
-): SweepHandle | null {
-  if (!early) return null;
-  early.log.pipeTo(log);
-  const differs = planDiffers(early.sweep, targets, settings);
-  if (differs !== null) {
-    early.sweep.cancel();
-    log.debug(`icmp: the early sweep does not fit this pass (${differs}); sweeping again`);
-    return null;
-  }
-  mark('early sweep adopted');
-  return early.sweep;
 }
 
 async function startOwnSweep(targets: string[], settings: ProbeSettings, log: Log): Promise<SweepHandle> {
@@ -52,7 +32,7 @@ export async function passBody(ctx: PassContext): Promise<PassReport> {
   // The sweep waits on echo replies for most of the pass: start it first (or adopt the loader's), load the rest while
   // it runs.
   const targets = probeTargets(config, state.engine);
-  const sweep = adoptEarlySweep(ctx.earlySweep, targets, config.probe, log) ?? (await startOwnSweep(targets, config.probe, log));
+  const sweep = adoptSweep(ctx.earlySweep, targets, config.probe, log) ?? (await startOwnSweep(targets, config.probe, log));
   const probes = sweep.done;
   probes.catch(() => undefined); // awaited in observe(); a rejection before then must not count as unhandled
   progress.step = 'opening the log file';

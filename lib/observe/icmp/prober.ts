@@ -83,16 +83,24 @@ function errnoName(error: Error): string {
   return SEND_ERRORS[text] ?? error.message.trim();
 }
 
+// Set by the bundler in the loader (dist/reroute.js), which a single executable never contains (scripts/build-sea packs
+// dist/main.js): the loader spares itself node:sea (0.3 ms before the first echo).
+declare const __REROUTE_LOADER__: boolean | undefined;
+
+function insideSingleExecutable(): boolean {
+  if (typeof __REROUTE_LOADER__ === 'boolean' && __REROUTE_LOADER__) return false;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('node:sea') as { isSea(): boolean }).isSea();
+  } catch {
+    return false; // node:sea is missing before Node 20.12: not a single executable
+  }
+}
+
 function loadRawSocket(): RawSocketModule {
   // Loaded on first probe only: the CLI's other commands must start without the native addon.
   // Inside a single executable (scripts/build-sea) require() knows only built-ins: the addon sits beside the binary.
-  let isSea = false;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    isSea = (require('node:sea') as { isSea(): boolean }).isSea();
-  } catch {
-    // node:sea is missing before Node 20.12: not a single executable
-  }
+  const isSea = insideSingleExecutable();
   // A plain require the bundler can see: raw-socket's JS goes into the bundle, its addon stays in node_modules.
   /* eslint-disable @typescript-eslint/no-require-imports */
   return (isSea ? createRequire(process.execPath)('raw-socket') : require('raw-socket')) as RawSocketModule;

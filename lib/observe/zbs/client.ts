@@ -44,6 +44,8 @@ export interface ZbsClient {
   call(ip: string, req: ApiCall): Promise<ApiCallResult>;
   /** Milliseconds of the API budget still unspent. */
   budgetLeftMs(): number;
+  /** Drop the pooled connections: after a route switch, later requests open new ones. */
+  dropConnections(): void;
   /** Abort what still runs and close every connection. Call once at the end of the pass. */
   close(): Promise<void>;
 }
@@ -277,6 +279,8 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
     },
 
     budgetLeftMs: () => Math.max(0, api.budgetMs - spentMs),
+
+    dropConnections: () => io.dropConnections(),
 
     async close() {
       closing.abort(new Error('client closed'));

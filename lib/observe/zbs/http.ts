@@ -1,7 +1,8 @@
 // One HTTP request to an SCVM's API, bounded and never throwing: JSON in, JSON out, or the reason there is none.
 // Timeouts are our own timers: undici's connect/headers timeouts fire up to 500 ms late, AbortSignal.timeout does not.
 // Connections are kept alive within a pass (a steady pass sends its heartbeat on the connection that fetched the
-// session list) and destroyed by close() at the end of the pass, so nothing keeps the process alive.
+// session list), dropped after a route switch (what comes after a switch starts afresh), and destroyed by close() at
+// the end of the pass, so nothing keeps the process alive.
 import { subscribe } from 'node:diagnostics_channel';
 import { connect as netConnect, type Socket } from 'node:net';
 import type * as Tls from 'node:tls';
@@ -39,6 +40,8 @@ export type HttpResult = { ok: true; status: number; body: unknown } | { ok: fal
 
 export interface Http {
   request(req: HttpRequest): Promise<HttpResult>;
+  /** Drop every pooled connection (requests still running are cut); later requests open new ones. */
+  dropConnections(): void;
   /** Close every connection; the Http is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -145,8 +148,12 @@ function requestWatched(
 
 /** An HTTP helper for one pass; close() it at the end of the pass. */
 export function createHttp(opts: HttpOptions): Http {
-  const agent = createAgent({ connect: connector(opts), pipelining: 1 });
+  const newAgent = () => createAgent({ connect: connector(opts), pipelining: 1 });
+  let agent = newAgent();
   let closed = false;
+  // destroy, not close: a request still running (a losing racer) must not hold the pass open. The sockets are
+  // destroyed at once; waiting for their 'close' events would only delay the end of the pass.
+  const destroy = (a: Dispatcher) => void a.destroy().catch(() => undefined);
 
   async function send(req: HttpRequest): Promise<HttpResult> {
     const where = `${req.method} ${opts.scheme}://${req.ip}:${opts.port}${req.path}`;
@@ -187,12 +194,15 @@ export function createHttp(opts: HttpOptions): Http {
 
   return {
     request: send,
+    dropConnections() {
+      if (closed) return;
+      destroy(agent);
+      agent = newAgent();
+    },
     async close() {
       if (closed) return;
       closed = true;
-      // destroy, not close: a request still running (a losing racer) must not hold the pass open. The sockets are
-      // destroyed at once; waiting for their 'close' events would only delay the end of the pass.
-      void agent.destroy().catch(() => undefined);
+      destroy(agent);
     },
   };
 }

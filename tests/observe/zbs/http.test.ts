@@ -1,4 +1,4 @@
-// The bounded HTTP helper against real servers: fresh connection per request, body cap, JSON, precise timeouts.
+// The bounded HTTP helper against real servers: connections kept within a pass, body cap, JSON, precise timeouts.
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -45,10 +45,51 @@ test('JSON answers are parsed; an empty 2xx is null; other statuses carry no bod
   expect(await get('/busy')).toEqual({ ok: true, status: 503, body: undefined });
 });
 
-test('every request gets its own connection (none is reused across a route switch)', async () => {
+test('a connection is reused within a pass, but not after dropConnections (a route switch)', async () => {
   handler = (_url, res) => res.end('{}');
-  for (let i = 0; i < 3; i++) expect((await get()).ok).toBe(true);
-  expect(connections).toBe(3);
+  // As in a pass, where the heartbeat follows the session list by the sweep: undici's pool counts a new connection
+  // busy until its first 'drain', one event-loop turn after the first answer.
+  const getLater = async () => {
+    await new Promise((r) => setImmediate(r));
+    return get();
+  };
+  for (let i = 0; i < 3; i++) expect((await getLater()).ok).toBe(true);
+  expect(connections).toBe(1);
+  http.dropConnections();
+  for (let i = 0; i < 2; i++) expect((await getLater()).ok).toBe(true);
+  expect(connections).toBe(2);
+});
+
+test('onSent fires once the request is on the wire, before the answer; never when it could not be sent', async () => {
+  const events: string[] = [];
+  let answer: () => void = () => undefined;
+  handler = (_url, res) => {
+    events.push('server got it');
+    answer = () => res.end('{"ok":1}');
+  };
+  const pending = http.request({
+    ip: '127.0.0.1',
+    method: 'POST',
+    path: '/heartbeat',
+    json: { ttl: 9 },
+    timeoutMs: 1000,
+    onSent: () => events.push('sent'),
+  });
+  await new Promise<void>((r) => {
+    const t = setInterval(() => events.includes('server got it') && (clearInterval(t), r()), 5);
+  });
+  expect(events.filter((e) => e === 'sent')).toHaveLength(1);
+  answer();
+  expect(await pending).toEqual({ ok: true, status: 200, body: { ok: 1 } });
+  expect(events.filter((e) => e === 'sent')).toHaveLength(1);
+
+  // nobody listens on port 1 here: refused before anything is written
+  const refused = createHttp({ scheme: 'http', port: 1, connectTimeoutMs: 500, maxBodyBytes: 1024 });
+  let sent = 0;
+  const r = await refused.request({ ip: '127.0.0.1', method: 'POST', path: '/x', json: {}, timeoutMs: 500, onSent: () => sent++ });
+  await refused.close();
+  expect(r).toEqual({ ok: false, reason: expect.stringMatching(/connection refused/) });
+  expect(sent).toBe(0);
 });
 
 test('a body past maxBodyBytes is refused, declared or streamed', async () => {

@@ -1,0 +1,61 @@
+// The frame of a pass and its state file: written early (while the heartbeat is on the wire) and only again when the
+// state changed after that, or the pass failed. Each atomic write is a new file, so its inode tells writes apart.
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { withPass } from '../../lib/runtime/pass';
+import { writeConfig } from '../support/config';
+
+describe('withPass and the state file', () => {
+  let dir: string;
+  let config: string;
+  const state = () => join(dir, 'state.json');
+  const read = () => JSON.parse(readFileSync(state(), 'utf8'));
+  const globals = (dryRun = false) => ({ config, dryRun, verbose: false });
+
+  beforeEach(() => {
+    ({ dir, path: config } = writeConfig());
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('an early write stands when nothing changed after it', async () => {
+    let inoEarly = 0;
+    await withPass(globals(), 'test', async (ctx) => {
+      ctx.state.pin = { target: '10.10.85.16', until: null, setAt: 1 };
+      ctx.writeStateEarly();
+      inoEarly = statSync(state()).ino;
+      ctx.writeStateEarly(); // a second call does nothing
+      expect(statSync(state()).ino).toBe(inoEarly);
+    });
+    expect(statSync(state()).ino).toBe(inoEarly);
+    expect(read()).toMatchObject({ pin: { target: '10.10.85.16' }, lastPass: { ok: true } });
+    expect(read().sweep.targets).toEqual(['10.10.85.15', '10.10.85.16', '10.10.85.17']);
+  });
+
+  it('a change after the early write (a new API token) is written at the end', async () => {
+    let inoEarly = 0;
+    await withPass(globals(), 'test', async (ctx) => {
+      ctx.writeStateEarly();
+      inoEarly = statSync(state()).ino;
+      ctx.state.api.token = { value: 'tok-2', expiresAt: 2_000_000_000_000, scvm: '192.168.85.15' };
+    });
+    expect(statSync(state()).ino).not.toBe(inoEarly);
+    expect(read().api.token.value).toBe('tok-2');
+  });
+
+  it('a pass that fails after the early write records the failure', async () => {
+    await expect(
+      withPass(globals(), 'test', async (ctx) => {
+        ctx.writeStateEarly();
+        throw new Error('heartbeat exploded');
+      }),
+    ).rejects.toThrow('heartbeat exploded');
+    expect(read().lastPass).toMatchObject({ ok: false, error: 'heartbeat exploded' });
+  });
+
+  it('a dry run writes nothing, early or late', async () => {
+    await withPass(globals(true), 'test', async (ctx) => {
+      ctx.writeStateEarly();
+    });
+    expect(existsSync(state())).toBe(false);
+  });
+});
