@@ -54,8 +54,8 @@ class ConnectTimeout extends Error {
 
 class BodyTooLarge extends Error {}
 
-/** A connector with a precise connect timeout (a real setTimeout, not undici's coarse timers). */
-function connector(opts: HttpOptions) {
+/** A connector with a precise connect timeout (a real setTimeout, not undici's coarse timers); `open` holds its sockets. */
+function connector(opts: HttpOptions, open: Set<Socket>) {
   return (o: { hostname: string; port: string; protocol: string }, cb: (...a: [null, Socket] | [Error, null]) => void) => {
     const port = Number(o.port) || opts.port;
     const socket: Socket =
@@ -63,6 +63,8 @@ function connector(opts: HttpOptions) {
         ? // loaded only for an https API: node:tls brings OpenSSL's pages in, about 3 MB of RSS a plain-http pass spares
           (require('node:tls') as typeof Tls).connect({ host: o.hostname, port })
         : netConnect({ host: o.hostname, port });
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
     let done = false;
     const finish = (err: Error | null) => {
       if (done) return;
@@ -148,12 +150,20 @@ function requestWatched(
 
 /** An HTTP helper for one pass; close() it at the end of the pass. */
 export function createHttp(opts: HttpOptions): Http {
-  const newAgent = () => createAgent({ connect: connector(opts), pipelining: 1 });
-  let agent = newAgent();
+  const newPool = () => {
+    const sockets = new Set<Socket>();
+    return { agent: createAgent({ connect: connector(opts, sockets), pipelining: 1 }), sockets };
+  };
+  let pool = newPool();
   let closed = false;
-  // destroy, not close: a request still running (a losing racer) must not hold the pass open. The sockets are
-  // destroyed at once; waiting for their 'close' events would only delay the end of the pass.
-  const destroy = (a: Dispatcher) => void a.destroy().catch(() => undefined);
+  // destroy, not close: a request still running (a losing racer) must not hold the pass open. The sockets go first,
+  // without an error: undici destroys them with one, and node:stream then formats its stack trace (a millisecond of
+  // source positions in the bundle at the end of every pass). Nothing waits for the 'close' events.
+  const destroy = (p: typeof pool) => {
+    for (const socket of p.sockets) socket.destroy();
+    p.sockets.clear();
+    void p.agent.destroy().catch(() => undefined);
+  };
 
   async function send(req: HttpRequest): Promise<HttpResult> {
     const where = `${req.method} ${opts.scheme}://${req.ip}:${opts.port}${req.path}`;
@@ -161,7 +171,7 @@ export function createHttp(opts: HttpOptions): Http {
     const timeout = AbortSignal.timeout(req.timeoutMs);
     const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
     try {
-      const res = await requestWatched(agent, {
+      const res = await requestWatched(pool.agent, {
         origin: `${opts.scheme}://${req.ip}:${opts.port}`,
         path: req.path,
         method: req.method,
@@ -196,13 +206,13 @@ export function createHttp(opts: HttpOptions): Http {
     request: send,
     dropConnections() {
       if (closed) return;
-      destroy(agent);
-      agent = newAgent();
+      destroy(pool);
+      pool = newPool();
     },
     async close() {
       if (closed) return;
       closed = true;
-      destroy(agent);
+      destroy(pool);
     },
   };
 }
