@@ -6,7 +6,7 @@ import { onExitFlush, exitWith } from '../cli/exit';
 import { killAllChildren } from './child-groups';
 import { openLog, type FileLog } from './logger';
 import { acquirePassLock, type PassLock } from './lock';
-import { loadState, stateText, writeStateText } from '../state/store';
+import { loadState, stateText, writeStateText, writeStateTextSyncingDirLater } from '../state/store';
 import type { State } from '../state/schema';
 import type { GlobalOptions } from '../cli/context';
 import { mark } from './trace';
@@ -35,9 +35,10 @@ export interface PassContext {
   /** the sweep the loader started before the pass (`loop` only): adopt it if it is the one the pass needs */
   earlySweep: EarlySweep | null;
   /**
-   * Write the state as it is now, before the pass ends (act calls it while the heartbeat is on the wire). The frame
-   * writes again at the end only if the state changed since. Does nothing when called again, in a dry run, or once
-   * the lock is lost.
+   * Write the state as it is now, before the pass ends (act calls it while the heartbeat is on the wire); the fsync
+   * of its directory goes on while the pass finishes. The frame waits for that before it releases the lock, and
+   * writes again only if the state changed since. Does nothing when called again, in a dry run, or once the lock is
+   * lost.
    */
   writeStateEarly(): void;
 }
@@ -130,18 +131,13 @@ export async function withPass<T>(
     // For the next pass's loader: what it will ping, so that it can start before it has checked anything.
     ctx.state.sweep = { config: { path, ...identity }, targets: probeTargets(config, ctx.state.engine), probe: config.probe };
   };
-  let early = null as { text: string; written: boolean } | null; // set by writeStateEarly
+  let early = null as { text: string; written: Promise<boolean> } | null; // set by writeStateEarly
   ctx.writeStateEarly = () => {
     if (early || !owned()) return;
     finishState(null);
     const text = stateText(ctx.state);
-    let written = true;
-    try {
-      writeStateText(config.paths.state, text);
-    } catch {
-      written = false; // written again at the end of the pass, where a failure is the pass's
-    }
-    early = { text, written };
+    // a failure is the pass's only at the end, where the state is written again
+    early = { text, written: writeStateTextSyncingDirLater(config.paths.state, text).then(() => true, () => false) };
     mark('state written early');
   };
   let failure: unknown = null;
@@ -157,7 +153,7 @@ export async function withPass<T>(
     try {
       if (owned()) {
         const text = stateText(ctx.state);
-        const earlyStands = early !== null && early.written && early.text === text;
+        const earlyStands = early !== null && (await early.written) && early.text === text;
         if (!earlyStands) {
           writeStateText(config.paths.state, text);
           mark('state written again');

@@ -1,6 +1,6 @@
 // I/O for the state file: atomic writes (temp in the same directory, fsync, rename, fsync dir), mode 0600 (it may
 // hold the API token). A corrupt file is moved aside with a timestamp, never deleted, and the pass goes on.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StateError } from '../errors';
 import type { Log } from '../runtime/log';
@@ -81,19 +81,9 @@ export function saveState(path: string, state: State): void {
 
 /** Write `text` (from stateText) atomically: temp file, fsync, rename, fsync of the directory. Throws StateError. */
 export function writeStateText(path: string, text: string): void {
-  const dir = dirname(path);
   const tmp = tmpPathFor(path);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    const dfd = openSync(dir, 'r');
+    const dfd = replaceFile(path, tmp, text);
     try {
       fsyncSync(dfd);
     } finally {
@@ -102,4 +92,40 @@ export function writeStateText(path: string, text: string): void {
   } catch (e) {
     throw writeFailed(path, tmp, e);
   }
+}
+
+/**
+ * writeStateText whose last step, the fsync of the directory that makes the rename durable, runs on libuv's thread
+ * pool: the file is in place when this returns, and durable when the promise resolves (rejects with StateError).
+ */
+export function writeStateTextSyncingDirLater(path: string, text: string): Promise<void> {
+  const tmp = tmpPathFor(path);
+  let dfd: number;
+  try {
+    dfd = replaceFile(path, tmp, text);
+  } catch (e) {
+    return Promise.reject(writeFailed(path, tmp, e));
+  }
+  return new Promise((resolve, reject) =>
+    fsync(dfd, (err) => {
+      closeSync(dfd);
+      if (err) reject(writeFailed(path, tmp, err));
+      else resolve();
+    }),
+  );
+}
+
+/** Temp file, fsync, rename over `path`; returns the directory, opened for its fsync. */
+function replaceFile(path: string, tmp: string, text: string): number {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  return openSync(dir, 'r');
 }
