@@ -9,6 +9,10 @@ import type { BootHooks } from '../cli/context';
 
 // V8 keys a code cache to its flags: set them before anything is compiled, and identically every run.
 tuneV8ForShortRun();
+// A pass's few async fs calls (lock, log, the state's directory fsync) need no pool of 4 threads: each thread is
+// started, then joined at exit (about 1 ms a pass). Two, so one stuck call does not hold up the other; the pass
+// deadline runs on the main thread either way. Read by libuv at its first use of the pool, so set it first.
+process.env.UV_THREADPOOL_SIZE ??= '2';
 
 const marks: LoadMarks = [['loader started', performance.now()]];
 // `loop` only: the first echoes go out now, and the bundle loads while they travel.
