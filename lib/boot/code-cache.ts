@@ -6,10 +6,10 @@
 // others, written whole (temp file + rename). V8 checks its own version, flags and the source length; the header
 // adds the bundle's size and mtime, so a rebuilt bundle of the same length never runs stale bytecode.
 import { closeSync, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
+import type ModuleType from 'node:module';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Script } from 'node:vm';
+import type * as Vm from 'node:vm';
 
 const MAGIC = 'reroute-code-cache 1';
 
@@ -59,6 +59,11 @@ function readCache(cacheFile: string, key: string): Buffer | Exclude<CacheStatus
 
 /** Load `bundleFile` (CommonJS) the way require() would, with the code cache at `cacheFile`; steps go to `marks`. */
 export function loadBundle(bundleFile: string, cacheFile: string, marks: LoadMarks = []): LoadedBundle {
+  // Loaded here, not at the top: the loader sends `loop`'s first echoes before it loads anything it can (1 ms).
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { Script } = require('node:vm') as typeof Vm;
+  const Module = require('node:module') as typeof ModuleType;
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const fd = openSync(bundleFile, 'r');
   let source: string;
   let key: string;

@@ -1,6 +1,6 @@
 // The ICMP sweep: one raw socket, every target in flight at once, each judged on several echoes (DESIGN §4).
 // A target that cannot be reached is a result, never an exception; the only throw is a missing raw-socket privilege.
-import { createRequire } from 'node:module';
+import type ModuleType from 'node:module';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../../config/schema';
 import { PermissionError } from '../../errors';
@@ -103,7 +103,9 @@ function loadRawSocket(): RawSocketModule {
   const isSea = insideSingleExecutable();
   // A plain require the bundler can see: raw-socket's JS goes into the bundle, its addon stays in node_modules.
   /* eslint-disable @typescript-eslint/no-require-imports */
-  return (isSea ? createRequire(process.execPath)('raw-socket') : require('raw-socket')) as RawSocketModule;
+  return (
+    isSea ? (require('node:module') as typeof ModuleType).createRequire(process.execPath)('raw-socket') : require('raw-socket')
+  ) as RawSocketModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
