@@ -6,7 +6,7 @@ import { onExitFlush, exitWith } from '../cli/exit';
 import { killAllChildren } from './child-groups';
 import { openLog, type FileLog } from './logger';
 import { acquirePassLock, type PassLock } from './lock';
-import { loadState, stateText, writeStateText, writeStateTextSyncingDirLater } from '../state/store';
+import { loadState, stateText, writeStateText, writeStateTextInBackground } from '../state/store';
 import type { State } from '../state/schema';
 import type { GlobalOptions } from '../cli/context';
 import { mark } from './trace';
@@ -35,10 +35,10 @@ export interface PassContext {
   /** the sweep the loader started before the pass (`loop` only): adopt it if it is the one the pass needs */
   earlySweep: EarlySweep | null;
   /**
-   * Write the state as it is now, before the pass ends (act calls it while the heartbeat is on the wire); the fsync
-   * of its directory goes on while the pass finishes. The frame waits for that before it releases the lock, and
-   * writes again only if the state changed since. Does nothing when called again, in a dry run, or once the lock is
-   * lost.
+   * Start writing the state as it is now, before the pass ends (act calls it while the heartbeat is on the wire);
+   * its fsyncs run on the thread pool while the pass finishes. The frame waits for that write before it releases the
+   * lock, and writes again only if the state changed since. Does nothing when called again, in a dry run, or once the
+   * lock is lost.
    */
   writeStateEarly(): void;
 }
@@ -137,8 +137,8 @@ export async function withPass<T>(
     finishState(null);
     const text = stateText(ctx.state);
     // a failure is the pass's only at the end, where the state is written again
-    early = { text, written: writeStateTextSyncingDirLater(config.paths.state, text).then(() => true, () => false) };
-    mark('state written early');
+    early = { text, written: writeStateTextInBackground(config.paths.state, text).then(() => true, () => false) };
+    mark('state write started');
   };
   let failure: unknown = null;
   try {

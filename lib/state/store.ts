@@ -95,24 +95,40 @@ export function writeStateText(path: string, text: string): void {
 }
 
 /**
- * writeStateText whose last step, the fsync of the directory that makes the rename durable, runs on libuv's thread
- * pool: the file is in place when this returns, and durable when the promise resolves (rejects with StateError).
+ * writeStateText with both fsyncs on libuv's thread pool, so the event loop goes on (a pass answers its heartbeat
+ * meanwhile). The file is in place and durable when the promise resolves; it rejects with StateError.
  */
-export function writeStateTextSyncingDirLater(path: string, text: string): Promise<void> {
+export function writeStateTextInBackground(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
   const tmp = tmpPathFor(path);
-  let dfd: number;
-  try {
-    dfd = replaceFile(path, tmp, text);
-  } catch (e) {
-    return Promise.reject(writeFailed(path, tmp, e));
-  }
-  return new Promise((resolve, reject) =>
-    fsync(dfd, (err) => {
-      closeSync(dfd);
-      if (err) reject(writeFailed(path, tmp, err));
-      else resolve();
-    }),
-  );
+  const syncAndClose = (fd: number) =>
+    new Promise<void>((resolve, reject) =>
+      fsync(fd, (err) => {
+        try {
+          closeSync(fd);
+        } catch {
+          // the fsync's verdict is what counts
+        }
+        if (err) reject(err);
+        else resolve();
+      }),
+    );
+  const steps = async () => {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, text);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    await syncAndClose(fd);
+    renameSync(tmp, path);
+    await syncAndClose(openSync(dir, 'r'));
+  };
+  return steps().catch((e: unknown) => {
+    throw writeFailed(path, tmp, e);
+  });
 }
 
 /** Temp file, fsync, rename over `path`; returns the directory, opened for its fsync. */
