@@ -32,11 +32,7 @@ export function heartbeatBody(
 
 /** POST api.heartbeatPath to the target's manage IP with body exactly {hypervisor_ip, local_scvm_data_ip,
  * local_scvm_manage_ip, nfs_target_ip, ttl}. One target, no fallback: the heartbeat says where I/O goes. */
-export async function sendHeartbeat(
-  deps: ApiActDeps,
-  input: HeartbeatInput,
-  onSent?: () => void,
-): Promise<ApiActResult> {
+export async function sendHeartbeat(deps: ApiActDeps, input: HeartbeatInput): Promise<ApiActResult> {
   const { client, config, log } = deps;
   const built = heartbeatBody(deps, input);
   const target = input.targetManageIp;
@@ -46,12 +42,7 @@ export async function sendHeartbeat(
   };
   if (!built.ok) return fail(built.reason);
   if (!isIPv4(target)) return fail('the target SCVM has no known manage IP');
-  const r = await client.call(target, {
-    method: 'POST',
-    path: config.api.heartbeatPath,
-    json: built.body,
-    ...(onSent ? { onSent } : {}),
-  });
+  const r = await client.call(target, { method: 'POST', path: config.api.heartbeatPath, json: built.body });
   if (!r.ok) return fail(r.reason);
   log.debug(`heartbeat sent to ${target}: nfs_target_ip=${built.body.nfs_target_ip} ttl=${built.body.ttl}`);
   return { ok: true, via: target };

@@ -21,10 +21,7 @@ export interface ActDeps {
   progress: Progress;
   dryRun: boolean;
   now: number;
-  /**
-   * Write the state after this pass now (synchronously; later calls do nothing). Called while the heartbeat is on
-   * the wire, so the write and the SCVM's answer overlap; else after the heartbeat.
-   */
+  /** Start writing the state after this pass (called before the heartbeat, which changes nothing in it). */
   persist?: (state: EngineState) => void;
 }
 
@@ -117,8 +114,8 @@ export async function act(decision: Decision, state: EngineState, deps: ActDeps)
   }
 
   const after = applyOutcome(state, outcome, deps.now);
-  // The heartbeat changes nothing in the engine's state: the state is written while the heartbeat is on the wire.
-  const persist = () => deps.persist?.(after);
+  // The heartbeat changes nothing in the engine's state: the state is written while the SCVM answers it.
+  deps.persist?.(after);
 
   deps.progress.step = 'sending the heartbeat';
   const hb = switchFailed ? heartbeatFor(config, after) : decision.heartbeat;
@@ -132,10 +129,8 @@ export async function act(decision: Decision, state: EngineState, deps: ActDeps)
     const r = await sendHeartbeat(
       { client, config, log },
       { targetManageIp: hb.apiIp, nfsTargetIp: hb.nfsTargetIp, hypervisorIp },
-      persist,
     );
     heartbeat = r.ok ? 'sent' : 'failed';
   }
-  persist();
   return { state: after, outcome, heartbeat };
 }

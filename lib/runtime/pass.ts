@@ -35,8 +35,8 @@ export interface PassContext {
   /** the sweep the loader started before the pass (`loop` only): adopt it if it is the one the pass needs */
   earlySweep: EarlySweep | null;
   /**
-   * Start writing the state as it is now, before the pass ends (act calls it while the heartbeat is on the wire);
-   * its fsyncs run on the thread pool while the pass finishes. The frame waits for that write before it releases the
+   * Start writing the state as it is now, before the pass ends (act calls it before the heartbeat); its fsyncs run
+   * on the thread pool while the pass finishes. The frame waits for that write before it releases the
    * lock, and writes again only if the state changed since. Does nothing when called again, in a dry run, or once the
    * lock is lost.
    */

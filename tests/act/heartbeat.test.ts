@@ -20,14 +20,10 @@ afterEach(async () => {
 
 test('POST to the current target with exactly the five fields, ttl from the config', async () => {
   const config = labConfig(2, lab.port, { heartbeatTtl: 7 });
-  const order: string[] = [];
   const r = await sendHeartbeat(
     { client, config, log },
     { targetManageIp: scvm(1).manageIp, nfsTargetIp: scvm(1).dataIp, hypervisorIp: '192.168.85.11' },
-    () => order.push('on the wire'), // the pass writes its state now, while the SCVM answers
   );
-  order.push('answered');
-  expect(order).toEqual(['on the wire', 'answered']);
   expect(r).toEqual({ ok: true, via: scvm(1).manageIp });
   const hb = lab.emus[1]!.records.heartbeats;
   expect(hb).toHaveLength(1);
@@ -45,14 +41,11 @@ test('POST to the current target with exactly the five fields, ttl from the conf
 
 test('the target is down: {ok:false} with the reason, no other SCVM is told', async () => {
   await lab.emus[1]!.close();
-  let onWire = 0;
   const r = await sendHeartbeat(
     { client, config: lab.config, log },
     { targetManageIp: scvm(1).manageIp, nfsTargetIp: scvm(1).dataIp, hypervisorIp: '192.168.85.11' },
-    () => onWire++,
   );
   expect(r).toEqual({ ok: false, reason: expect.stringMatching(/connection refused/) });
-  expect(onWire).toBe(0);
   expect(lab.emus[0]!.records.heartbeats).toHaveLength(0);
 });
 

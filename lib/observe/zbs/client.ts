@@ -28,8 +28,6 @@ export interface ApiCall {
   /** absolute path; the caller has put only validated values in it */
   path: string;
   json?: unknown;
-  /** called once the whole request is on the wire (not called when it never got there) */
-  onSent?: () => void;
 }
 
 /** A 2xx answer of an authenticated call, or why there is none. */
@@ -122,7 +120,6 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
         headers: t ? { [TOKEN_HEADER]: t } : {},
         timeoutMs: api.requestTimeoutMs,
         signal,
-        ...(req.onSent ? { onSent: req.onSent } : {}),
       });
     let t = await token(ip, signal);
     if (!t.ok) return t;

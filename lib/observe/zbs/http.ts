@@ -3,7 +3,6 @@
 // Connections are kept alive within a pass (a steady pass sends its heartbeat on the connection that fetched the
 // session list), dropped after a route switch (what comes after a switch starts afresh), and destroyed by close() at
 // the end of the pass, so nothing keeps the process alive.
-import { subscribe } from 'node:diagnostics_channel';
 import { connect as netConnect, type Socket } from 'node:net';
 import type * as Tls from 'node:tls';
 import type { Dispatcher } from 'undici';
@@ -31,8 +30,6 @@ export interface HttpRequest {
   timeoutMs: number;
   /** aborts the request early (a racing SCVM won, or the API budget is spent) */
   signal?: AbortSignal;
-  /** called (in a microtask) once the whole request is written to the socket; never if it was not */
-  onSent?: () => void;
 }
 
 /** A 2xx answer carries its parsed JSON body (null when empty); other statuses carry none. */
@@ -109,45 +106,6 @@ async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): P
   return Buffer.concat(chunks);
 }
 
-// undici tells when a request is on the wire only through diagnostics channels: 'undici:request:create' fires inside
-// the synchronous part of request(), which ties undici's request object to our call, and 'undici:request:bodySent'
-// fires once the request is written.
-let claimCreated: ((request: object) => void) | null = null;
-const onSentOf = new WeakMap<object, () => void>();
-let subscribed = false;
-
-function watchSent(): void {
-  if (subscribed) return;
-  subscribed = true;
-  subscribe('undici:request:create', (message) => claimCreated?.((message as { request: object }).request));
-  subscribe('undici:request:bodySent', (message) => {
-    const request = (message as { request: object }).request;
-    const fn = onSentOf.get(request);
-    if (!fn) return;
-    onSentOf.delete(request);
-    queueMicrotask(fn); // not inside undici's write
-  });
-}
-
-/** undici's request(), calling onSent once the request is written. */
-function requestWatched(
-  agent: Dispatcher,
-  opts: Dispatcher.RequestOptions,
-  onSent: (() => void) | undefined,
-): Promise<Dispatcher.ResponseData> {
-  if (!onSent) return request(agent, opts);
-  watchSent();
-  claimCreated = (r) => {
-    onSentOf.set(r, onSent);
-    claimCreated = null;
-  };
-  try {
-    return request(agent, opts);
-  } finally {
-    claimCreated = null;
-  }
-}
-
 /** An HTTP helper for one pass; close() it at the end of the pass. */
 export function createHttp(opts: HttpOptions): Http {
   const newPool = () => {
@@ -171,7 +129,7 @@ export function createHttp(opts: HttpOptions): Http {
     const timeout = AbortSignal.timeout(req.timeoutMs);
     const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
     try {
-      const res = await requestWatched(pool.agent, {
+      const res = await request(pool.agent, {
         origin: `${opts.scheme}://${req.ip}:${opts.port}`,
         path: req.path,
         method: req.method,
@@ -182,7 +140,7 @@ export function createHttp(opts: HttpOptions): Http {
           ...req.headers,
         },
         body: req.json === undefined ? undefined : JSON.stringify(req.json),
-      }, req.onSent);
+      });
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > opts.maxBodyBytes) {
         res.body.on('error', () => undefined).destroy();

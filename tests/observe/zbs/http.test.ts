@@ -60,38 +60,6 @@ test('a connection is reused within a pass, but not after dropConnections (a rou
   expect(connections).toBe(2);
 });
 
-test('onSent fires once the request is on the wire, before the answer; never when it could not be sent', async () => {
-  const events: string[] = [];
-  let answer: () => void = () => undefined;
-  handler = (_url, res) => {
-    events.push('server got it');
-    answer = () => res.end('{"ok":1}');
-  };
-  const pending = http.request({
-    ip: '127.0.0.1',
-    method: 'POST',
-    path: '/heartbeat',
-    json: { ttl: 9 },
-    timeoutMs: 1000,
-    onSent: () => events.push('sent'),
-  });
-  await new Promise<void>((r) => {
-    const t = setInterval(() => events.includes('server got it') && (clearInterval(t), r()), 5);
-  });
-  expect(events.filter((e) => e === 'sent')).toHaveLength(1);
-  answer();
-  expect(await pending).toEqual({ ok: true, status: 200, body: { ok: 1 } });
-  expect(events.filter((e) => e === 'sent')).toHaveLength(1);
-
-  // nobody listens on port 1 here: refused before anything is written
-  const refused = createHttp({ scheme: 'http', port: 1, connectTimeoutMs: 500, maxBodyBytes: 1024 });
-  let sent = 0;
-  const r = await refused.request({ ip: '127.0.0.1', method: 'POST', path: '/x', json: {}, timeoutMs: 500, onSent: () => sent++ });
-  await refused.close();
-  expect(r).toEqual({ ok: false, reason: expect.stringMatching(/connection refused/) });
-  expect(sent).toBe(0);
-});
-
 test('a body past maxBodyBytes is refused, declared or streamed', async () => {
   handler = (url, res) => {
     if (url === '/declared') res.end(JSON.stringify('x'.repeat(4000)));
