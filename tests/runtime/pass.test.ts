@@ -1,4 +1,4 @@
-// The frame of a pass and its state file: written early (while the heartbeat is on the wire) and only again when the
+// The frame of a pass and its state file: written early (while the SCVM answers the heartbeat) and only again when the
 // state changed after that, or the pass failed. Each atomic write is a new file, so its inode tells writes apart.
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,11 @@ describe('withPass and the state file', () => {
   const state = () => join(dir, 'state.json');
   const read = () => JSON.parse(readFileSync(state(), 'utf8'));
   const globals = (dryRun = false) => ({ config, dryRun, verbose: false });
+  /** The early write's fsyncs run on the thread pool: its file is in place a little later. */
+  const landed = async () => {
+    for (let i = 0; i < 200 && !existsSync(state()); i++) await new Promise((r) => setTimeout(r, 5));
+    return statSync(state()).ino;
+  };
 
   beforeEach(() => {
     ({ dir, path: config } = writeConfig());
@@ -22,9 +27,8 @@ describe('withPass and the state file', () => {
     await withPass(globals(), 'test', async (ctx) => {
       ctx.state.pin = { target: '10.10.85.16', until: null, setAt: 1 };
       ctx.writeStateEarly();
-      inoEarly = statSync(state()).ino;
       ctx.writeStateEarly(); // a second call does nothing
-      expect(statSync(state()).ino).toBe(inoEarly);
+      inoEarly = await landed();
     });
     expect(statSync(state()).ino).toBe(inoEarly);
     expect(read()).toMatchObject({ pin: { target: '10.10.85.16' }, lastPass: { ok: true } });
@@ -35,7 +39,7 @@ describe('withPass and the state file', () => {
     let inoEarly = 0;
     await withPass(globals(), 'test', async (ctx) => {
       ctx.writeStateEarly();
-      inoEarly = statSync(state()).ino;
+      inoEarly = await landed();
       ctx.state.api.token = { value: 'tok-2', expiresAt: 2_000_000_000_000, scvm: '192.168.85.15' };
     });
     expect(statSync(state()).ino).not.toBe(inoEarly);

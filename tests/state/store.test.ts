@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadState, saveState } from '../../lib/state/store';
+import { loadState, saveState, stateText, writeStateTextInBackground } from '../../lib/state/store';
 import { initialState } from '../../lib/state/schema';
 import { recordingLog } from '../support/log';
 
@@ -82,5 +82,17 @@ describe('state store', () => {
     const before = readFileSync(path, 'utf8');
     expect(() => saveState(join(path, 'nested.json'), initialState())).toThrow(/cannot write state file/);
     expect(readFileSync(path, 'utf8')).toBe(before);
+  });
+
+  it('writes in the background the same file, mode 0600, or rejects with a StateError and leaves the old one', async () => {
+    const dir = tmp();
+    const path = join(dir, 'state.json');
+    const text = stateText(initialState());
+    await writeStateTextInBackground(path, text);
+    expect(readFileSync(path, 'utf8')).toBe(text);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['state.json']);
+    await expect(writeStateTextInBackground(join(path, 'nested.json'), text)).rejects.toThrow(/cannot write state file/);
+    expect(readFileSync(path, 'utf8')).toBe(text);
   });
 });
