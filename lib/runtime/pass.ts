@@ -6,7 +6,7 @@ import { onExitFlush, exitWith } from '../cli/exit';
 import { killAllChildren } from './child-groups';
 import { openLog, type FileLog } from './logger';
 import { acquirePassLock, type PassLock } from './lock';
-import { loadState, stateText, writeStateText, writeStateTextInBackground } from '../state/store';
+import { loadState, stateText, writeStateText, writeStateTextInBackground, type BackgroundWrite } from '../state/store';
 import type { State } from '../state/schema';
 import type { GlobalOptions } from '../cli/context';
 import { mark } from './trace';
@@ -36,9 +36,9 @@ export interface PassContext {
   earlySweep: EarlySweep | null;
   /**
    * Start writing the state as it is now, before the pass ends (act calls it before the heartbeat); its fsyncs run
-   * on the thread pool while the pass finishes. The frame waits for that write before it releases the
-   * lock, and writes again only if the state changed since. Does nothing when called again, in a dry run, or once the
-   * lock is lost.
+   * on the thread pool while the pass finishes. The frame writes again if the state changed since, releases the
+   * lock once the file is in place, and waits for it to be durable before the pass ends. Does nothing when called
+   * again, in a dry run, or once the lock is lost.
    */
   writeStateEarly(): void;
 }
@@ -131,13 +131,13 @@ export async function withPass<T>(
     // For the next pass's loader: what it will ping, so that it can start before it has checked anything.
     ctx.state.sweep = { config: { path, ...identity }, targets: probeTargets(config, ctx.state.engine), probe: config.probe };
   };
-  let early = null as { text: string; written: Promise<boolean> } | null; // set by writeStateEarly
+  let early = null as { text: string; write: BackgroundWrite } | null; // set by writeStateEarly
   ctx.writeStateEarly = () => {
     if (early || !owned()) return;
     finishState(null);
     const text = stateText(ctx.state);
     // a failure is the pass's only at the end, where the state is written again
-    early = { text, written: writeStateTextInBackground(config.paths.state, text).then(() => true, () => false) };
+    early = { text, write: writeStateTextInBackground(config.paths.state, text) };
     mark('state write started');
   };
   let failure: unknown = null;
@@ -150,20 +150,28 @@ export async function withPass<T>(
     // An early write stands if it worked and nothing changed since (a failure, a new API token); else write now.
     if (!early || failure !== null) finishState(failure);
     progress.step = 'saving the state';
+    let durable: Promise<void> | null = null;
     try {
       if (owned()) {
         const text = stateText(ctx.state);
-        const earlyStands = early !== null && (await early.written) && early.text === text;
-        if (!earlyStands) {
+        // past the early write's rename in any case: a write now must not race it for the temp file
+        const placed = early !== null && (await early.write.inPlace);
+        if (placed && early!.text === text) durable = early!.write.durable;
+        else {
           writeStateText(config.paths.state, text);
           mark('state written again');
         }
       }
-      mark('state saved');
+      mark('state in place');
     } finally {
       clearTimeout(timer);
+      // The next pass may read the new file from now on; its directory's fsync ends while the lock is released.
       await lock.release();
       mark('lock released');
+    }
+    if (durable) {
+      await durable; // a StateError here fails the pass, as a failed write does
+      mark('state durable');
     }
   }
 }

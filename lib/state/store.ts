@@ -94,11 +94,19 @@ export function writeStateText(path: string, text: string): void {
   }
 }
 
+/** A state write in the background (writeStateTextInBackground). */
+export interface BackgroundWrite {
+  /** true once the new file has replaced the old one (others may read it); false when the write failed before */
+  inPlace: Promise<boolean>;
+  /** resolves once the replacement is durable (the directory fsynced); rejects with StateError */
+  durable: Promise<void>;
+}
+
 /**
  * writeStateText with both fsyncs on libuv's thread pool, so the event loop goes on (a pass answers its heartbeat
- * meanwhile). The file is in place and durable when the promise resolves; it rejects with StateError.
+ * meanwhile).
  */
-export function writeStateTextInBackground(path: string, text: string): Promise<void> {
+export function writeStateTextInBackground(path: string, text: string): BackgroundWrite {
   const dir = dirname(path);
   const tmp = tmpPathFor(path);
   const syncAndClose = (fd: number) =>
@@ -113,6 +121,8 @@ export function writeStateTextInBackground(path: string, text: string): Promise<
         else resolve();
       }),
     );
+  let placed: (ok: boolean) => void = () => undefined;
+  const inPlace = new Promise<boolean>((resolve) => (placed = resolve));
   const steps = async () => {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const fd = openSync(tmp, 'w', 0o600);
@@ -124,11 +134,15 @@ export function writeStateTextInBackground(path: string, text: string): Promise<
     }
     await syncAndClose(fd);
     renameSync(tmp, path);
+    placed(true);
     await syncAndClose(openSync(dir, 'r'));
   };
-  return steps().catch((e: unknown) => {
+  const durable = steps().catch((e: unknown) => {
+    placed(false);
     throw writeFailed(path, tmp, e);
   });
+  durable.catch(() => undefined); // a caller that only looks at inPlace must not leave it unhandled
+  return { inPlace, durable };
 }
 
 /** Temp file, fsync, rename over `path`; returns the directory, opened for its fsync. */

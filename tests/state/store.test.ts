@@ -88,11 +88,15 @@ describe('state store', () => {
     const dir = tmp();
     const path = join(dir, 'state.json');
     const text = stateText(initialState());
-    await writeStateTextInBackground(path, text);
+    const w = writeStateTextInBackground(path, text);
+    expect(await w.inPlace).toBe(true);
     expect(readFileSync(path, 'utf8')).toBe(text);
+    await w.durable;
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir)).toEqual(['state.json']);
-    await expect(writeStateTextInBackground(join(path, 'nested.json'), text)).rejects.toThrow(/cannot write state file/);
+    const bad = writeStateTextInBackground(join(path, 'nested.json'), text);
+    expect(await bad.inPlace).toBe(false);
+    await expect(bad.durable).rejects.toThrow(/cannot write state file/);
     expect(readFileSync(path, 'utf8')).toBe(text);
   });
 });
