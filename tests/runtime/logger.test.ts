@@ -4,6 +4,7 @@
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import winston from 'winston';
 import { openLog, type LoggerOptions } from '../../lib/runtime/logger';
 
 let dir: string;
@@ -46,6 +47,28 @@ describe('openLog', () => {
     const [t1, t2] = lines.map((l) => stamp.exec(l)![1]!);
     const seconds = (t: string) => Number(t.slice(-2));
     expect(seconds(t2!) - seconds(t1!)).toBe(7); // held lines keep their own time, not the time of attach
+  });
+
+  it('after attach a line reaches the file in the next event-loop turn, not in the caller\'s, and flush takes the rest', async () => {
+    const log = openLog(opts());
+    log.attach();
+    const seen: string[] = [];
+    const file = opts().file;
+    // winston's file transport is the only writer: watch what it is given, and when
+    const spy = jest.spyOn(winston.transports.File.prototype, 'log');
+    try {
+      log.info('decided');
+      seen.push(`after info: ${spy.mock.calls.length}`);
+      await new Promise((r) => setImmediate(r));
+      seen.push(`next turn: ${spy.mock.calls.length}`);
+      log.info('heartbeat sent');
+      await log.flush();
+      seen.push(`after flush: ${spy.mock.calls.length}`);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seen).toEqual(['after info: 0', 'next turn: 1', 'after flush: 2']);
+    expect(readFileSync(file, 'utf8').replace(new RegExp(stamp.source, 'gm'), '')).toBe('INFO decided\nINFO heartbeat sent\n');
   });
 
   it('flush opens the file when attach was never called, and creates the support link', async () => {
