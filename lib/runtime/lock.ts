@@ -36,8 +36,9 @@ export async function acquirePassLock(lockPath: string, passDeadlineMs: number, 
   mkdirSync(dirname(lockPath), { recursive: true });
   let lost = false;
   let lostDetail = '';
+  let release: () => Promise<void>;
   try {
-    await lockfile.lock(lockPath, {
+    release = await lockfile.lock(lockPath, {
       realpath: false,
       stale: staleMsFor(passDeadlineMs),
       retries: 0,
@@ -73,9 +74,7 @@ export async function acquirePassLock(lockPath: string, passDeadlineMs: number, 
         // already gone
       }
       try {
-        // The same removal as the release() lock() returned, without a round trip through libuv's thread pool per
-        // step (about 0.5 ms at the end of every pass).
-        lockfile.unlockSync(lockPath, { realpath: false });
+        await release();
       } catch (e) {
         log.warn(`releasing pass lock ${lockPath} failed: ${(e as Error).message}`);
       }
