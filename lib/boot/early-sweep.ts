@@ -5,7 +5,7 @@
 // Nothing here decides anything: the pass adopts this sweep only if its own targets and settings, from the checked
 // config and the locked state, are the same (lib/cli/commands/loop.ts); otherwise it cancels it and sweeps again.
 // Every failure here is silent and only means no early sweep.
-import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { configPath, DEFAULT_STATE_PATH } from '../config/paths';
 import { startSweep, type SweepHandle } from '../observe/icmp/prober';
@@ -87,9 +87,10 @@ function statePathOf(config: unknown): string {
 function readPlan(statePath: string): SweepPlan | string {
   let fd: number;
   try {
-    fd = openSync(statePath, 'r');
-  } catch {
-    return 'no state file';
+    // not through a symlink: whoever can point one at a file of ours could choose where the echoes go
+    fd = openSync(statePath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ELOOP' ? 'the state file is a symlink' : 'no state file';
   }
   let text: string;
   try {

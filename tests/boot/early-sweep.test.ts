@@ -1,6 +1,6 @@
 // The loader's early sweep: when it may start, and why it does not. Every case here stops before a socket is opened;
 // the sweep itself is run by the CLI tests (tests/cli/cli.test.ts) and the end-to-end passes.
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeldLog, loopConfigFlag, startEarlySweep } from '../../lib/boot/early-sweep';
@@ -78,10 +78,14 @@ describe('startEarlySweep before any socket', () => {
     }
   });
 
-  it('not on a first run, nor from a state file others could have written', () => {
+  it('not on a first run, nor from a state file others could have written or point to', () => {
     expect(why()).toBe('no state file');
     writeState({ sweep: plan() }, 0o664);
     expect(why()).toBe('the state file is not ours alone');
+    writeState({ sweep: plan() });
+    renameSync(state, `${state}.real`);
+    symlinkSync(`${state}.real`, state);
+    expect(why()).toBe('the state file is a symlink');
   });
 
   it('not from a damaged state file or one without a plan', () => {
