@@ -1,5 +1,6 @@
-// The frame of a pass and its state file: written early (while the SCVM answers the heartbeat) and only again when the
-// state changed after that, or the pass failed. Each atomic write is a new file, so its inode tells writes apart.
+// The frame of a pass and its state file (addresses here are data: nothing is sent). The state is written early, while
+// the SCVM answers the heartbeat, and again only when it changed after that or the pass failed. Each atomic write is
+// a new file, so its inode tells writes apart.
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { withPass } from '../../lib/runtime/pass';
