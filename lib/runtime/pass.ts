@@ -152,26 +152,29 @@ export async function withPass<T>(
     progress.step = 'saving the state';
     let durable: Promise<void> | null = null;
     try {
-      if (owned()) {
-        const text = stateText(ctx.state);
-        // past the early write's rename in any case: a write now must not race it for the temp file
-        const placed = early !== null && (await early.write.inPlace);
-        if (placed && early!.text === text) durable = early!.write.durable;
-        else {
-          writeStateText(config.paths.state, text);
-          mark('state written again');
+      try {
+        if (owned()) {
+          const text = stateText(ctx.state);
+          // past the early write's rename in any case: a write now must not race it for the temp file
+          const placed = early !== null && (await early.write.inPlace);
+          if (placed && early!.text === text) durable = early!.write.durable;
+          else {
+            writeStateText(config.paths.state, text);
+            mark('state written again');
+          }
         }
+        mark('state in place');
+      } finally {
+        // The next pass may read the new file from now on; its directory's fsync ends while the lock is released.
+        await lock.release();
+        mark('lock released');
       }
-      mark('state in place');
+      if (durable) {
+        await durable; // a StateError here fails the pass, as a failed write does
+        mark('state durable');
+      }
     } finally {
-      clearTimeout(timer);
-      // The next pass may read the new file from now on; its directory's fsync ends while the lock is released.
-      await lock.release();
-      mark('lock released');
-    }
-    if (durable) {
-      await durable; // a StateError here fails the pass, as a failed write does
-      mark('state durable');
+      clearTimeout(timer); // only now: a directory fsync that hangs is the deadline's too
     }
   }
 }
