@@ -74,12 +74,10 @@ function writeFailed(path: string, tmp: string, e: unknown): StateError {
   });
 }
 
-/** Write the state atomically with mode 0600. Throws StateError when it cannot. */
-export function saveState(path: string, state: State): void {
-  writeStateText(path, stateText(state));
-}
-
-/** Write `text` (from stateText) atomically: temp file, fsync, rename, fsync of the directory. Throws StateError. */
+/**
+ * Write `text` (from stateText) atomically with mode 0600: temp file, fsync, rename, fsync of the directory. Throws
+ * StateError when it cannot.
+ */
 export function writeStateText(path: string, text: string): void {
   const tmp = tmpPathFor(path);
   try {

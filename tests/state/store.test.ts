@@ -1,9 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadState, saveState, stateText, writeStateTextInBackground } from '../../lib/state/store';
-import { initialState } from '../../lib/state/schema';
+import { loadState, stateText, writeStateText, writeStateTextInBackground } from '../../lib/state/store';
+import { initialState, type State } from '../../lib/state/schema';
 import { recordingLog } from '../support/log';
+
+const saveState = (path: string, state: State) => writeStateText(path, stateText(state));
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'reroute-state-'));
