@@ -138,6 +138,7 @@ export async function withPass<T>(
     const text = stateText(ctx.state);
     // a failure is the pass's only at the end, where the state is written again
     early = { text, write: writeStateTextInBackground(config.paths.state, text) };
+    log.holdUntil(early.write.durable.catch(() => undefined)); // lines meanwhile: after its fsyncs, not in them
     mark('state write started');
   };
   let failure: unknown = null;
