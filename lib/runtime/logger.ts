@@ -169,6 +169,7 @@ export function openLog(opts: LoggerOptions): FileLog {
   const at =
     (level: LogLevel) =>
     (message: string, ctx?: Record<string, unknown>): void => {
+      if (RANK[level] > RANK[opts.level]) return; // below the level: dropped here, not in winston's pipeline
       held.push({ level, message, ctx, at: new Date() });
       if (sink && !draining && !holding) {
         draining = true;
