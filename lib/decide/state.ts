@@ -128,3 +128,16 @@ export function initialEngineState(): EngineState {
     warnedAt: {},
   };
 }
+
+/**
+ * The engine state without its record of what was observed when (the journal, the time of the last session list,
+ * when each SCVM was last seen): what two passes that changed nothing have in common. The state module makes a
+ * change of this durable before the pass ends, and lets a change of the record alone wait for the filesystem.
+ */
+export function withoutRecord(s: EngineState): unknown {
+  return {
+    ...s,
+    journal: null,
+    sessions: { ...s.sessions, at: null, known: s.sessions.known.map((k) => ({ ...k, lastSeenAt: null })) },
+  };
+}

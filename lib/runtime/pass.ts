@@ -7,7 +7,7 @@ import { killAllChildren } from './child-groups';
 import { openLog, type FileLog } from './logger';
 import { acquirePassLock, type PassLock } from './lock';
 import { loadState, stateText, writeStateText, writeStateTextInBackground, type BackgroundWrite } from '../state/store';
-import type { State } from '../state/schema';
+import { lastingPart, type State } from '../state/schema';
 import type { GlobalOptions } from '../cli/context';
 import { mark } from './trace';
 import { probeTargets } from '../decide/probe-targets';
@@ -120,6 +120,7 @@ export async function withPass<T>(
     writeStateEarly: () => undefined,
   };
   mark('state read');
+  const lastingBefore = lastingPart(loaded.state);
   const owned = () => !lock.lost && !globals.dryRun; // --dry-run changes nothing; a pass without its lock owns nothing
   const finishState = (failure: unknown) => {
     ctx.state.lastPass = {
@@ -137,7 +138,9 @@ export async function withPass<T>(
     finishState(null);
     const text = stateText(ctx.state);
     // a failure is the pass's only at the end, where the state is written again
-    early = { text, write: writeStateTextInBackground(config.paths.state, text) };
+    // A steady pass (only its record changed) does not wait for the directory's fsync; any other change does.
+    const syncDir = lastingPart(ctx.state) !== lastingBefore;
+    early = { text, write: writeStateTextInBackground(config.paths.state, text, syncDir) };
     log.holdUntil(early.write.durable.catch(() => undefined)); // lines meanwhile: after its fsyncs, not in them
     mark('state write started');
   };

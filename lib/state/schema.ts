@@ -2,7 +2,7 @@
 // refresh, the flap history) lives here and nowhere else.
 import { z } from 'zod';
 import { isIPv4 } from '../net/ipv4';
-import { engineStateSchema, initialEngineState } from '../decide/state';
+import { engineStateSchema, initialEngineState, withoutRecord } from '../decide/state';
 import { apiCacheSchema, initialApiCache } from '../observe/zbs/cache';
 import type { SweepPlan } from '../observe/icmp/sweep-plan';
 
@@ -77,4 +77,18 @@ export function parseState(raw: unknown): StateParse {
       lastPass: top.data.lastPass,
     },
   };
+}
+
+/**
+ * What of a state must survive a power cut at once, as text: the pin, the engine's state without its record of
+ * observations, the API token and switches. A pass whose state differs from the one it read only outside this (a
+ * steady pass: one more journal record, fresher "last seen" times) need not wait for its directory's fsync.
+ */
+export function lastingPart(state: State): string {
+  const { token, switches } = state.api;
+  return JSON.stringify({
+    pin: state.pin,
+    engine: withoutRecord(state.engine),
+    api: { token, switches: switches && { ...switches, fetchedAt: null } },
+  });
 }

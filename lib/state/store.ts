@@ -1,5 +1,6 @@
-// I/O for the state file: atomic writes (temp in the same directory, fsync, rename, fsync dir), mode 0600 (it may
-// hold the API token). A corrupt file is moved aside with a timestamp, never deleted, and the pass goes on.
+// I/O for the state file: atomic writes (temp in the same directory, fsync, rename, fsync dir; the last step may be
+// left to the filesystem when only the pass's record changed), mode 0600 (it may hold the API token). A corrupt file
+// is moved aside with a timestamp, never deleted, and the pass goes on.
 import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StateError } from '../errors';
@@ -96,15 +97,16 @@ export function writeStateText(path: string, text: string): void {
 export interface BackgroundWrite {
   /** true once the new file has replaced the old one (others may read it); false when the write failed before */
   inPlace: Promise<boolean>;
-  /** resolves once the replacement is durable (the directory fsynced); rejects with StateError */
+  /** resolves once the replacement is durable (the directory fsynced, when asked); rejects with StateError */
   durable: Promise<void>;
 }
 
 /**
- * writeStateText with both fsyncs on libuv's thread pool, so the event loop goes on (a pass answers its heartbeat
- * meanwhile).
+ * writeStateText with its fsyncs on libuv's thread pool, so the event loop goes on (a pass answers its heartbeat
+ * meanwhile). With syncDir false the rename is left to the filesystem's next commit (ext4: within 5 s): a power cut
+ * before it finds the previous file, whole.
  */
-export function writeStateTextInBackground(path: string, text: string): BackgroundWrite {
+export function writeStateTextInBackground(path: string, text: string, syncDir = true): BackgroundWrite {
   const dir = dirname(path);
   const tmp = tmpPathFor(path);
   const syncAndClose = (fd: number) =>
@@ -133,7 +135,7 @@ export function writeStateTextInBackground(path: string, text: string): Backgrou
     await syncAndClose(fd);
     renameSync(tmp, path);
     placed(true);
-    await syncAndClose(openSync(dir, 'r'));
+    if (syncDir) await syncAndClose(openSync(dir, 'r'));
   };
   const durable = steps().catch((e: unknown) => {
     placed(false);

@@ -63,4 +63,24 @@ describe('withPass and the state file', () => {
     });
     expect(existsSync(state())).toBe(false);
   });
+
+  it('a steady pass leaves its directory fsync to the filesystem; a change that must last waits for it', async () => {
+    // node:fs as the state store sees it (a namespace import could not be spied on)
+    const fsyncs = jest.spyOn(require('node:fs') as typeof import('node:fs'), 'fsync');
+    try {
+      await withPass(globals(), 'test', async (ctx) => {
+        ctx.writeStateEarly(); // nothing but the record changed
+      });
+      expect(fsyncs).toHaveBeenCalledTimes(1); // the file's data, before its rename
+      fsyncs.mockClear();
+      await withPass(globals(), 'test', async (ctx) => {
+        ctx.state.pin = { target: '10.10.85.16', until: null, setAt: 1 };
+        ctx.writeStateEarly();
+      });
+      expect(fsyncs).toHaveBeenCalledTimes(2); // and the directory, for the rename
+    } finally {
+      fsyncs.mockRestore();
+    }
+    expect(read().pin).toMatchObject({ target: '10.10.85.16' });
+  });
 });
