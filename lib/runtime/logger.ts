@@ -23,11 +23,6 @@ export interface LoggerOptions {
 export interface FileLog extends Log {
   /** Open the file now (loads winston) and write the lines held so far; later lines follow in the next loop turn. */
   attach(): void;
-  /**
-   * Hold the lines logged from now on until `p` settles, then write them (flush writes them in any case). The state
-   * file's fsyncs would otherwise also carry the log's new blocks (ext4 commits them together).
-   */
-  holdUntil(p: Promise<unknown>): void;
   /** Wait until every line is on disk (attaching first if need be); call before the process exits. */
   flush(): Promise<void>;
 }
@@ -161,17 +156,16 @@ export function openLog(opts: LoggerOptions): FileLog {
   // Once attached, lines go to winston in the next turn of the event loop, not in the caller's: formatting and
   // writing one costs about 0.4 ms, and the pass's steps after its sweep (decide, heartbeat) should not wait for it.
   let draining = false;
-  let holding = false;
   const drain = () => {
     draining = false;
-    if (sink && !holding) for (const h of held.splice(0)) sink.write(h);
+    if (sink) for (const h of held.splice(0)) sink.write(h);
   };
   const at =
     (level: LogLevel) =>
     (message: string, ctx?: Record<string, unknown>): void => {
       if (RANK[level] > RANK[opts.level]) return; // below the level: dropped here, not in winston's pipeline
       held.push({ level, message, ctx, at: new Date() });
-      if (sink && !draining && !holding) {
+      if (sink && !draining) {
         draining = true;
         setImmediate(drain);
       }
@@ -197,15 +191,7 @@ export function openLog(opts: LoggerOptions): FileLog {
       }
       drain();
     },
-    holdUntil(p: Promise<unknown>) {
-      holding = true;
-      void p.finally(() => {
-        holding = false;
-        drain();
-      });
-    },
     flush() {
-      holding = false;
       log.attach();
       drain();
       return sink!.end();

@@ -141,7 +141,6 @@ export async function withPass<T>(
     // A steady pass (only its record changed) does not wait for the directory's fsync; any other change does.
     const syncDir = lastingPart(ctx.state) !== lastingBefore;
     early = { text, write: writeStateTextInBackground(config.paths.state, text, syncDir) };
-    log.holdUntil(early.write.durable.catch(() => undefined)); // lines meanwhile: after its fsyncs, not in them
     mark('state write started');
   };
   let failure: unknown = null;

@@ -71,29 +71,6 @@ describe('openLog', () => {
     expect(readFileSync(file, 'utf8').replace(new RegExp(stamp.source, 'gm'), '')).toBe('INFO decided\nINFO heartbeat sent\n');
   });
 
-  it('holdUntil keeps the lines logged meanwhile back until its promise settles; flush writes them in any case', async () => {
-    const log = openLog(opts());
-    log.attach();
-    const spy = jest.spyOn(winston.transports.File.prototype, 'log');
-    let settle: () => void = () => undefined;
-    try {
-      log.holdUntil(new Promise<void>((r) => (settle = r)));
-      log.info('pass: route kept');
-      await new Promise((r) => setImmediate(r));
-      expect(spy).not.toHaveBeenCalled();
-      settle();
-      await new Promise((r) => setImmediate(r));
-      expect(spy).toHaveBeenCalledTimes(1);
-      log.holdUntil(new Promise<void>(() => undefined)); // never settles: the exit path still writes the line
-      log.info('heartbeat sent');
-      await log.flush();
-      expect(spy).toHaveBeenCalledTimes(2);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(readFileSync(opts().file, 'utf8').replace(new RegExp(stamp.source, 'gm'), '')).toBe('INFO pass: route kept\nINFO heartbeat sent\n');
-  });
-
   it('flush opens the file when attach was never called, and creates the support link', async () => {
     const link = join(dir, 'var-log', 'scvm_failure.log');
     const log = openLog(opts({ link }));
