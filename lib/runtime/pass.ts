@@ -6,7 +6,7 @@ import { onExitFlush, exitWith } from '../cli/exit';
 import { killAllChildren } from './child-groups';
 import { openLog, type FileLog } from './logger';
 import { acquirePassLock, type PassLock } from './lock';
-import { loadState, stateText, writeStateText, writeStateTextInBackground, type BackgroundWrite } from '../state/store';
+import { loadState, removeStaleTemps, stateText, writeStateText, writeStateTextInBackground, type BackgroundWrite } from '../state/store';
 import { lastingPart, type State } from '../state/schema';
 import type { GlobalOptions } from '../cli/context';
 import { mark } from './trace';
@@ -105,6 +105,7 @@ export async function withPass<T>(
   mark('lock taken');
   progress.step = 'loading the state';
   const loaded = loadState(config.paths.state, log);
+  removeStaleTemps(config.paths.state, log);
   const ctx: PassContext = {
     config,
     configPath: path,

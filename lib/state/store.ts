@@ -1,7 +1,18 @@
 // I/O for the state file: atomic writes (temp in the same directory, fsync, rename, fsync dir; the last step may be
 // left to the filesystem when only the pass's record changed), mode 0600 (it may hold the API token). A corrupt file
 // is moved aside with a timestamp, never deleted, and the pass goes on.
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StateError } from '../errors';
 import type { Log } from '../runtime/log';
@@ -41,6 +52,42 @@ export function loadState(path: string, log: Log, now = new Date()): LoadedState
     log.warn(`state file ${path}: the "${slice}" part was invalid and has been reset; the rest is kept`);
   }
   return { state: parsed.state, firstRun: false, movedAside: null };
+}
+
+/**
+ * Remove the temp files of state writes whose process is gone: a pass killed in the middle of its write (by its
+ * deadline, or kill -9), or a power cut before the rename reached the disk. Call with the lock held.
+ */
+export function removeStaleTemps(path: string, log: Log): void {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // no directory yet: nothing left behind
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    try {
+      unlinkSync(join(dir, name));
+      log.info(`removed ${join(dir, name)}, left by a pass (pid ${pid}) that did not finish writing the state`);
+    } catch {
+      // gone already, or not ours to remove: the next pass tries again
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
 }
 
 function moveAside(path: string, why: string, log: Log, now: Date): LoadedState {

@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadState, stateText, writeStateText, writeStateTextInBackground } from '../../lib/state/store';
+import { loadState, removeStaleTemps, stateText, writeStateText, writeStateTextInBackground } from '../../lib/state/store';
 import { initialState, type State } from '../../lib/state/schema';
 import { recordingLog } from '../support/log';
 
@@ -100,5 +101,20 @@ describe('state store', () => {
     expect(await bad.inPlace).toBe(false);
     await expect(bad.durable).rejects.toThrow(/cannot write state file/);
     expect(readFileSync(path, 'utf8')).toBe(text);
+  });
+
+  it('removes the temp files of writers that are gone, and keeps those of live ones', () => {
+    const dir = tmp();
+    const path = join(dir, 'state.json');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited: its pid is free
+    for (const pid of [dead, process.pid]) writeFileSync(join(dir, `.state.json.${pid}.tmp`), '{"half":');
+    writeFileSync(join(dir, '.other.json.1.tmp'), 'not ours');
+    const log = recordingLog();
+    removeStaleTemps(path, log);
+    expect(readdirSync(dir).sort()).toEqual(['.other.json.1.tmp', `.state.json.${process.pid}.tmp`]);
+    expect(log.messages('info')).toEqual([
+      `removed ${join(dir, `.state.json.${dead}.tmp`)}, left by a pass (pid ${dead}) that did not finish writing the state`,
+    ]);
+    removeStaleTemps(join(dir, 'missing-dir', 'state.json'), log); // no directory: nothing to do, no throw
   });
 });
