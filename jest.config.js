@@ -5,6 +5,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 30000,
+  // Installs the system packages the namespace tests need (root + apt-get only; scripts/install-deps).
+  globalSetup: '<rootDir>/tests/support/global-setup.js',
   // Tests that create network namespaces or spawn the CLI must not fight over the two cores.
   maxWorkers: 2,
 };

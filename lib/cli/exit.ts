@@ -13,11 +13,22 @@ export function onExitFlush(fn: Flusher): void {
   flushers.push(fn);
 }
 
-/** The one-line text for an error: ours carry their message; anything else is a bug and says so. */
-export function errorLine(err: unknown): string {
-  if (err instanceof RerouteError) return `reroute: ${err.message}`;
+/** An error as the user sees it: a stable code and one line. Ours carry their message; anything else is a bug. */
+export function errorParts(err: unknown): { code: string; message: string } {
+  if (err instanceof RerouteError) return { code: err.code, message: err.message };
   const e = err as Error;
-  return `reroute: internal error: ${e?.stack?.split('\n').slice(0, 2).join(' ') ?? String(err)} (please report it)`;
+  const where = e?.stack?.split('\n').slice(0, 2).join(' ') ?? String(err);
+  return { code: 'E_INTERNAL', message: `internal error: ${where} (please report it)` };
+}
+
+/** The one-line text for an error, with the one prefix every error of the CLI has. */
+export function errorLine(err: unknown): string {
+  return `reroute: ${errorParts(err).message}`;
+}
+
+/** The error as one JSON object (commands run with --json): {"error": {"code", "message"}}. */
+export function errorJson(err: unknown): string {
+  return JSON.stringify({ error: errorParts(err) });
 }
 
 /** Flush (bounded), kill leftover children, exit. Safe to call twice: the first call wins. */
@@ -35,8 +46,8 @@ export async function exitWith(code: number, flushBudgetMs = 3000): Promise<neve
   return new Promise<never>(() => undefined);
 }
 
-/** Map a thrown value to its exit code, print its line on stderr, exit. */
-export async function exitWithError(err: unknown): Promise<never> {
-  writeErr(errorLine(err) + '\n');
+/** Map a thrown value to its exit code, print it on stderr (one line, or one JSON object with --json), exit. */
+export async function exitWithError(err: unknown, opts: { json?: boolean } = {}): Promise<never> {
+  writeErr((opts.json ? errorJson(err) : errorLine(err)) + '\n');
   return exitWith(exitCodeFor(err));
 }

@@ -31,10 +31,18 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
     .option('--config <file>', 'config file (also $REROUTE_CONFIG)')
     .option('--dry-run', 'decide and log, change nothing (no route, no API write, no state)')
     .option('--verbose', 'debug log lines, echoed to stderr')
+    .version(VERSION, '-V, --version', 'print the version (as `reroute version` does)')
     .addHelpText('after', EXIT_CODES_HELP)
-    .showHelpAfterError('(run reroute --help for usage)')
-    .configureOutput({ writeOut, writeErr })
+    // Commander's own errors are printed by the one exit path (one prefix, --json), not here.
+    .configureOutput({ writeOut, writeErr, outputError: () => undefined })
+    .helpCommand(false)
     .exitOverride();
+
+  program
+    .command('help')
+    .description('show help for a command')
+    .argument('[command]', 'the command')
+    .action((name: string | undefined) => run(Promise.resolve(showHelp(program, name))));
 
   program
     .command('loop')
@@ -110,6 +118,24 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
   return program;
 }
 
+/** `reroute help [command]`: help on stdout, exit 0; an unknown topic is a usage error (exit 2). */
+function showHelp(program: Command, name: string | undefined): number {
+  if (name === undefined) {
+    program.outputHelp();
+    return 0;
+  }
+  const cmd = program.commands.find((c) => c.name() === name);
+  if (!cmd) throw new UsageError(`unknown help topic '${name}': run reroute help for the list of commands`);
+  cmd.outputHelp();
+  return 0;
+}
+
+/** A commander rejection as our usage error: one line, with the hint where to look. */
+function usageErrorFrom(e: CommanderError): UsageError {
+  const text = e.message.replace(/^error: /, '').split('\n')[0]!;
+  return new UsageError(`${text} (run reroute --help for usage)`);
+}
+
 function parseSeconds(v: string): number {
   if (!/^\d+$/.test(v)) throw new UsageError(`--every "${v}" is not a whole number of seconds`);
   return Number(v);
@@ -124,26 +150,28 @@ export async function main(argv: string[], boot?: BootHooks): Promise<void> {
   const program = buildProgram((p) => {
     pending = p;
   }, boot);
+  // Errors of a command given --json are one JSON object on stderr; known before parsing, which may itself fail.
+  const errors = { json: argv.slice(2).includes('--json') };
   try {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
-      // help and --version are not errors; everything else commander rejects is a usage error
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') {
-        return exitWith(0);
-      }
-      return exitWith(2);
+      // Help asked for (--help, `help`) and --version exit 0; help shown for want of a command (bare `reroute`) is a
+      // usage error: exit 2, the help already on stderr.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return exitWith(e.exitCode === 0 ? 0 : 2);
+      if (e.code === 'commander.version') return exitWith(0);
+      return exitWithError(usageErrorFrom(e), errors);
     }
-    return exitWithError(e);
+    return exitWithError(e, errors);
   }
   if (pending === null) {
-    program.outputHelp();
+    program.outputHelp({ error: true });
     return exitWith(2);
   }
   try {
     return exitWith(await (pending as Promise<number>));
   } catch (e) {
-    return exitWithError(e);
+    return exitWithError(e, errors);
   }
 }
 

@@ -64,18 +64,21 @@ function localSession(cluster: Cluster, j: Journal | undefined): string {
 
 function fallback(reason: string): number {
   process.stdout.write(
-    `demo: the simulated cluster needs root and network namespaces (${reason}); replaying ${FALLBACK_TIMELINE} with \`reroute simulate\` instead\n`,
+    `demo: cannot build the simulated cluster here (${reason}); replaying ${FALLBACK_TIMELINE} with \`reroute simulate\` instead\n`,
   );
   ensureBuilt();
-  const r = spawnSync(join(ROOT, 'bin', 'reroute'), ['simulate', join(ROOT, FALLBACK_TIMELINE)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'reroute'), 'simulate', join(ROOT, FALLBACK_TIMELINE)], {
+    encoding: 'utf8',
+  });
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
   return r.status ?? 1;
 }
 
-/** Run the demo; returns the exit code. */
-export async function demoMain(argv: string[]): Promise<number> {
+/** Run the demo; returns the exit code. `unavailable`: why the namespace cluster cannot be built here, if it cannot. */
+export async function demoMain(argv: string[], unavailable = netnsUnavailableReason()): Promise<number> {
   const o = options(argv);
-  const why = netnsUnavailableReason();
-  if (why) return fallback(why);
+  if (unavailable) return fallback(unavailable);
   ensureBuilt();
 
   process.stdout.write(`demo: bringing up a host and 3 SCVMs in network namespaces...\n`);

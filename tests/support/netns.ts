@@ -8,9 +8,18 @@ import { buildSync } from 'esbuild';
 
 const ROOT = join(__dirname, '..', '..');
 
+/** The system packages scripts/install-deps would install (it holds the one list), or [] when none is missing. */
+export function missingPackages(): string[] {
+  const r = spawnSync(join(ROOT, 'scripts', 'install-deps'), ['--missing'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return [`(scripts/install-deps --missing failed: ${r.error?.message ?? r.stderr.trim()})`];
+  return r.stdout.trim().split(/\s+/).filter(Boolean);
+}
+
 /** Why namespace tests cannot run here, or null when they can. */
 export function netnsUnavailableReason(): string | null {
   if (process.getuid?.() !== 0) return 'not running as root';
+  const missing = missingPackages();
+  if (missing.length > 0) return `missing system packages ${missing.join(' ')} (scripts/install-deps installs them, as root)`;
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return `iproute2 "ip netns" unusable: ${r.error?.message ?? r.stderr.trim()}`;
   return null;
@@ -25,7 +34,7 @@ export function describeNetns(name: string, fn: () => void): void {
   if (reason && process.env.CI === 'true') {
     describe(name, () => {
       it('needs root and network namespaces, which CI must provide', () => {
-        throw new Error(`"${name}" cannot run in CI: ${reason} (.ci/run runs as root and scripts/install-deps installs iproute2)`);
+        throw new Error(`"${name}" cannot run in CI: ${reason} (.ci/run runs as root and scripts/install-deps installs the packages)`);
       });
     });
   } else if (reason) {
