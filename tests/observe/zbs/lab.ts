@@ -31,14 +31,18 @@ export function clusterSessions(n: number): EmuSession[] {
   }));
 }
 
-/** A valid config for n SCVMs on the lab port; `api` and other keys may be overridden. */
+/**
+ * A valid config for n SCVMs on the lab port; `api` and other keys may be overridden. Timeouts and the stagger are
+ * generous, so a loaded machine does not make a slow local answer look like a failure (and a second SCVM get asked);
+ * tests about racing and timeouts set their own.
+ */
 export function labConfig(n: number, port: number, over: Partial<ConfigInput> & { api?: ConfigInput['api'] } = {}): Config {
   const r = validateConfig({
     ...over,
     local: { dataIp: scvm(0).dataIp, manageIp: scvm(0).manageIp },
     scvms: Array.from({ length: n }, (_, i) => ({ dataIp: scvm(i).dataIp, manageIp: scvm(i).manageIp })),
     hypervisorIp: '127.0.1.11',
-    api: { port, staggerMs: 50, connectTimeoutMs: 500, requestTimeoutMs: 1000, budgetMs: 2500, ...over.api },
+    api: { port, staggerMs: 3000, connectTimeoutMs: 2000, requestTimeoutMs: 5000, budgetMs: 8000, ...over.api },
   });
   if (!r.ok) throw new Error(`lab config invalid: ${r.problems.join('; ')}`);
   return r.config;
