@@ -4,11 +4,11 @@ import type { Config } from '../config/schema';
 import { RerouteError } from '../errors';
 import { applyOutcome, heartbeatFor, type Decision, type EngineState, type Outcome } from '../decide';
 import type { ZbsClient } from '../observe/zbs/client';
-import type { Log } from '../runtime/log';
+import type { RouteBackend } from '../routes';
+import type { Deadline } from '../runtime/deadline';
 import type { PassLock } from '../runtime/lock';
-import type { Progress } from '../runtime/pass';
+import type { Log } from '../runtime/log';
 import { inSubnet } from '../net/ipv4';
-import type { RouteBackend } from './routes/backend';
 import { refreshSession } from './refresh';
 import { sendHeartbeat } from './heartbeat';
 
@@ -18,11 +18,12 @@ export interface ActDeps {
   backend: RouteBackend;
   client: ZbsClient;
   lock: PassLock;
-  progress: Progress;
+  deadline: Deadline;
   dryRun: boolean;
+  /** agent time of this pass */
   now: number;
-  /** Start writing the state after this pass (called before the heartbeat, which changes nothing in it). */
-  persist?: (state: EngineState) => void;
+  /** Called after a switch took effect, before the refresh: the caller makes the new state durable. */
+  switched(state: EngineState): void;
 }
 
 export interface ActResult {
@@ -50,15 +51,14 @@ function hostIpsOnce(backend: RouteBackend, log: Log): () => Promise<string[] | 
 }
 
 async function switchRoute(decision: Decision, deps: ActDeps): Promise<Outcome['switched']> {
-  const { config, log, backend, lock, progress } = deps;
-  // A pass that lost its lock (frozen past the stale period) must not touch the route.
+  const { config, log, backend, lock, deadline } = deps;
+  // A pass that lost its lock (judged dead and taken over) must not touch the route.
   lock.assertHeld();
   const from = decision.from.join(',') || 'none';
   log.info(`[+] trying to add route from ${config.nfsVip} to ${decision.nextHop} (was ${from}): ${decision.because}`);
-  progress.step = `switching the route to ${decision.nextHop}`;
-  progress.critical++;
+  deadline.step = `switching the route to ${decision.nextHop}`;
   try {
-    const r = await backend.switchTo(decision.nextHop, decision.from);
+    const r = await deadline.critical(() => backend.switchTo(decision.nextHop, decision.from));
     if (r.dryRun) {
       log.info(`dry run: route from ${config.nfsVip} left via ${from}`);
       return undefined;
@@ -70,55 +70,60 @@ async function switchRoute(decision: Decision, deps: ActDeps): Promise<Outcome['
     log.error(`[-] failed to move route from ${config.nfsVip} to ${decision.nextHop}: ${msg}`);
     return { ok: false, to: decision.target, error: msg };
   } finally {
-    progress.critical--;
     // A connection opened before the switch is not used after it.
     deps.client.dropConnections();
   }
 }
 
+async function refresh(order: NonNullable<Decision['refresh']>, deps: ActDeps, hostIps: () => Promise<string[] | null>) {
+  const { config, log, client } = deps;
+  deps.deadline.step = 'refreshing the session';
+  if (deps.dryRun) {
+    log.info(`dry run: would refresh session ${order.sessionId} via ${order.apiIp}`);
+    return undefined;
+  }
+  const ips = await hostIps();
+  const r =
+    ips === null
+      ? { ok: false as const, reason: "this host's IPs are unknown" }
+      : await refreshSession(
+          { client, config, log },
+          {
+            target: { sessionId: order.sessionId, dataIp: order.target, manageIp: order.apiIp, zone: null, alive: true, aliveSec: null },
+            hostIps: ips,
+          },
+        );
+  return r.ok
+    ? { ok: true as const, target: order.target, sessionId: order.sessionId }
+    : { ok: false as const, target: order.target, error: r.reason };
+}
+
 /** Carry out the decision; returns the engine state after what really happened. */
-export async function act(decision: Decision, state: EngineState, deps: ActDeps): Promise<ActResult> {
+export async function act(decision: Decision, decided: EngineState, deps: ActDeps): Promise<ActResult> {
   const { config, log, client, dryRun } = deps;
   const hostIps = hostIpsOnce(deps.backend, log);
   const outcome: Outcome = {};
+  let state = decided;
 
-  if (decision.change) outcome.switched = await switchRoute(decision, deps);
-  if (outcome.switched === undefined) delete outcome.switched;
-
+  if (decision.change) {
+    const switched = await switchRoute(decision, deps);
+    if (switched) {
+      outcome.switched = switched;
+      state = applyOutcome(state, { switched }, deps.now);
+      if (switched.ok) deps.switched(state);
+    }
+  }
   const switchFailed = outcome.switched?.ok === false;
   if (decision.refresh && !switchFailed) {
-    deps.progress.step = 'refreshing the session';
-    if (dryRun) {
-      log.info(`dry run: would refresh session ${decision.refresh.sessionId} via ${decision.refresh.apiIp}`);
-    } else {
-      const ips = await hostIps();
-      const r =
-        ips === null
-          ? { ok: false as const, reason: "this host's IPs are unknown" }
-          : await refreshSession(
-              { client, config, log },
-              {
-                target: {
-                  sessionId: decision.refresh.sessionId,
-                  dataIp: decision.refresh.target,
-                  manageIp: decision.refresh.apiIp,
-                  zone: null,
-                  alive: true,
-                  aliveSec: null,
-                },
-                hostIps: ips,
-              },
-            );
-      outcome.refreshed = r.ok ? { ok: true } : { ok: false, error: r.reason };
+    const refreshed = await refresh(decision.refresh, deps, hostIps);
+    if (refreshed) {
+      outcome.refreshed = refreshed;
+      state = applyOutcome(state, { refreshed }, deps.now);
     }
   }
 
-  const after = applyOutcome(state, outcome, deps.now);
-  // The heartbeat changes nothing in the engine's state: the state is written while the SCVM answers it.
-  deps.persist?.(after);
-
-  deps.progress.step = 'sending the heartbeat';
-  const hb = switchFailed ? heartbeatFor(config, after) : decision.heartbeat;
+  deps.deadline.step = 'sending the heartbeat';
+  const hb = switchFailed ? heartbeatFor(config, state) : decision.heartbeat;
   let heartbeat: ActResult['heartbeat'] = 'none';
   if (hb === null) {
     log.warn('no heartbeat this pass: the route target has no known management IP');
@@ -126,11 +131,8 @@ export async function act(decision: Decision, state: EngineState, deps: ActDeps)
     log.info(`dry run: would send a heartbeat to ${hb.apiIp}`);
   } else {
     const hypervisorIp = config.hypervisorIp ?? pickHypervisorIp(config, await hostIps());
-    const r = await sendHeartbeat(
-      { client, config, log },
-      { targetManageIp: hb.apiIp, nfsTargetIp: hb.nfsTargetIp, hypervisorIp },
-    );
+    const r = await sendHeartbeat({ client, config, log }, { targetManageIp: hb.apiIp, nfsTargetIp: hb.nfsTargetIp, hypervisorIp });
     heartbeat = r.ok ? 'sent' : 'failed';
   }
-  return { state: after, outcome, heartbeat };
+  return { state, outcome, heartbeat };
 }

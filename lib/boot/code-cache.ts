@@ -6,23 +6,18 @@
 // others, written whole (temp file + rename). V8 checks its own version, flags and the source length; the header
 // adds the bundle's size and mtime, so a rebuilt bundle of the same length never runs stale bytecode.
 import { closeSync, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import type ModuleType from 'node:module';
+import Module from 'node:module';
 import { dirname } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import type * as Vm from 'node:vm';
+import { Script } from 'node:vm';
 
 const MAGIC = 'reroute-code-cache 1';
 
 export type CacheStatus = 'used' | 'missing' | 'rejected' | 'stale' | 'unsafe';
 
-/** Steps of a load, ms since the process started. */
-export type LoadMarks = Array<[string, number]>;
-
 export interface LoadedBundle {
   exports: Record<string, unknown>;
   /** what happened to the cache file at load */
   cache: CacheStatus;
-  marks: LoadMarks;
   /** Write a fresh cache with every function compiled so far (sync; call at exit). Returns false when it cannot. */
   saveCache(): boolean;
 }
@@ -57,13 +52,8 @@ function readCache(cacheFile: string, key: string): Buffer | Exclude<CacheStatus
   }
 }
 
-/** Load `bundleFile` (CommonJS) the way require() would, with the code cache at `cacheFile`; steps go to `marks`. */
-export function loadBundle(bundleFile: string, cacheFile: string, marks: LoadMarks = []): LoadedBundle {
-  // Loaded here, not at the top: the loader sends `loop`'s first echoes before it loads anything it can (1 ms).
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { Script } = require('node:vm') as typeof Vm;
-  const Module = require('node:module') as typeof ModuleType;
-  /* eslint-enable @typescript-eslint/no-require-imports */
+/** Load `bundleFile` (CommonJS) the way require() would, with the code cache at `cacheFile`. */
+export function loadBundle(bundleFile: string, cacheFile: string): LoadedBundle {
   const fd = openSync(bundleFile, 'r');
   let source: string;
   let key: string;
@@ -73,25 +63,20 @@ export function loadBundle(bundleFile: string, cacheFile: string, marks: LoadMar
   } finally {
     closeSync(fd);
   }
-  marks.push(['bundle read', performance.now()]);
   const found = readCache(cacheFile, key);
-  marks.push(['code cache read', performance.now()]);
   const script = new Script(Module.wrap(source), {
     filename: bundleFile,
     ...(Buffer.isBuffer(found) ? { cachedData: found } : {}),
   });
   const cache: CacheStatus = Buffer.isBuffer(found) ? (script.cachedDataRejected ? 'rejected' : 'used') : found;
 
-  marks.push(['bundle compiled', performance.now()]);
   const mod = { exports: {} as Record<string, unknown>, filename: bundleFile, id: bundleFile };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper.call(mod.exports, mod.exports, Module.createRequire(bundleFile), mod, bundleFile, dirname(bundleFile));
 
-  marks.push(['bundle top level run', performance.now()]);
   return {
     exports: mod.exports,
     cache,
-    marks,
     saveCache() {
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       try {

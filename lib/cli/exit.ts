@@ -1,7 +1,6 @@
 // The one exit path: error -> exit code + one line; flush logs; the only process.exit in the agent.
 import { exitCodeFor, RerouteError } from '../errors';
 import { killAllChildren } from '../runtime/child-groups';
-import { mark } from '../runtime/trace';
 import { writeErr } from '../runtime/stdio';
 
 type Flusher = () => Promise<void>;
@@ -38,7 +37,6 @@ export async function exitWith(code: number, flushBudgetMs = 3000): Promise<neve
     killAllChildren();
     const budget = new Promise<void>((r) => setTimeout(r, flushBudgetMs).unref());
     await Promise.race([Promise.all(flushers.map((f) => f().catch(() => undefined))), budget]);
-    mark('flushed');
     process.exitCode = code;
     // eslint-disable-next-line n/no-process-exit
     process.exit(code);

@@ -3,7 +3,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../build-info';
 import { UsageError } from '../errors';
 import { tuneV8ForShortRun } from '../runtime/v8-flags';
-import { mark, markAt } from '../runtime/trace';
 import { writeErr, writeOut } from '../runtime/stdio';
 import { exitWith, exitWithError } from './exit';
 import { processDisplay, type BootHooks, type CommandEnv, type GlobalOptions } from './context';
@@ -143,8 +142,6 @@ function parseSeconds(v: string): number {
 
 /** Entry: parse argv, run one command, exit through the one exit path. */
 export async function main(argv: string[], boot?: BootHooks): Promise<void> {
-  for (const [label, ms] of boot?.marks ?? []) markAt(label, ms);
-  mark(`main (code cache ${boot?.codeCache ?? 'not loaded through dist/reroute.js'})`);
   tuneV8ForShortRun();
   let pending: Promise<number> | null = null;
   const program = buildProgram((p) => {

@@ -1,10 +1,13 @@
-// Default paths, and the config path in force. No zod here: the loader (dist/reroute.js) reads these before the
-// bundle is loaded.
+// Default paths, and the config path in force. What must survive a reboot lives on /scratch (persistent on ESXi);
+// what changes every pass lives on /var/run, a RAM disk on ESXi and a tmpfs (/run) on Linux, so the host's boot
+// media (often an SD card) is written only when something happens.
 
 /** Default config path; REROUTE_CONFIG or --config override it. */
 export const DEFAULT_CONFIG_PATH = '/scratch/reroute/config.json';
 export const DEFAULT_STATE_PATH = '/scratch/reroute/state.json';
-export const DEFAULT_LOCK_PATH = '/scratch/reroute/reroute.lock';
+export const DEFAULT_RECORD_PATH = '/var/run/reroute/record.json';
+export const DEFAULT_LOCK_PATH = '/var/run/reroute/reroute.lock';
+export const DEFAULT_LOG_PATH = '/scratch/log/scvm_failure.log';
 
 /** The config path in force: --config, then REROUTE_CONFIG, then the default. */
 export function configPath(flag: string | undefined): string {

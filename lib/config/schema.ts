@@ -2,7 +2,7 @@
 // docs/config.md is generated from this file by scripts/gen-config-doc; a test keeps the two in step.
 import { z } from 'zod';
 import { isIPv4 } from '../net/ipv4';
-import { DEFAULT_LOCK_PATH, DEFAULT_STATE_PATH } from './paths';
+import { DEFAULT_LOCK_PATH, DEFAULT_LOG_PATH, DEFAULT_RECORD_PATH, DEFAULT_STATE_PATH } from './paths';
 
 const ipv4 = () =>
   z.string({ invalid_type_error: 'a dotted-quad IPv4 address' }).refine(isIPv4, {
@@ -121,9 +121,18 @@ export const decideSchema = z
 
 export const pathsSchema = z
   .object({
-    state: z.string().min(1).default(DEFAULT_STATE_PATH).describe('state file (JSON, mode 0600)'),
-    lock: z.string().min(1).default(DEFAULT_LOCK_PATH).describe('lock taken around each pass'),
-    log: z.string().min(1).default('/scratch/log/scvm_failure.log').describe('log file (persistent on ESXi)'),
+    state: z
+      .string()
+      .min(1)
+      .default(DEFAULT_STATE_PATH)
+      .describe('state file (JSON, mode 0600): what must survive a reboot; rewritten only when it changes'),
+    record: z
+      .string()
+      .min(1)
+      .default(DEFAULT_RECORD_PATH)
+      .describe('record of recent passes (journal, last lists): rewritten every pass, so on a RAM-backed path'),
+    lock: z.string().min(1).default(DEFAULT_LOCK_PATH).describe('lock taken around each pass (a RAM-backed path)'),
+    log: z.string().min(1).default(DEFAULT_LOG_PATH).describe('log file (persistent on ESXi)'),
     logLink: z
       .string()
       .min(1)
@@ -144,6 +153,13 @@ export const logSchema = z
       .default(2 * 1024 * 1024)
       .describe('rotate the log file at this size, bytes'),
     maxFiles: z.number().int().min(1).max(100).default(5).describe('log files kept, current one included'),
+    steadyEverySec: z
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .default(3600)
+      .describe('a pass that changes nothing is logged once in this long, s (every change and warning is logged at once)'),
   })
   .strict();
 

@@ -20,7 +20,7 @@ export interface DecideInput {
   hostId: string;
 }
 
-/** The session refresh owed this pass (rule 10): PUT to apiIp for sessionId. */
+/** The session refresh owed this pass (refresh after add): PUT to apiIp for sessionId. */
 export interface RefreshOrder {
   /** the target the route goes via */
   target: string;
@@ -35,7 +35,7 @@ export interface Decision {
   target: string;
   /** the route's gateway: target after the RDMA accessIps mapping */
   nextHop: string;
-  /** the route must be changed this pass; false whenever it already is exactly [nextHop] (rule 9) */
+  /** the route must be changed this pass; false whenever it already is exactly [nextHop] (already right) */
   change: boolean;
   /** next hops before this pass (observed, or believed when the route could not be read) */
   from: string[];
@@ -57,7 +57,7 @@ export interface Decision {
   clearPin: boolean;
   /** rate-limited warnings to log this pass */
   warnings: string[];
-  /** rule 11: data IPs of the SCVMs with a live session */
+  /** the active list: data IPs of the SCVMs with a live session */
   activeDataIps: string[];
 }
 
@@ -105,14 +105,16 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   const { obs, state: prev, pin, config, now } = input;
   const cfg = config.decide;
 
-  const sessions = mergeSessions(prev.sessions, obs.sessions, now);
+  const memory = mergeSessions({ sessions: prev.sessions, lastSeen: prev.record.lastSeen }, obs.sessions, now);
+  const sessions = memory.sessions;
+  const listAt = obs.sessions.ok ? now : prev.record.listAt;
   const views = clusterView(config, sessions.known, obs.probes);
   const localView = views.find((v) => v.dataIp === config.local.dataIp)!;
   const rerouteEnabled = obs.switches?.enableReroute ?? true;
   const secondaryChannel =
     cfg.useSecondaryDataChannel === 'cluster' && (obs.switches?.enableSecondaryDataChannel ?? false);
 
-  // Local health streak and flap damping (rules 3 and 5). "unknown" neither starts nor breaks a streak.
+  // Local health streak and flap damping. "unknown" neither starts nor breaks a streak.
   const status = judgeLocal(obs, config);
   let local = prev.local;
   let damping = prev.damping;
@@ -142,7 +144,7 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
     rerouteEnabled,
     secondaryChannel,
     views,
-    sessionsEverSeen: sessions.at !== null,
+    sessionsEverSeen: sessions.everSeen,
     apiDown: obs.sessions.ok ? null : obs.sessions.reason,
     localView,
     local: status,
@@ -157,14 +159,13 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   const routeKnown = obs.route.ok || prev.target !== null;
   const change = routeKnown && !(from.length === 1 && from[0] === nextHop);
 
-  // Rule 10: refresh after a route add, and retry while one is pending; aimed at where the route goes.
+  // Refresh after add: a refresh is owed whenever the route's target is not where the last successful refresh went
+  // (the local SCVM when none was ever needed). Worked out from the route as observed, so none is ever lost: not by a
+  // pass killed between its switch and its refresh, nor by a switch that took effect but read back as failed.
   const raised: { key: string; text: string }[] = [];
-  let refreshPending = prev.refreshPending;
-  if (refreshPending && !change && refreshPending.target !== choice.target) {
-    refreshPending = { ...refreshPending, target: choice.target };
-  }
+  const refreshedTo = prev.refreshed?.target ?? config.local.dataIp;
   let refresh: RefreshOrder | null = null;
-  if (change || refreshPending) {
+  if (change || choice.target !== refreshedTo) {
     const v = scvmFor(views, choice.target);
     const apiIp = v?.manageIp ?? (obs.sessions.ok ? obs.sessions.from : null);
     if (v?.sessionId && apiIp) {
@@ -178,7 +179,7 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   }
 
   if (!obs.sessions.ok) {
-    const age = sessions.at === null ? 'none ever received' : `last one ${Math.round((now - sessions.at) / 1000)} s old`;
+    const age = listAt === null ? (sessions.everSeen ? 'none since the host booted' : 'none ever received') : `last one ${Math.round((now - listAt) / 1000)} s old`;
     raised.push({ key: 'api-down', text: `no fresh session list (${obs.sessions.reason}; ${age}): deciding on ping and the last list` });
   }
   if (!obs.route.ok) {
@@ -187,25 +188,30 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   if (choice.reason === 'no-healthy-target' || choice.reason === 'no-route-fallback') {
     raised.push({ key: 'no-healthy-target', text: choice.because });
   }
-  if (!sessions.at && choice.reason !== 'local-ok' && choice.reason !== 'local-unconfirmed' && choice.target !== config.local.dataIp) {
+  if (!sessions.everSeen && choice.reason !== 'local-ok' && choice.reason !== 'local-unconfirmed' && choice.target !== config.local.dataIp) {
     raised.push({ key: 'icmp-only', text: 'no session list was ever received: remote targets are judged by ping alone' });
   }
   const pinExpired = pin !== null && pin.until !== null && pin.until <= now;
   if (pinExpired) raised.push({ key: 'pin-expired', text: `the pin to ${pin.target} expired at ${new Date(pin.until!).toISOString()}: back to automatic` });
-  const warned = rateLimit(raised, prev.warnedAt, now);
+  const warned = rateLimit(raised, prev.record.warnedAt, now);
 
   const active = activeDataIps(sessions.known);
   const state: EngineState = {
-    v: 1,
+    v: 2,
     target: currentIp,
     local,
     damping,
     sessions,
     activeDataIps: obs.sessions.ok ? active : prev.activeDataIps,
     secondaryChannel,
-    refreshPending,
-    journal: appendJournal(
-      prev.journal,
+    refreshed: prev.refreshed,
+    record: {
+      listAt,
+      listFrom: obs.sessions.ok ? obs.sessions.from : prev.record.listFrom,
+      lastSeen: memory.lastSeen,
+      refreshFailing: prev.record.refreshFailing,
+      journal: appendJournal(
+      prev.record.journal,
       {
         at: now,
         local: status,
@@ -217,8 +223,9 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
         because: choice.because,
       },
       config.journalSize,
-    ),
-    warnedAt: warned.warnedAt,
+      ),
+      warnedAt: warned.warnedAt,
+    },
   };
   const v = scvmFor(views, choice.target);
   const decision: Decision = {

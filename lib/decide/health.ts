@@ -15,12 +15,26 @@ export function icmpOf(probes: Record<string, ProbeResult>, ip: string): Icmp {
   return p.reachable ? 'up' : 'down';
 }
 
-/** Merge a fresh session list into what was known; without one, keep the memory as it is. */
-export function mergeSessions(prev: EngineState['sessions'], obs: Observations['sessions'], now: number) {
+/** What the session lists have shown, and when each SCVM was last in one. */
+export interface SessionMemory {
+  sessions: EngineState['sessions'];
+  lastSeen: Record<string, number>;
+}
+
+/**
+ * Merge a fresh session list into what was known; without one, keep the memory as it is. An SCVM whose last sighting
+ * is not recorded (the record is lost at a reboot) counts as seen now: it is forgotten only after 7 days unseen.
+ */
+export function mergeSessions(prev: SessionMemory, obs: Observations['sessions'], now: number): SessionMemory {
   if (!obs.ok) return prev;
   const byIp = new Map<string, KnownScvm>();
-  for (const k of prev.known) {
-    if (now - k.lastSeenAt <= FORGET_AFTER_MS) byIp.set(k.dataIp, { ...k, alive: false });
+  const lastSeen: Record<string, number> = {};
+  for (const k of prev.sessions.known) {
+    const seen = prev.lastSeen[k.dataIp] ?? now;
+    if (now - seen <= FORGET_AFTER_MS) {
+      byIp.set(k.dataIp, { ...k, alive: false });
+      lastSeen[k.dataIp] = seen;
+    }
   }
   const seen = new Set<string>();
   for (const s of obs.sessions) {
@@ -34,19 +48,19 @@ export function mergeSessions(prev: EngineState['sessions'], obs: Observations['
       zone: s.zone ?? before?.zone ?? null,
       sessionId: s.sessionId,
       alive: s.alive,
-      lastSeenAt: now,
     });
+    lastSeen[s.dataIp] = now;
   }
   const known = [...byIp.values()].sort((a, b) => cmpIp(a.dataIp, b.dataIp));
-  return { at: now, from: obs.from, known };
+  return { sessions: { everSeen: true, known }, lastSeen };
 }
 
-/** Rule 11: the data IPs whose session is alive. */
+/** The active list: the data IPs whose session is alive. */
 export function activeDataIps(known: KnownScvm[]): string[] {
   return known.filter((k) => k.alive).map((k) => k.dataIp);
 }
 
-/** Rule 3: the local SCVM is healthy when it answers ICMP and a fresh list shows its session alive. */
+/** Local healthy: the local SCVM answers ICMP and a fresh list shows its session alive. */
 export function judgeLocal(obs: Observations, config: Config): LocalStatus {
   const icmp = icmpOf(obs.probes, config.local.dataIp);
   if (icmp === 'down') return 'icmp-down';

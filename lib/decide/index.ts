@@ -2,10 +2,11 @@
 export { decide, heartbeatFor, type Decision, type DecideInput, type Heartbeat, type RefreshOrder } from './decide';
 export { applyOutcome, type Outcome } from './outcome';
 export { probeTargets } from './probe-targets';
-export { describeJournal } from './journal';
+export { describeJournal, isRepeat } from './journal';
 export { requiredStableSec } from './damping';
 export { RULES } from './rules';
 export {
+  afterTimeGap,
   engineStateSchema,
   initialEngineState,
   type EngineState,

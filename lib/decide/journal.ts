@@ -27,7 +27,8 @@ function outcomeWords(e: JournalEntry): string {
   return parts.length ? ` [${parts.join('; ')}]` : '';
 }
 
-function sameKeep(a: JournalEntry, b: JournalEntry): boolean {
+/** `b` repeats `a`: both kept the same route for the same reason, with the same view of the local SCVM and the API. */
+export function isRepeat(a: JournalEntry, b: JournalEntry): boolean {
   return !a.change && !b.change && a.reason === b.reason && a.to === b.to && a.local === b.local && a.api === b.api &&
     a.switched === undefined && b.switched === undefined && a.refreshed === b.refreshed;
 }
@@ -39,7 +40,7 @@ export function describeJournal(entries: JournalEntry[]): string[] {
   while (i < entries.length) {
     const e = entries[i]!;
     let j = i;
-    while (j + 1 < entries.length && sameKeep(e, entries[j + 1]!)) j++;
+    while (j + 1 < entries.length && isRepeat(e, entries[j + 1]!)) j++;
     const what = e.change
       ? `SWITCH ${e.from || '(no route)'} -> ${e.to}`
       : `kept ${e.to}`;

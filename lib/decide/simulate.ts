@@ -178,7 +178,9 @@ export function simulate(timeline: Timeline, config: Config): SimReport {
         state = applyOutcome(state, { switched }, now);
       }
       if (decision.refresh && switchOk) {
-        state = applyOutcome(state, { refreshed: world.api ? { ok: true } : { ok: false, error: 'API unreachable' } }, now);
+        const { target, sessionId } = decision.refresh;
+        const refreshed = world.api ? { ok: true as const, target, sessionId } : { ok: false as const, target, error: 'API unreachable' };
+        state = applyOutcome(state, { refreshed }, now);
       }
     }
     if (pathDead(world, world.route[0])) report.deadPathSec++;

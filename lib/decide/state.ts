@@ -30,18 +30,14 @@ export const reasonSchema = z.enum([
 export type ReasonCode = z.output<typeof reasonSchema>;
 
 /** One SCVM as the session lists have shown it; kept after its session disappears so every host agrees who is down. */
-export const knownScvmSchema = z
-  .object({
-    dataIp: z.string(),
-    manageIp: z.string().nullable(),
-    zone: z.string().nullable(),
-    sessionId: z.string().nullable(),
-    /** alive in the last fresh list (false when missing from it or reported not alive) */
-    alive: z.boolean(),
-    /** last fresh list that held this SCVM's session */
-    lastSeenAt: ms(),
-  })
-  .strict();
+export const knownScvmSchema = z.object({
+  dataIp: z.string(),
+  manageIp: z.string().nullable(),
+  zone: z.string().nullable(),
+  sessionId: z.string().nullable(),
+  /** alive in the last fresh list (false when missing from it or reported not alive) */
+  alive: z.boolean(),
+});
 export type KnownScvm = z.output<typeof knownScvmSchema>;
 
 /** One pass, compact, for `reroute status`. */
@@ -62,82 +58,98 @@ export const journalEntrySchema = z
     switched: z.string().optional(),
     refreshed: z.string().optional(),
   })
-  .strict();
+
 export type JournalEntry = z.output<typeof journalEntrySchema>;
 
-export const engineStateSchema = z
-  .object({
-    v: z.literal(1),
-    /** the route's target as last observed or successfully set (data IP, manage IP or pinned IP) */
-    target: z.string().nullable(),
-    local: z
-      .object({
-        /** local judged down (ICMP lost, or a fresh list without its live session); cleared only by a healthy pass */
-        down: z.boolean(),
-        /** start of the current unbroken healthy streak (rule 5) */
-        healthySince: ms().nullable(),
-        /** when it last went down */
-        downSince: ms().nullable(),
-      })
-      .strict(),
-    damping: z
-      .object({
-        /** flap penalty (exponent), decays with decide.flapHalfLifeSec from penaltyAt */
-        penalty: z.number().min(0),
-        penaltyAt: ms().nullable(),
-        /** last relapses, newest last (for status) */
-        relapses: z.array(ms()).max(32),
-      })
-      .strict(),
-    sessions: z
-      .object({
-        /** when a fresh list was last received; null = never */
-        at: ms().nullable(),
-        from: z.string().nullable(),
-        known: z.array(knownScvmSchema),
-      })
-      .strict(),
-    /** rule 11: data IPs of the SCVMs whose session is alive, from the last fresh list */
-    activeDataIps: z.array(z.string()),
-    /** last cluster switch seen: route via manage IPs when no data IP is usable */
-    secondaryChannel: z.boolean(),
-    /** rule 10: a session refresh owed to `target` since a route add */
-    refreshPending: z
-      .object({ target: z.string(), since: ms(), attempts: z.number().int().min(0), lastError: z.string().nullable() })
-      .strict()
-      .nullable(),
-    journal: z.array(journalEntrySchema),
-    /** warning key -> when it was last emitted (rate limit) */
-    warnedAt: z.record(ms()),
-  })
-  .strict();
+/**
+ * What the engine noted about recent passes: when lists came and from where, when each SCVM was last seen, the pass
+ * journal, when each warning was last given. It changes every pass, so it is kept on a RAM-backed path, not on the
+ * host's boot media, and is gone after a reboot (an empty record is a valid one).
+ */
+export const engineRecordSchema = z.object({
+  /** when a fresh session list was last received; null = not since the record began */
+  listAt: ms().nullable(),
+  /** management IP of the SCVM that answered it */
+  listFrom: z.string().nullable(),
+  /** data IP -> when a fresh list last held its session (SCVMs unseen for 7 days are forgotten) */
+  lastSeen: z.record(ms()),
+  journal: z.array(journalEntrySchema),
+  /** warning key -> when it was last given (rate limit) */
+  warnedAt: z.record(ms()),
+  /** a session refresh that failed, while it keeps failing: for status and the log */
+  refreshFailing: z
+    .object({ target: z.string(), since: ms(), attempts: z.number().int().min(1), lastError: z.string() })
+    .nullable(),
+});
+export type EngineRecord = z.output<typeof engineRecordSchema>;
+
+/**
+ * The engine's state between passes. Unknown keys are dropped when read (a newer agent may have added some), never
+ * a reason to throw the state away. Everything but `record` changes only when something happens (a switch, a
+ * relapse, a new SCVM), so the state file on the boot media is rewritten only then.
+ */
+export const engineStateSchema = z.object({
+  v: z.literal(2),
+  /** the route's target as last observed or successfully set (data IP, manage IP or pinned IP) */
+  target: z.string().nullable(),
+  local: z.object({
+    /** local judged down (ICMP lost, or a fresh list without its live session); cleared only by a healthy pass */
+    down: z.boolean(),
+    /** start of the current unbroken healthy streak */
+    healthySince: ms().nullable(),
+    /** when it last went down */
+    downSince: ms().nullable(),
+  }),
+  damping: z.object({
+    /** flap penalty (exponent), decays with decide.flapHalfLifeSec from penaltyAt */
+    penalty: z.number().min(0),
+    penaltyAt: ms().nullable(),
+    /** last relapses, newest last (for status) */
+    relapses: z.array(ms()).max(32),
+  }),
+  sessions: z.object({
+    /** a fresh session list was received at least once: remote targets are no longer judged by ping alone */
+    everSeen: z.boolean(),
+    known: z.array(knownScvmSchema),
+  }),
+  /** the active list: data IPs of the SCVMs whose session is alive, from the last fresh list */
+  activeDataIps: z.array(z.string()),
+  /** last cluster switch seen: route via manage IPs when no data IP is usable */
+  secondaryChannel: z.boolean(),
+  /**
+   * The last session refresh that succeeded: where the route went and which session was told. A refresh is owed
+   * whenever the route's target is not this one (the local SCVM when none was ever needed); worked out from the
+   * route as observed, so a pass killed between a switch and its refresh cannot lose it.
+   */
+  refreshed: z.object({ target: z.string(), sessionId: z.string(), at: ms() }).nullable(),
+  record: engineRecordSchema,
+});
 export type EngineState = z.output<typeof engineStateSchema>;
+
+/** An empty record: a first run, or the first pass after a reboot. */
+export function emptyRecord(): EngineRecord {
+  return { listAt: null, listFrom: null, lastSeen: {}, journal: [], warnedAt: {}, refreshFailing: null };
+}
 
 /** The state of a host the engine has never seen: route believed unknown, no history. */
 export function initialEngineState(): EngineState {
   return {
-    v: 1,
+    v: 2,
     target: null,
     local: { down: false, healthySince: null, downSince: null },
     damping: { penalty: 0, penaltyAt: null, relapses: [] },
-    sessions: { at: null, from: null, known: [] },
+    sessions: { everSeen: false, known: [] },
     activeDataIps: [],
     secondaryChannel: false,
-    refreshPending: null,
-    journal: [],
-    warnedAt: {},
+    refreshed: null,
+    record: emptyRecord(),
   };
 }
 
 /**
- * The engine state without its record of what was observed when (the journal, the time of the last session list,
- * when each SCVM was last seen): what two passes that changed nothing have in common. The state module makes a
- * change of this durable before the pass ends, and lets a change of the record alone wait for the filesystem.
+ * The state after a stretch of time nobody watched (a reboot): a healthy streak begun before it is not counted, so
+ * the route goes back only after the local SCVM has been seen healthy for the whole stable period again.
  */
-export function withoutRecord(s: EngineState): unknown {
-  return {
-    ...s,
-    journal: null,
-    sessions: { ...s.sessions, at: null, known: s.sessions.known.map((k) => ({ ...k, lastSeenAt: null })) },
-  };
+export function afterTimeGap(s: EngineState): EngineState {
+  return { ...s, local: { ...s.local, healthySince: null } };
 }

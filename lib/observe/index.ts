@@ -1,20 +1,19 @@
 // Observe one pass: the VIP route, ICMP to every candidate, and the session list, all at once.
-// Rule 4 (fast out): when the local SCVM fails ICMP the pass does not wait for the session list; meta needs seconds
-// to notice a dead SCVM and VM I/O hangs meanwhile.
+// Fast out: when the local SCVM fails ICMP the pass does not wait for the session list; meta needs seconds to notice
+// a dead SCVM and VM I/O hangs meanwhile.
 import type { Config } from '../config/schema';
 import type { Log } from '../runtime/log';
 import type { Observations, ProbeResult, SessionsObservation, ClusterSwitches, RouteObservation } from '../types';
-import type { RouteBackend } from '../act/routes/backend';
+import type { RouteBackend } from '../routes';
 import type { ZbsClient } from './zbs/client';
-import type { Progress } from '../runtime/pass';
-import { mark } from '../runtime/trace';
+import type { Deadline } from '../runtime/deadline';
 
 export interface ObserveDeps {
   config: Config;
   log: Log;
   backend: RouteBackend;
   client: ZbsClient;
-  progress: Progress;
+  deadline: Deadline;
   /** the ICMP sweep, already in flight (it is the longest step: started first); rejects with PermissionError only */
   probes: Promise<Record<string, ProbeResult>>;
   /** switches as cached in the state, used when the pass does not wait for the API */
@@ -23,13 +22,12 @@ export interface ObserveDeps {
 
 /** Everything this pass needs to decide. */
 export async function observe(deps: ObserveDeps): Promise<Observations> {
-  const { config, log, backend, client, progress } = deps;
-  progress.step = 'observing (route, ICMP, API)';
+  const { config, log, backend, client } = deps;
+  deps.deadline.step = 'observing (route, ICMP, API)';
   const route: Promise<RouteObservation> = backend.readVip();
   const sessions: Promise<SessionsObservation> = client.sessions();
   const switches: Promise<ClusterSwitches | null> = client.switches();
   const probes = await deps.probes;
-  mark('sweep done');
   const local = probes[config.local.dataIp];
   let sessionsNow: SessionsObservation;
   let switchesNow: ClusterSwitches | null;

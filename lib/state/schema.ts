@@ -1,20 +1,25 @@
-// The state file: the only memory between passes. Everything that must not be lost (the pin, a pending session
-// refresh, the flap history) lives here and nowhere else.
+// What the agent keeps between passes, and the two files it goes to. Pure: parsing and shaping only; I/O is store.ts.
+//
+//   state file (paths.state, on /scratch: survives a reboot; written only when something in it changes)
+//     {version, clock, pin, engine (without its record), api: {token}}
+//   record file (paths.record, on a RAM disk: written every pass; gone after a reboot)
+//     {version, engine: <the engine's record>, switches, lastPass}
+//
+// Every time in both files is agent time (lib/runtime/clock.ts), never the wall clock.
 import { z } from 'zod';
 import { isIPv4 } from '../net/ipv4';
-import { engineStateSchema, initialEngineState, withoutRecord } from '../decide/state';
-import { apiCacheSchema, initialApiCache } from '../observe/zbs/cache';
-import type { SweepPlan } from '../observe/icmp/sweep-plan';
+import { emptyRecord, engineRecordSchema, engineStateSchema, initialEngineState, type EngineState } from '../decide/state';
+import { apiCacheSchema, initialApiCache, type ApiCache } from '../observe/zbs/cache';
+import type { ClockAnchor } from '../runtime/clock';
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
-export const pinSchema = z
-  .object({
-    target: z.string().refine(isIPv4),
-    until: z.number().nullable(),
-    setAt: z.number(),
-  })
-  .strict();
+export const pinSchema = z.object({
+  target: z.string().refine(isIPv4),
+  /** agent time; null = until `route --auto` */
+  until: z.number().nullable(),
+  setAt: z.number(),
+});
 
 export const lastPassSchema = z.object({
   at: z.number(),
@@ -23,72 +28,125 @@ export const lastPassSchema = z.object({
   error: z.string().optional(),
 });
 
-export const stateSchema = z.object({
-  version: z.literal(STATE_VERSION),
-  pin: pinSchema.nullable(),
-  engine: z.unknown(),
-  api: z.unknown(),
-  lastPass: lastPassSchema.nullable(),
-});
+const clockSchema = z.object({ boot: z.string().nullable(), mono: z.number(), agent: z.number() });
 
+/** Everything a pass works with. */
 export interface State {
-  version: typeof STATE_VERSION;
   pin: z.output<typeof pinSchema> | null;
-  engine: z.output<typeof engineStateSchema>;
-  api: z.output<typeof apiCacheSchema>;
+  engine: EngineState;
+  api: ApiCache;
   lastPass: z.output<typeof lastPassSchema> | null;
-  /**
-   * Written for the next pass's loader (lib/boot/early-sweep.ts), never read by a pass: parseState drops it, and the
-   * pass compares the loader's sweep with its own plan.
-   */
-  sweep?: SweepPlan;
+  /** agent time of the last "steady" log line (a pass that changed nothing is logged only every log.steadyEverySec) */
+  steadyLoggedAt: number | null;
 }
 
 /** A first run's state. */
 export function initialState(): State {
-  return { version: STATE_VERSION, pin: null, engine: initialEngineState(), api: initialApiCache(), lastPass: null };
+  return { pin: null, engine: initialEngineState(), api: initialApiCache(), lastPass: null, steadyLoggedAt: null };
 }
 
-export type StateParse = { ok: true; state: State; resetSlices: string[] } | { ok: false; problem: string };
+/** The text of the state file for `state`, without its clock: two passes that changed nothing give the same text. */
+export function lastingText(state: State): string {
+  const { record: _record, ...engine } = state.engine;
+  return JSON.stringify({ pin: state.pin, engine, api: { token: state.api.token } });
+}
+
+/** The state file's text: the lasting part and the clock anchor it was written at. */
+export function stateFileText(state: State, clock: ClockAnchor): string {
+  const lasting = JSON.parse(lastingText(state)) as Record<string, unknown>;
+  return JSON.stringify({ version: STATE_VERSION, clock, ...lasting }) + '\n';
+}
+
+/** The record file's text. */
+export function recordFileText(state: State): string {
+  return JSON.stringify({
+    version: STATE_VERSION,
+    engine: state.engine.record,
+    switches: state.api.switches,
+    lastPass: state.lastPass,
+    steadyLoggedAt: state.steadyLoggedAt,
+  }) + '\n';
+}
+
+export type StateFileParse =
+  | {
+      ok: true;
+      /** what was understood; parts not understood are fresh */
+      lasting: Pick<State, 'pin' | 'api'> & { engine: EngineState };
+      clock: ClockAnchor | null;
+      /** parts that were invalid and start fresh */
+      reset: string[];
+      /** the file was written by a newer agent: read what is understood, never write it */
+      newer: number | null;
+    }
+  | { ok: false; problem: string };
+
+/** One part of a file: its value when it is what this version expects, else null (the caller starts it fresh). */
+function part<T>(schema: z.ZodType<T>, value: unknown): T | null {
+  const r = schema.safeParse(value);
+  return r.success ? r.data : null;
+}
 
 /**
- * Pure: a parsed JSON value -> State. A bad top level is a corrupt file; a bad slice (engine, api) is reset on its own
- * so that the pin and the rest survive.
+ * Pure: the state file's JSON -> what it holds. A file that is no state at all is a problem (the caller moves it
+ * aside). A bad part is reset on its own, so the pin and the rest survive. A newer version is read as far as it is
+ * understood. Version 1 (one file, wall-clock times) is taken over: its times become agent time as they are.
  */
-export function parseState(raw: unknown): StateParse {
-  const top = stateSchema.safeParse(raw);
-  if (!top.success) {
-    const i = top.error.issues[0]!;
-    return { ok: false, problem: `${i.path.join('.') || 'top level'}: ${i.message}` };
+export function parseStateFile(raw: unknown): StateFileParse {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, problem: 'not a JSON object' };
+  const r = raw as Record<string, unknown>;
+  if (typeof r.version !== 'number' || !Number.isInteger(r.version) || r.version < 1) {
+    return { ok: false, problem: `no state version (found ${JSON.stringify(r.version)})` };
   }
-  const resetSlices: string[] = [];
-  const engine = engineStateSchema.safeParse(top.data.engine);
-  if (!engine.success) resetSlices.push('engine');
-  const api = apiCacheSchema.safeParse(top.data.api);
-  if (!api.success) resetSlices.push('api');
+  const reset: string[] = [];
+  const pin = 'pin' in r && r.pin !== null ? part(pinSchema, r.pin) : null;
+  if (pin === null && r.pin !== null && r.pin !== undefined) reset.push('pin');
+  const token = part(apiCacheSchema, r.api)?.token ?? null;
+  const engineRaw = r.version === 1 ? fromVersion1(r.engine) : { ...(r.engine as object), record: emptyRecord() };
+  let engine = part(engineStateSchema, engineRaw);
+  if (engine === null) {
+    reset.push('engine');
+    engine = initialEngineState();
+  }
   return {
     ok: true,
-    resetSlices,
-    state: {
-      version: STATE_VERSION,
-      pin: top.data.pin,
-      engine: engine.success ? engine.data : initialEngineState(),
-      api: api.success ? api.data : initialApiCache(),
-      lastPass: top.data.lastPass,
-    },
+    lasting: { pin, engine, api: { ...initialApiCache(), token } },
+    clock: part(clockSchema, r.clock),
+    reset,
+    newer: r.version > STATE_VERSION ? r.version : null,
   };
 }
 
-/**
- * What of a state must survive a power cut at once, as text: the pin, the engine's state without its record of
- * observations, the API token and switches. A pass whose state differs from the one it read only outside this (a
- * steady pass: one more journal record, fresher "last seen" times) need not wait for its directory's fsync.
- */
-export function lastingPart(state: State): string {
-  const { token, switches } = state.api;
-  return JSON.stringify({
-    pin: state.pin,
-    engine: withoutRecord(state.engine),
-    api: { token, switches: switches && { ...switches, fetchedAt: null } },
-  });
+/** A version-1 engine slice in the version-2 shape (its record is dropped: it is only a record). */
+function fromVersion1(engine: unknown): unknown {
+  if (typeof engine !== 'object' || engine === null) return engine;
+  const e = engine as Record<string, unknown> & { sessions?: { at?: unknown; known?: unknown[] }; refreshPending?: unknown };
+  const { journal: _j, warnedAt: _w, refreshPending, ...rest } = e;
+  return {
+    ...rest,
+    v: 2,
+    sessions: { everSeen: e.sessions?.at !== null && e.sessions?.at !== undefined, known: e.sessions?.known ?? [] },
+    // a refresh pending in version 1 is owed now: none is recorded as done, unless the route is on the local SCVM
+    refreshed: refreshPending === null && typeof rest.target === 'string' ? { target: rest.target, sessionId: '', at: 0 } : null,
+    record: emptyRecord(),
+  };
+}
+
+/** Pure: the record file's JSON -> the record, the switches and the last pass; null parts when not understood. */
+export function parseRecordFile(raw: unknown): {
+  record: EngineState['record'] | null;
+  switches: ApiCache['switches'];
+  lastPass: State['lastPass'];
+  steadyLoggedAt: number | null;
+  newer: number | null;
+} {
+  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const version = typeof r.version === 'number' ? r.version : 0;
+  return {
+    record: part(engineRecordSchema, r.engine),
+    switches: part(apiCacheSchema, { switches: r.switches })?.switches ?? null,
+    lastPass: part(lastPassSchema, r.lastPass),
+    steadyLoggedAt: typeof r.steadyLoggedAt === 'number' ? r.steadyLoggedAt : null,
+    newer: version > STATE_VERSION ? version : null,
+  };
 }

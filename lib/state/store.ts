@@ -1,62 +1,161 @@
-// I/O for the state file: atomic writes (temp in the same directory, fsync, rename, fsync dir; the last step may be
-// left to the filesystem when only the pass's record changed), mode 0600 (it may hold the API token). A corrupt file
-// is moved aside with a timestamp, never deleted, and the pass goes on.
-import {
-  closeSync,
-  fsync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+// Reading and writing the state file and the record file (formats: schema.ts). A state file is never thrown away
+// unless it is no state at all: a corrupt one is moved aside (by a pass, under the lock), a newer version's is read as
+// far as it is understood and never written. The state file is written only when what it holds changed, so a steady
+// pass writes nothing to the host's boot media.
+import { readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StateError } from '../errors';
+import { writeFileAtomic } from '../runtime/files';
+import { pidAlive } from '../runtime/host';
+import type { ClockAnchor } from '../runtime/clock';
 import type { Log } from '../runtime/log';
-import { initialState, parseState, type State } from './schema';
+import {
+  initialState,
+  lastingText,
+  parseRecordFile,
+  parseStateFile,
+  recordFileText,
+  stateFileText,
+  type State,
+} from './schema';
+
+export interface StatePaths {
+  state: string;
+  record: string;
+}
 
 export interface LoadedState {
   state: State;
-  /** true when there was no state file: a first run */
+  /** the clock anchor the state file was written at; null on a first run */
+  clock: ClockAnchor | null;
+  /** there was no state file */
   firstRun: boolean;
-  /** where a corrupt file was moved, if it was */
-  movedAside: string | null;
+  /** the record file was there: this boot has seen a pass before */
+  recordFound: boolean;
+  /** why a file must not be written (a newer agent's), else null */
+  readOnly: string | null;
+  /** the state file's lasting part as read: a save writes the file only when this changed */
+  lastingAtLoad: string | null;
 }
 
-function stamp(now: Date): string {
-  return now.toISOString().replace(/[:.]/g, '-');
+export interface LoadOptions {
+  /** move a corrupt state file aside (a pass under the lock); `status` only reads */
+  moveAsideCorrupt: boolean;
+  /** for the name of a file moved aside */
+  now?: Date;
 }
 
-/** Read the state; never throws for a missing or corrupt file. */
-export function loadState(path: string, log: Log, now = new Date()): LoadedState {
-  let text: string;
+function readText(path: string): { text: string } | { missing: true } | { error: string } {
   try {
-    text = readFileSync(path, 'utf8');
+    return { text: readFileSync(path, 'utf8') };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { state: initialState(), firstRun: true, movedAside: null };
-    return moveAside(path, `unreadable (${code})`, log, now);
+    return code === 'ENOENT' ? { missing: true } : { error: code ?? String(e) };
   }
-  let raw: unknown;
+}
+
+/** Both files, as far as they can be understood. Never throws for a missing, corrupt or newer file. */
+export function loadState(paths: StatePaths, log: Log, opts: LoadOptions): LoadedState {
+  const state = initialState();
+  let clock: ClockAnchor | null = null;
+  let firstRun = false;
+  let lastingAtLoad: string | null = null;
+  const readOnly: string[] = [];
+
+  const file = readText(paths.state);
+  if ('missing' in file) {
+    firstRun = true;
+  } else {
+    const problem = 'error' in file ? `unreadable (${file.error})` : null;
+    let raw: unknown;
+    let parsed: ReturnType<typeof parseStateFile> = { ok: false, problem: problem ?? '' };
+    if (problem === null && 'text' in file) {
+      try {
+        raw = JSON.parse(file.text);
+        parsed = parseStateFile(raw);
+      } catch {
+        parsed = { ok: false, problem: 'not valid JSON' };
+      }
+    }
+    if (parsed.ok) {
+      Object.assign(state, parsed.lasting);
+      clock = parsed.clock;
+      lastingAtLoad = lastingText(state);
+      for (const p of parsed.reset) log.warn(`state file ${paths.state}: the "${p}" part was not understood and starts fresh; the rest is kept`);
+      if (parsed.newer !== null) {
+        readOnly.push(`state file ${paths.state} was written by a newer reroute (state version ${parsed.newer})`);
+      }
+    } else {
+      firstRun = true;
+      if (opts.moveAsideCorrupt) moveAside(paths.state, parsed.problem, log, opts.now ?? new Date());
+    }
+  }
+
+  const rec = readText(paths.record);
+  const recordFound = 'text' in rec;
+  if ('text' in rec) {
+    let raw: unknown = null;
+    try {
+      raw = JSON.parse(rec.text);
+    } catch {
+      log.debug(`record file ${paths.record} is not valid JSON; starting a fresh record`);
+    }
+    const r = parseRecordFile(raw);
+    if (r.record) state.engine = { ...state.engine, record: r.record };
+    state.api = { ...state.api, switches: r.switches };
+    state.lastPass = r.lastPass;
+    state.steadyLoggedAt = r.steadyLoggedAt;
+    if (r.newer !== null) readOnly.push(`record file ${paths.record} was written by a newer reroute (version ${r.newer})`);
+  }
+  return {
+    state,
+    clock,
+    firstRun,
+    recordFound,
+    readOnly: readOnly.length ? readOnly.join('; ') : null,
+    lastingAtLoad,
+  };
+}
+
+function moveAside(path: string, why: string, log: Log, now: Date): void {
+  const aside = join(dirname(path), `${basename(path)}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`);
   try {
-    raw = JSON.parse(text);
+    renameSync(path, aside);
+    log.error(`state file ${path} is ${why}; kept as ${aside} and rebuilt from scratch`);
   } catch (e) {
-    return moveAside(path, `not valid JSON (${(e as Error).message})`, log, now);
+    log.error(`state file ${path} is ${why} and could not be moved aside (${(e as Error).message}); rebuilt in memory`);
   }
-  const parsed = parseState(raw);
-  if (!parsed.ok) return moveAside(path, `not a reroute state (${parsed.problem})`, log, now);
-  for (const slice of parsed.resetSlices) {
-    log.warn(`state file ${path}: the "${slice}" part was invalid and has been reset; the rest is kept`);
-  }
-  return { state: parsed.state, firstRun: false, movedAside: null };
 }
 
 /**
- * Remove the temp files of state writes whose process is gone: a pass killed in the middle of its write (by its
- * deadline, or kill -9), or a power cut before the rename reached the disk. Call with the lock held.
+ * Write the state file (durably: fsync of the file and its directory) unless its lasting part is `onDisk`, what the
+ * file already holds. Returns the lasting part now on disk. Throws StateError when it cannot write.
+ */
+export function saveLasting(path: string, state: State, clock: ClockAnchor, onDisk: string | null): string {
+  const text = lastingText(state);
+  if (text === onDisk) return text;
+  try {
+    writeFileAtomic(path, stateFileText(state, clock), { mode: 0o600, dirMode: 0o700, durable: true });
+  } catch (e) {
+    throw new StateError(`cannot write state file ${path}: ${(e as Error).message}; check the disk and its permissions`, {
+      path,
+    });
+  }
+  return text;
+}
+
+/** Write the record file (a RAM-backed path: no fsync). Throws StateError when it cannot. */
+export function saveRecord(path: string, state: State): void {
+  try {
+    writeFileAtomic(path, recordFileText(state), { mode: 0o600, dirMode: 0o700 });
+  } catch (e) {
+    throw new StateError(`cannot write record file ${path}: ${(e as Error).message}; check paths.record`, { path });
+  }
+}
+
+/**
+ * Remove the temp files of state writes whose process is gone (killed in the middle of a write, or a power cut before
+ * the rename reached the disk). Call with the lock held.
  */
 export function removeStaleTemps(path: string, log: Log): void {
   const dir = dirname(path);
@@ -71,7 +170,7 @@ export function removeStaleTemps(path: string, log: Log): void {
     const m = name.startsWith(prefix) ? /^(\d+)\.tmp$/.exec(name.slice(prefix.length)) : null;
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || processAlive(pid)) continue;
+    if (pid === process.pid || pidAlive(pid)) continue;
     try {
       unlinkSync(join(dir, name));
       log.info(`removed ${join(dir, name)}, left by a pass (pid ${pid}) that did not finish writing the state`);
@@ -79,130 +178,4 @@ export function removeStaleTemps(path: string, log: Log): void {
       // gone already, or not ours to remove: the next pass tries again
     }
   }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
-  }
-}
-
-function moveAside(path: string, why: string, log: Log, now: Date): LoadedState {
-  const aside = join(dirname(path), `${basename(path)}.corrupt-${stamp(now)}`);
-  try {
-    renameSync(path, aside);
-    log.error(`state file ${path} is ${why}; kept as ${aside} and rebuilt from scratch`);
-    return { state: initialState(), firstRun: true, movedAside: aside };
-  } catch (e) {
-    log.error(`state file ${path} is ${why} and could not be moved aside (${(e as Error).message}); rebuilt in memory`);
-    return { state: initialState(), firstRun: true, movedAside: null };
-  }
-}
-
-/** The state file's text for `state`. */
-export function stateText(state: State): string {
-  return JSON.stringify(state) + '\n';
-}
-
-function tmpPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-}
-
-function writeFailed(path: string, tmp: string, e: unknown): StateError {
-  try {
-    unlinkSync(tmp);
-  } catch {
-    // nothing to clean
-  }
-  return new StateError(`cannot write state file ${path}: ${(e as Error).message}; check the disk and its permissions`, {
-    path,
-  });
-}
-
-/**
- * Write `text` (from stateText) atomically with mode 0600: temp file, fsync, rename, fsync of the directory. Throws
- * StateError when it cannot.
- */
-export function writeStateText(path: string, text: string): void {
-  const tmp = tmpPathFor(path);
-  try {
-    const dfd = replaceFile(path, tmp, text);
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch (e) {
-    throw writeFailed(path, tmp, e);
-  }
-}
-
-/** A state write in the background (writeStateTextInBackground). */
-export interface BackgroundWrite {
-  /** true once the new file has replaced the old one (others may read it); false when the write failed before */
-  inPlace: Promise<boolean>;
-  /** resolves once the replacement is durable (the directory fsynced, when asked); rejects with StateError */
-  durable: Promise<void>;
-}
-
-/**
- * writeStateText with its fsyncs on libuv's thread pool, so the event loop goes on (a pass answers its heartbeat
- * meanwhile). With syncDir false the rename is left to the filesystem's next commit (ext4: within 5 s): a power cut
- * before it finds the previous file, whole.
- */
-export function writeStateTextInBackground(path: string, text: string, syncDir = true): BackgroundWrite {
-  const dir = dirname(path);
-  const tmp = tmpPathFor(path);
-  const syncAndClose = (fd: number) =>
-    new Promise<void>((resolve, reject) =>
-      fsync(fd, (err) => {
-        try {
-          closeSync(fd);
-        } catch {
-          // the fsync's verdict is what counts
-        }
-        if (err) reject(err);
-        else resolve();
-      }),
-    );
-  let placed: (ok: boolean) => void = () => undefined;
-  const inPlace = new Promise<boolean>((resolve) => (placed = resolve));
-  const steps = async () => {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-    } catch (e) {
-      closeSync(fd);
-      throw e;
-    }
-    await syncAndClose(fd);
-    renameSync(tmp, path);
-    placed(true);
-    if (syncDir) await syncAndClose(openSync(dir, 'r'));
-  };
-  const durable = steps().catch((e: unknown) => {
-    placed(false);
-    throw writeFailed(path, tmp, e);
-  });
-  durable.catch(() => undefined); // a caller that only looks at inPlace must not leave it unhandled
-  return { inPlace, durable };
-}
-
-/** Temp file, fsync, rename over `path`; returns the directory, opened for its fsync. */
-function replaceFile(path: string, tmp: string, text: string): number {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  return openSync(dir, 'r');
 }

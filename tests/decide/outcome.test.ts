@@ -8,37 +8,43 @@ import { LOCAL, M16, M17, R16, R17, T0, config, engineState, input, session } fr
 
 describe('applyOutcome', () => {
   const switched = () => decide(input({ spec: { up: { [LOCAL]: false } } }));
+  const done = { ok: true as const, target: R16, sessionId: 's-16' };
 
-  test('a successful switch is believed and owes a refresh; a successful refresh clears it', () => {
-    const { state } = switched();
+  test('a successful switch is believed; a successful refresh is recorded as where the last refresh went', () => {
+    const { decision, state } = switched();
+    expect(decision.refresh).toEqual({ target: R16, apiIp: M16, sessionId: 's-16' });
     const after = applyOutcome(state, { switched: { ok: true, to: R16 } }, T0);
     expect(after.target).toBe(R16);
-    expect(after.refreshPending).toEqual({ target: R16, since: T0, attempts: 0, lastError: null });
-    const done = applyOutcome(after, { refreshed: { ok: true } }, T0);
-    expect(done.refreshPending).toBeNull();
-    expect(done.journal.at(-1)).toMatchObject({ switched: 'ok', refreshed: 'ok', to: R16, change: true });
+    expect(after.refreshed).toBeNull();
+    const refreshed = applyOutcome(after, { refreshed: done }, T0);
+    expect(refreshed.refreshed).toEqual({ target: R16, sessionId: 's-16', at: T0 });
+    expect(refreshed.record.refreshFailing).toBeNull();
+    expect(refreshed.record.journal.at(-1)).toMatchObject({ switched: 'ok', refreshed: 'ok', to: R16, change: true });
   });
 
   test('a failed switch is not believed done', () => {
     const { state } = switched();
     const after = applyOutcome(state, { switched: { ok: false, to: R16, error: 'esxcfg-route exit 1' } }, T0);
     expect(after.target).toBe(LOCAL);
-    expect(after.refreshPending).toBeNull();
-    expect(after.journal.at(-1)!.switched).toBe('esxcfg-route exit 1');
+    expect(after.record.journal.at(-1)!.switched).toBe('esxcfg-route exit 1');
   });
 
-  test('a failed refresh stays pending, counted, and is ordered again next pass', () => {
+  test('a failed refresh is counted while it fails, and ordered again next pass', () => {
     const { state } = switched();
-    const s1 = applyOutcome(state, { switched: { ok: true, to: R16 }, refreshed: { ok: false, error: 'HTTP 503' } }, T0);
-    expect(s1.refreshPending).toEqual({ target: R16, since: T0, attempts: 1, lastError: 'HTTP 503' });
+    const fail = { ok: false as const, target: R16, error: 'HTTP 503' };
+    const s1 = applyOutcome(applyOutcome(state, { switched: { ok: true, to: R16 } }, T0), { refreshed: fail }, T0);
+    expect(s1.record.refreshFailing).toEqual({ target: R16, since: T0, attempts: 1, lastError: 'HTTP 503' });
     const next = decide(input({ state: s1, now: T0 + 5000, spec: { up: { [LOCAL]: false }, route: [R16] } }));
     expect(next.decision.change).toBe(false);
     expect(next.decision.refresh).toEqual({ target: R16, apiIp: M16, sessionId: 's-16' });
+    const s2 = applyOutcome(next.state, { refreshed: { ...fail, error: 'HTTP 502' } }, T0 + 5000);
+    expect(s2.record.refreshFailing).toEqual({ target: R16, since: T0, attempts: 2, lastError: 'HTTP 502' });
+    expect(applyOutcome(s2, { refreshed: done }, T0 + 10_000).record.refreshFailing).toBeNull();
   });
 
   test('the state after decide and applyOutcome passes the schema the state module checks', () => {
     const { state } = switched();
-    const after = applyOutcome(state, { switched: { ok: true, to: R16 }, refreshed: { ok: false, error: 'x' } }, T0);
+    const after = applyOutcome(state, { switched: { ok: true, to: R16 }, refreshed: { ok: false, target: R16, error: 'x' } }, T0);
     expect(engineStateSchema.parse(JSON.parse(JSON.stringify(after)))).toEqual(after);
     expect(engineStateSchema.safeParse({ v: 2 }).success).toBe(false);
     expect(engineStateSchema.parse(initialEngineState())).toEqual(initialEngineState());
@@ -64,8 +70,8 @@ describe('describeJournal', () => {
     let state = initialEngineState();
     for (let i = 0; i < 3; i++) state = decide(input({ state, now: T0 + i * 5000 })).state;
     const out = decide(input({ state, now: T0 + 15_000, spec: { up: { [LOCAL]: false } } }));
-    state = applyOutcome(out.state, { switched: { ok: true, to: R16 }, refreshed: { ok: false, error: 'HTTP 503' } }, T0 + 15_000);
-    expect(describeJournal(state.journal)).toEqual([
+    state = applyOutcome(out.state, { switched: { ok: true, to: R16 }, refreshed: { ok: false, target: R16, error: 'HTTP 503' } }, T0 + 15_000);
+    expect(describeJournal(state.record.journal)).toEqual([
       `2024-01-01 00:00:00Z  kept ${LOCAL}: local SCVM ${LOCAL} answers ping and its session is alive (local SCVM healthy; rule local-ok) (same for 3 passes until 2024-01-01 00:00:10Z)`,
       `2024-01-01 00:00:15Z  SWITCH ${LOCAL} -> ${R16}: local SCVM ${LOCAL} does not answer ping: switching to ${R16} (slot of this host when 1 host(s) without a usable SCVM share 2 usable SCVM(s)) (local SCVM not answering ping; rule local-icmp-down) [route changed; session refresh FAILED (retried next pass): HTTP 503]`,
     ]);

@@ -264,11 +264,19 @@ describe('definitions around the table', () => {
     expect(results.map((d) => d.activeDataIps)).toEqual([[LOCAL, R17], [LOCAL, R17]]);
   });
 
-  test('rule 10: a pending refresh is ordered again on later passes', () => {
-    const { decision } = decide(input({
-      state: engineState({ target: LOCAL, refreshPending: { target: LOCAL, since: T0 - 5000, attempts: 1, lastError: 'HTTP 503' } }),
-    }));
-    expect(decision.refresh).toEqual({ target: LOCAL, apiIp: M15, sessionId: 's-15' });
+  test('refresh after add: owed whenever the route is not where the last successful refresh went', () => {
+    // on a remote, no refresh done since (a pass killed after its switch, or one whose refresh failed): ordered again
+    const owed = decide(input({ state: engineState({ target: R16 }), spec: { up: { [LOCAL]: false }, route: [R16] } }));
+    expect(owed.decision.change).toBe(false);
+    expect(owed.decision.refresh).toEqual({ target: R16, apiIp: M16, sessionId: 's-16' });
+    // refreshed there already: nothing owed
+    const done = engineState({ target: R16, refreshed: { target: R16, sessionId: 's-16', at: T0 - 5000 } });
+    expect(decide(input({ state: done, spec: { up: { [LOCAL]: false }, route: [R16] } })).decision.refresh).toBeNull();
+    // back on the local SCVM after a refresh at a remote: owed at the local one
+    const back = engineState({ target: LOCAL, refreshed: { target: R16, sessionId: 's-16', at: T0 - 5000 } });
+    expect(decide(input({ state: back })).decision.refresh).toEqual({ target: LOCAL, apiIp: M15, sessionId: 's-15' });
+    // on the local SCVM with no refresh ever needed: nothing owed
+    expect(decide(input({ state: engineState({ target: LOCAL }) })).decision.refresh).toBeNull();
   });
 
   test('rule 8: the no-target warning is rate-limited, the reason is not', () => {
@@ -280,7 +288,7 @@ describe('definitions around the table', () => {
 
   test('the journal is bounded by journalSize', () => {
     const { state } = passes(Array.from({ length: 7 }, () => ({})), { cfg: config({ journalSize: 5 }) });
-    expect(state.journal.map((e) => e.at)).toEqual([2, 3, 4, 5, 6].map((i) => T0 + i * 5000));
+    expect(state.record.journal.map((e) => e.at)).toEqual([2, 3, 4, 5, 6].map((i) => T0 + i * 5000));
   });
 
   test('obs builder default is all healthy', () => {

@@ -1,120 +1,208 @@
+// The state file and the record file: what goes where, written only when it changed, and never thrown away unless
+// it is no state at all.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadState, removeStaleTemps, stateText, writeStateText, writeStateTextInBackground } from '../../lib/state/store';
-import { initialState, type State } from '../../lib/state/schema';
+import { applyOutcome, decide } from '../../lib/decide';
+import { initialState, lastingText, STATE_VERSION, type State } from '../../lib/state/schema';
+import { loadState, removeStaleTemps, saveLasting, saveRecord, type StatePaths } from '../../lib/state/store';
+import { input, LOCAL, R16 } from '../decide/builders';
 import { recordingLog } from '../support/log';
 
-const saveState = (path: string, state: State) => writeStateText(path, stateText(state));
+const ANCHOR = { boot: 'b-1', mono: 1000, agent: 1_700_000_000_000 };
 
-function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'reroute-state-'));
+function paths(): StatePaths & { dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'reroute-state-'));
+  return { dir, state: join(dir, 'scratch', 'state.json'), record: join(dir, 'run', 'record.json') };
 }
 
-describe('state store', () => {
-  it('treats a missing file as a first run', () => {
+/** A state after a switch to R16 with a pin and a token: something in every part of both files. */
+function busyState(): State {
+  const s = initialState();
+  const out = decide(input({ spec: { up: { [LOCAL]: false } } }));
+  s.engine = applyOutcome(out.state, { switched: { ok: true, to: R16 } }, out.decision.localHealthySec ?? 0);
+  s.pin = { target: R16, until: null, setAt: 5 };
+  s.api = { token: { value: 'tok-1', expiresAt: 99, scvm: '192.168.85.16' }, switches: { enableReroute: true, enableSecondaryDataChannel: false, fetchedAt: 7 } };
+  s.lastPass = { at: 9, ok: true, durationMs: 3 };
+  return s;
+}
+
+const load = (p: StatePaths, moveAsideCorrupt = true) => loadState(p, recordingLog(), { moveAsideCorrupt });
+
+describe('what goes where', () => {
+  it('a missing state file is a first run; nothing is logged', () => {
     const log = recordingLog();
-    const r = loadState(join(tmp(), 'state.json'), log);
-    expect(r.firstRun).toBe(true);
+    const r = loadState(paths(), log, { moveAsideCorrupt: true });
+    expect(r).toMatchObject({ firstRun: true, recordFound: false, readOnly: null, clock: null, lastingAtLoad: null });
     expect(r.state).toEqual(initialState());
     expect(log.entries).toEqual([]);
   });
 
-  it('round-trips a state, mode 0600, no temp file left', () => {
-    const dir = tmp();
-    const path = join(dir, 'sub', 'state.json');
-    const s = initialState();
-    s.pin = { target: '10.10.85.16', until: null, setAt: 1 };
-    saveState(path, s);
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(readdirSync(join(dir, 'sub'))).toEqual(['state.json']);
-    const r = loadState(path, recordingLog());
-    expect(r.firstRun).toBe(false);
+  it('round-trips through both files; the state file (0600) holds no journal, the record file no token', () => {
+    const p = paths();
+    const s = busyState();
+    saveLasting(p.state, s, ANCHOR, null);
+    saveRecord(p.record, s);
+    expect(statSync(p.state).mode & 0o777).toBe(0o600);
+    expect(statSync(p.record).mode & 0o777).toBe(0o600);
+    const stateFile = JSON.parse(readFileSync(p.state, 'utf8'));
+    expect(Object.keys(stateFile).sort()).toEqual(['api', 'clock', 'engine', 'pin', 'version']);
+    expect(stateFile).toMatchObject({ version: STATE_VERSION, clock: ANCHOR, api: { token: s.api.token } });
+    expect(stateFile.engine.record).toBeUndefined();
+    const recordFile = JSON.parse(readFileSync(p.record, 'utf8'));
+    expect(recordFile.engine.journal).toHaveLength(1);
+    expect(JSON.stringify(recordFile)).not.toContain('tok-1');
+    const r = load(p);
+    expect(r).toMatchObject({ firstRun: false, recordFound: true, readOnly: null, clock: ANCHOR });
+    expect(r.state).toEqual(s);
+    expect(readdirSync(join(p.dir, 'scratch'))).toEqual(['state.json']);
+  });
+
+  it('the state file is written only when what it holds changed (a steady pass writes none)', () => {
+    const p = paths();
+    const s = busyState();
+    const onDisk = saveLasting(p.state, s, ANCHOR, null);
+    const before = statSync(p.state);
+    // only the record changed: another journal entry, a later list
+    const steady = { ...s, engine: { ...s.engine, record: { ...s.engine.record, listAt: 12345 } } };
+    expect(saveLasting(p.state, steady, { ...ANCHOR, mono: 9999 }, onDisk)).toBe(onDisk);
+    expect(statSync(p.state).ino).toBe(before.ino);
+    expect(statSync(p.state).mtimeMs).toBe(before.mtimeMs);
+    // the pin changed: written, with the new anchor
+    const pinned = { ...steady, pin: null };
+    expect(saveLasting(p.state, pinned, { ...ANCHOR, mono: 9999 }, onDisk)).toBe(lastingText(pinned));
+    expect(JSON.parse(readFileSync(p.state, 'utf8'))).toMatchObject({ pin: null, clock: { mono: 9999 } });
+  });
+
+  it('after a reboot (no record file) the lasting part is all there, with a fresh record', () => {
+    const p = paths();
+    const s = busyState();
+    saveLasting(p.state, s, ANCHOR, null);
+    const r = load(p);
+    expect(r.recordFound).toBe(false);
     expect(r.state.pin).toEqual(s.pin);
+    expect(r.state.engine.target).toBe(R16);
+    expect(r.state.engine.record.journal).toEqual([]);
+    expect(r.state.api.token).toEqual(s.api.token);
+    expect(r.state.api.switches).toBeNull();
   });
+});
 
-  it('moves a corrupt file aside, keeps it, logs, and starts over', () => {
-    const dir = tmp();
-    const path = join(dir, 'state.json');
-    writeFileSync(path, '{"version":1, "pin": tru');
+describe('bad and foreign files', () => {
+  it('a corrupt state file is moved aside (kept), logged, and the pass starts over', () => {
+    const p = paths();
+    saveLasting(p.state, busyState(), ANCHOR, null);
+    writeFileSync(p.state, '{"version":2, "pin": tru');
     const log = recordingLog();
-    const now = new Date('2026-11-25T10:00:00Z');
-    const r = loadState(path, log, now);
-    expect(r.state).toEqual(initialState());
-    expect(r.movedAside).toBe(join(dir, 'state.json.corrupt-2026-11-25T10-00-00-000Z'));
-    expect(readFileSync(r.movedAside!, 'utf8')).toBe('{"version":1, "pin": tru');
-    expect(log.messages('error')[0]).toMatch(/state file .* is not valid JSON .*kept as .*corrupt/);
+    const r = loadState(p, log, { moveAsideCorrupt: true, now: new Date('2026-11-28T10:00:00Z') });
+    expect(r.firstRun).toBe(true);
+    expect(readdirSync(join(p.dir, 'scratch'))).toEqual(['state.json.corrupt-2026-11-28T10-00-00-000Z']);
+    expect(log.messages('error')).toEqual([expect.stringMatching(/is not valid JSON; kept as .*corrupt-2026-11-28T10-00-00-000Z/)]);
   });
 
-  it('moves aside a JSON file that is not a reroute state', () => {
-    const dir = tmp();
-    const path = join(dir, 'state.json');
-    writeFileSync(path, JSON.stringify({ version: 99 }));
+  it('status reads a corrupt file without moving or writing anything', () => {
+    const p = paths();
+    saveLasting(p.state, busyState(), ANCHOR, null);
+    writeFileSync(p.state, 'garbage');
+    const r = load(p, false);
+    expect(r.firstRun).toBe(true);
+    expect(readFileSync(p.state, 'utf8')).toBe('garbage');
+    expect(readdirSync(join(p.dir, 'scratch'))).toEqual(['state.json']);
+  });
+
+  it('one bad part starts fresh on its own; the pin and the rest are kept', () => {
+    const p = paths();
+    saveLasting(p.state, busyState(), ANCHOR, null);
+    const raw = JSON.parse(readFileSync(p.state, 'utf8'));
+    writeFileSync(p.state, JSON.stringify({ ...raw, engine: { v: 2, target: 42 } }));
     const log = recordingLog();
-    const r = loadState(path, log);
-    expect(r.movedAside).not.toBeNull();
-    expect(log.messages('error')[0]).toMatch(/not a reroute state \(version/);
+    const r = loadState(p, log, { moveAsideCorrupt: true });
+    expect(r.state.pin).toEqual(busyState().pin);
+    expect(r.state.engine.target).toBeNull();
+    expect(log.messages('warn')).toEqual([expect.stringMatching(/the "engine" part was not understood and starts fresh; the rest is kept/)]);
   });
 
-  it('keeps the pin when only a slice is invalid', () => {
-    const dir = tmp();
-    const path = join(dir, 'state.json');
-    const s = { ...initialState(), pin: { target: '10.10.85.17', until: 5, setAt: 1 }, engine: 'garbage', api: 7 };
-    writeFileSync(path, JSON.stringify(s));
+  it('a newer agent\'s state file is read as far as it is understood, and marked read-only (never moved aside)', () => {
+    const p = paths();
+    saveLasting(p.state, busyState(), ANCHOR, null);
+    const raw = JSON.parse(readFileSync(p.state, 'utf8'));
+    // a version 3 with keys this version does not know, at the top and inside the engine
+    const newer = { ...raw, version: 3, quorum: { x: 1 }, engine: { ...raw.engine, v: 2, futureField: [1, 2] } };
+    writeFileSync(p.state, JSON.stringify(newer));
+    const r = load(p);
+    expect(r.readOnly).toMatch(/written by a newer reroute \(state version 3\)/);
+    expect(r.state.pin).toEqual(busyState().pin);
+    expect(r.state.engine.target).toBe(R16);
+    expect(JSON.parse(readFileSync(p.state, 'utf8'))).toEqual(newer);
+  });
+
+  it('an engine key this version does not know is dropped, not a reason to reset the engine', () => {
+    const p = paths();
+    saveLasting(p.state, busyState(), ANCHOR, null);
+    const raw = JSON.parse(readFileSync(p.state, 'utf8'));
+    writeFileSync(p.state, JSON.stringify({ ...raw, engine: { ...raw.engine, somethingNew: true } }));
+    const r = load(p);
+    expect(r.state.engine.target).toBe(R16);
+    expect(r.readOnly).toBeNull();
+  });
+
+  it('a version 1 file (one file, before the split) is taken over: pin, target, token; a pending refresh stays owed', () => {
+    const p = paths();
+    const v1 = {
+      version: 1,
+      pin: { target: R16, until: null, setAt: 1 },
+      engine: {
+        v: 1,
+        target: R16,
+        local: { down: true, healthySince: null, downSince: 5 },
+        damping: { penalty: 1, penaltyAt: 5, relapses: [5] },
+        sessions: { at: 5, from: '192.168.85.16', known: [{ dataIp: LOCAL, manageIp: null, zone: null, sessionId: 's', alive: false, lastSeenAt: 5 }] },
+        activeDataIps: [R16],
+        secondaryChannel: false,
+        refreshPending: { target: R16, since: 5, attempts: 2, lastError: 'HTTP 503' },
+        journal: [],
+        warnedAt: {},
+      },
+      api: { token: null, switches: null },
+      lastPass: null,
+    };
+    spawnSync('mkdir', ['-p', join(p.dir, 'scratch')]);
+    writeFileSync(p.state, JSON.stringify(v1));
+    const r = load(p);
+    expect(r.readOnly).toBeNull();
+    expect(r.state.pin).toEqual(v1.pin);
+    expect(r.state.engine).toMatchObject({ v: 2, target: R16, refreshed: null, sessions: { everSeen: true } });
+    expect(r.state.engine.local).toEqual(v1.engine.local);
+    expect(r.state.engine.sessions.known).toEqual([{ dataIp: LOCAL, manageIp: null, zone: null, sessionId: 's', alive: false }]);
+  });
+
+  it('a corrupt record file is just a fresh record (it is only a record)', () => {
+    const p = paths();
+    saveLasting(p.state, busyState(), ANCHOR, null);
+    saveRecord(p.record, busyState());
+    writeFileSync(p.record, 'garbage');
+    const r = load(p);
+    expect(r.recordFound).toBe(true);
+    expect(r.state.engine.record.journal).toEqual([]);
+    expect(r.state.engine.target).toBe(R16);
+  });
+});
+
+describe('temp files left by killed writes', () => {
+  it('removes those of dead processes only', () => {
+    const p = paths();
+    saveLasting(p.state, busyState(), ANCHOR, null);
+    const dead = spawnSync('true').pid!;
+    const scratch = join(p.dir, 'scratch');
+    writeFileSync(join(scratch, `.state.json.${dead}.tmp`), 'x');
+    writeFileSync(join(scratch, `.state.json.${process.pid}.tmp`), 'x');
+    writeFileSync(join(scratch, '.state.json.notapid.tmp'), 'x');
     const log = recordingLog();
-    const r = loadState(path, log);
-    expect(r.state.pin).toEqual({ target: '10.10.85.17', until: 5, setAt: 1 });
-    expect(r.movedAside).toBeNull();
-    expect(log.messages('warn').join('\n')).toMatch(/"engine" part was invalid/);
-  });
-
-  it('refuses a pin whose target is not an IPv4 address', () => {
-    const dir = tmp();
-    const path = join(dir, 'state.json');
-    writeFileSync(path, JSON.stringify({ ...initialState(), pin: { target: '-d', until: null, setAt: 1 } }));
-    const r = loadState(path, recordingLog());
-    expect(r.state.pin).toBeNull();
-    expect(r.movedAside).not.toBeNull();
-  });
-
-  it('reports an unwritable location as a StateError and leaves the old file', () => {
-    const dir = tmp();
-    const path = join(dir, 'state.json');
-    saveState(path, initialState());
-    const before = readFileSync(path, 'utf8');
-    expect(() => saveState(join(path, 'nested.json'), initialState())).toThrow(/cannot write state file/);
-    expect(readFileSync(path, 'utf8')).toBe(before);
-  });
-
-  it('writes in the background the same file, mode 0600, or rejects with a StateError and leaves the old one', async () => {
-    const dir = tmp();
-    const path = join(dir, 'state.json');
-    const text = stateText(initialState());
-    const w = writeStateTextInBackground(path, text);
-    expect(await w.inPlace).toBe(true);
-    expect(readFileSync(path, 'utf8')).toBe(text);
-    await w.durable;
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(readdirSync(dir)).toEqual(['state.json']);
-    const bad = writeStateTextInBackground(join(path, 'nested.json'), text);
-    expect(await bad.inPlace).toBe(false);
-    await expect(bad.durable).rejects.toThrow(/cannot write state file/);
-    expect(readFileSync(path, 'utf8')).toBe(text);
-  });
-
-  it('removes the temp files of writers that are gone, and keeps those of live ones', () => {
-    const dir = tmp();
-    const path = join(dir, 'state.json');
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited: its pid is free
-    for (const pid of [dead, process.pid]) writeFileSync(join(dir, `.state.json.${pid}.tmp`), '{"half":');
-    writeFileSync(join(dir, '.other.json.1.tmp'), 'not ours');
-    const log = recordingLog();
-    removeStaleTemps(path, log);
-    expect(readdirSync(dir).sort()).toEqual(['.other.json.1.tmp', `.state.json.${process.pid}.tmp`]);
-    expect(log.messages('info')).toEqual([
-      `removed ${join(dir, `.state.json.${dead}.tmp`)}, left by a pass (pid ${dead}) that did not finish writing the state`,
-    ]);
-    removeStaleTemps(join(dir, 'missing-dir', 'state.json'), log); // no directory: nothing to do, no throw
+    removeStaleTemps(p.state, log);
+    expect(existsSync(join(scratch, `.state.json.${dead}.tmp`))).toBe(false);
+    expect(existsSync(join(scratch, `.state.json.${process.pid}.tmp`))).toBe(true);
+    expect(existsSync(join(scratch, '.state.json.notapid.tmp'))).toBe(true);
+    expect(log.messages('info')).toEqual([expect.stringMatching(new RegExp(`left by a pass \\(pid ${dead}\\)`))]);
   });
 });

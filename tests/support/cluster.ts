@@ -410,7 +410,8 @@ export class Cluster {
       passDeadlineMs: 8000,
       paths: {
         state: join(this.dir, 'state.json'),
-        lock: join(this.dir, 'reroute.lock'),
+        record: join(this.dir, 'run', 'record.json'),
+        lock: join(this.dir, 'run', 'reroute.lock'),
         log: join(this.dir, 'scvm_failure.log'),
         logLink: null,
       },

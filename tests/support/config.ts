@@ -15,7 +15,8 @@ export function rawConfig(dir: string, over: Partial<ConfigInput> = {}): ConfigI
     ],
     paths: {
       state: join(dir, 'state.json'),
-      lock: join(dir, 'reroute.lock'),
+      record: join(dir, 'run', 'record.json'),
+      lock: join(dir, 'run', 'reroute.lock'),
       log: join(dir, 'log', 'scvm_failure.log'),
       logLink: join(dir, 'var-log', 'scvm_failure.log'),
     },

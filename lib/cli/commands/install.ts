@@ -1,6 +1,6 @@
 // `reroute install --every <seconds> [--root dir]`: cron lines (one per sub-minute offset) and, on ESXi, the boot block.
 import { resolve } from 'node:path';
-import { bootBlock, cadenceFor, countAgentLines, cronLines, withAgentLines, withBootBlock } from '../../act/install/crontab';
+import { bootBlock, cadenceFor, countAgentLines, cronLines, withAgentLines, withBootBlock } from '../../install/crontab';
 import {
   checkedPlatform,
   checkedRoot,
@@ -9,9 +9,9 @@ import {
   readText,
   restartCrond,
   targetsFor,
-  writeAtomic,
-} from '../../act/install/targets';
+} from '../../install/targets';
 import { configPath } from '../../config/load';
+import { writeFileAtomic } from '../../runtime/files';
 import type { CommandEnv } from '../context';
 
 export interface InstallOptions {
@@ -77,7 +77,7 @@ export async function run(opts: InstallOptions, env: CommandEnv): Promise<number
 
   for (const w of writes) {
     say(`${env.globals.dryRun ? 'would write' : 'wrote'} ${w.file}: ${w.what}`);
-    if (!env.globals.dryRun) writeAtomic(w.file, w.text, w.mode);
+    if (!env.globals.dryRun) writeFileAtomic(w.file, w.text, { mode: w.mode, keepMode: true });
   }
   for (const l of lines) say(`  ${l}`);
 

@@ -4,10 +4,12 @@ import type { Config } from '../../config/schema';
 import type { EngineState } from '../../decide';
 import { UsageError } from '../../errors';
 import { isIPv4 } from '../../net/ipv4';
-import { withPass } from '../../runtime/pass';
+import { probe } from '../../observe/icmp/prober';
+import { openAgent } from '../../pass/agent';
+import { runPass, type PassReport } from '../../pass/pass';
 import { parseDuration } from '../duration';
+import { onExitFlush } from '../exit';
 import type { CommandEnv } from '../context';
-import { passBody, type PassReport } from './loop';
 
 export interface RouteOptions {
   target?: string;
@@ -55,41 +57,40 @@ export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> 
   }
   const forMs = opts.for !== undefined ? parseDuration(opts.for, '--for') : null;
 
-  const { report, vip } = await withPass(env.globals, 'route', async (ctx) => {
-    const { state, log, config } = ctx;
+  const agent = await openAgent(env.globals);
+  onExitFlush(() => agent.log.flush());
+  const { config, log } = agent;
+  if (opts.target !== undefined && !opts.force) {
+    // Checked before the pass: the probe takes up to probe.timeoutMs, which the pass's lock need not wait for.
+    const target = opts.target;
+    const r = (await probe([target], config.probe, log))[target];
+    if (!r?.reachable) {
+      throw new UsageError(
+        `route: ${target} does not answer ICMP now (${r?.received ?? 0}/${r?.sent ?? 0} replies${r?.error ? `, ${r.error}` : ''}); check it, or add --force`,
+      );
+    }
+  }
+  let said = '';
+  const report = await runPass(agent, (state, now) => {
     if (opts.auto) {
       if (state.pin) log.info(`route --auto: pin to ${state.pin.target} removed; LOOP mode decides`);
-      env.display.out(state.pin ? `pin to ${state.pin.target} removed: LOOP mode` : 'no pin was set: LOOP mode');
+      said = state.pin ? `pin to ${state.pin.target} removed: LOOP mode` : 'no pin was set: LOOP mode';
       state.pin = null;
-      return { report: await passBody(ctx), vip: config.nfsVip };
+      return;
     }
     const target = opts.target!;
-    if (!opts.force) {
-      if (!knownScvmAddresses(config, state.engine).has(target)) {
-        throw new UsageError(
-          `route: ${target} is not a known SCVM address (config local/scvms or the session list); check it, or add --force`,
-        );
-      }
-      const { probe } = await import('../../observe/icmp/prober');
-      const r = (await probe([target], config.probe, log))[target];
-      if (!r?.reachable) {
-        throw new UsageError(
-          `route: ${target} does not answer ICMP now (${r?.received ?? 0}/${r?.sent ?? 0} replies${
-            r?.error ? `, ${r.error}` : ''
-          }); check it, or add --force`,
-        );
-      }
+    if (!opts.force && !knownScvmAddresses(config, state.engine).has(target)) {
+      throw new UsageError(
+        `route: ${target} is not a known SCVM address (config local/scvms or the session list); check it, or add --force`,
+      );
     }
-    const now = Date.now();
     state.pin = { target, until: forMs === null ? null : now + forMs, setAt: now };
     log.info(
-      `route --target ${target}${opts.force ? ' --force' : ''}: pinned ${
-        forMs === null ? 'until route --auto' : `until ${new Date(now + forMs).toISOString()}`
-      }`,
+      `route --target ${target}${opts.force ? ' --force' : ''}: pinned ${forMs === null ? 'until route --auto' : `for ${opts.for}`}`,
     );
-    env.display.out(`pinned to ${target}${forMs === null ? ' until `reroute route --auto`' : ` for ${opts.for}`}`);
-    return { report: await passBody(ctx), vip: config.nfsVip };
+    said = `pinned to ${target}${forMs === null ? ' until `reroute route --auto`' : ` for ${opts.for}`}`;
   });
-  env.display.out(describe(report, vip));
+  env.display.out(said);
+  env.display.out(describe(report, config.nfsVip));
   return report.switched === 'failed' ? 1 : 0;
 }

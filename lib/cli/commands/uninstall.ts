@@ -1,6 +1,7 @@
 // `reroute uninstall [--root dir]`: remove exactly the agent's cron lines and boot block; nothing else.
-import { countAgentLines, hasBootBlock, withoutAgentLines, withoutBootBlock } from '../../act/install/crontab';
-import { checkedPlatform, checkedRoot, readText, removeFile, restartCrond, targetsFor, writeAtomic } from '../../act/install/targets';
+import { countAgentLines, hasBootBlock, withoutAgentLines, withoutBootBlock } from '../../install/crontab';
+import { checkedPlatform, checkedRoot, readText, removeFile, restartCrond, targetsFor } from '../../install/targets';
+import { writeFileAtomic } from '../../runtime/files';
 import type { CommandEnv } from '../context';
 
 export interface UninstallOptions {
@@ -25,7 +26,7 @@ export async function run(opts: UninstallOptions, env: CommandEnv): Promise<numb
     if (!dry) removeFile(t.crontab.file);
   } else {
     say(`${dry ? 'would remove' : 'removed'} ${n} reroute lines from ${t.crontab.file} (other lines kept)`);
-    if (!dry) writeAtomic(t.crontab.file, newTab, t.crontabMode);
+    if (!dry) writeFileAtomic(t.crontab.file, newTab, { mode: t.crontabMode, keepMode: true });
   }
 
   if (t.bootScript) {
@@ -33,7 +34,7 @@ export async function run(opts: UninstallOptions, env: CommandEnv): Promise<numb
     if (!hasBootBlock(oldSh, t.bootScript.file)) say(`nothing to remove in ${t.bootScript.file}`);
     else {
       say(`${dry ? 'would remove' : 'removed'} the reroute boot block from ${t.bootScript.file}`);
-      if (!dry) writeAtomic(t.bootScript.file, withoutBootBlock(oldSh, t.bootScript.file), 0o1755);
+      if (!dry) writeFileAtomic(t.bootScript.file, withoutBootBlock(oldSh, t.bootScript.file), { mode: 0o1755, keepMode: true });
     }
   }
 

@@ -1,5 +1,6 @@
-// The ZBS API's slice of the state file (key "api"): the login token and the last cluster switches read.
-// The token is a secret: it is written to the state file (mode 0600) and to the X-SmartX-Token header, nowhere else.
+// The ZBS API's part of the state: the login token (in the state file) and the last cluster switches read (in the
+// record file). The token is a secret: it is written to the state file (mode 0600) and to the X-SmartX-Token header,
+// nowhere else. Its expiry and the switches' read time are agent time (lib/runtime/clock.ts).
 import { z } from 'zod';
 import { isIPv4 } from '../../net/ipv4';
 
@@ -15,8 +16,7 @@ const tokenSchema = z
     expiresAt: z.number().int().nonnegative(),
     /** manage IP of the SCVM that issued it (for the log; the token is valid cluster-wide) */
     scvm: z.string().refine(isIPv4, 'a dotted-quad IPv4 address'),
-  })
-  .strict();
+  });
 
 const switchesSchema = z
   .object({
@@ -24,16 +24,14 @@ const switchesSchema = z
     enableSecondaryDataChannel: z.boolean(),
     /** epoch ms of the read */
     fetchedAt: z.number().int().nonnegative(),
-  })
-  .strict();
+  });
 
-/** Schema of the "api" key of the state file; the state module validates with it. */
+/** The API's part of the state: the token (state file) and the switches (record file). Unknown keys are dropped. */
 export const apiCacheSchema = z
   .object({
     token: tokenSchema.nullable().default(null),
     switches: switchesSchema.nullable().default(null),
-  })
-  .strict();
+  });
 
 /** The API cache as stored between passes. */
 export type ApiCache = z.output<typeof apiCacheSchema>;

@@ -4,6 +4,8 @@
 // every invocation is appended to FAKE_ESXI_STATE + '.calls'. State fields that steer failures:
 //   fail:   { list|add|delete|gateway|vmknic: <count of next calls that fail> | true (always) }
 //   hang:   [ op names or argv words ]  -> the call never returns (with a child holding its pipes)
+//   hangAfter: { op: n }               -> the first n calls of op work, every later one hangs (a pass stuck
+//                                         after a change took effect: the read-back after an add hangs)
 //   output: { op: "raw text" }          -> printed instead of the table (garbage-output tests)
 //   format: "modern" | "old"            -> esxcfg-route -l with / without the Interface column
 //   vmknicFormat: "modern" | "old"      -> esxcfg-vmknic -l with / without TSO MSS and NetStack
@@ -93,6 +95,12 @@ function hangForever() {
 function steer(state, op, argv) {
   const hang = state.hang || [];
   if (hang.includes(op) || argv.some((a) => hang.includes(a))) return { hang: true };
+  const after = (state.hangAfter || {})[op];
+  if (typeof after === 'number') {
+    if (after <= 0) return { hang: true };
+    state.hangAfter[op] = after - 1;
+    save(state);
+  }
   const f = (state.fail || {})[op];
   if (f === true || (typeof f === 'number' && f > 0)) {
     if (typeof f === 'number') {

@@ -21,6 +21,7 @@ export interface FakeEsxiState {
   vmknics: Record<string, unknown>[];
   fail: Record<string, number | boolean>;
   hang: string[];
+  hangAfter?: Record<string, number>;
   output: Record<string, string>;
 }
 

@@ -1,0 +1,175 @@
+// Pure text edits for `reroute install` / `uninstall`: the marked cron lines and the marked boot block.
+// Nothing here reads or writes a file; targets.ts knows where the texts live.
+import { ConfigError, MissingValueError, UsageError } from '../errors';
+
+/** Every cron line the agent owns ends with this comment; uninstall removes exactly those lines. */
+export const LINE_MARKER = '# reroute-agent';
+/** First and last line of the boot block in ESXi's /etc/rc.local.d/local.sh. */
+export const BLOCK_BEGIN = '# >>> reroute-agent: restores the reroute cron lines at boot (`reroute uninstall` removes this block)';
+export const BLOCK_END = '# <<< reroute-agent';
+
+/** Cadences below this collide on the pass lock: a pass starts Node (~70 ms) and waits for echoes (up to 2 s). */
+export const MIN_EVERY_SEC = 5;
+
+/** When cron fires: the minute field and the sleeps (s) that spread runs inside each matching minute. */
+export interface Cadence {
+  minuteField: string;
+  offsets: number[];
+}
+
+const SUB_MINUTE = [5, 6, 10, 12, 15, 20, 30];
+const WHOLE_MINUTES = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60];
+
+/**
+ * Cron fires once a minute at most; shorter cadences are `sleep k` offsets inside the minute, so `every` must divide
+ * 60 (else the last gap of each minute would be short). Longer ones are `*\/m` minutes, m dividing an hour.
+ */
+export function cadenceFor(everySec: number): Cadence {
+  if (Number.isInteger(everySec) && SUB_MINUTE.includes(everySec)) {
+    const offsets: number[] = [];
+    for (let k = 0; k < 60; k += everySec) offsets.push(k);
+    return { minuteField: '*', offsets };
+  }
+  if (Number.isInteger(everySec) && everySec % 60 === 0 && WHOLE_MINUTES.includes(everySec / 60)) {
+    const m = everySec / 60;
+    return { minuteField: m === 1 ? '*' : m === 60 ? '0' : `*/${m}`, offsets: [0] };
+  }
+  throw new UsageError(
+    `--every ${String(everySec)}: use seconds that divide a minute (${SUB_MINUTE.join(', ')}) or whole minutes dividing an hour (${WHOLE_MINUTES.map((m) => m * 60).join(', ')})`,
+  );
+}
+
+/** True for a line this agent wrote (its marker is the last thing on the line). */
+export function isAgentLine(line: string): boolean {
+  return line.trimEnd().endsWith(' ' + LINE_MARKER);
+}
+
+/**
+ * The cron lines for a cadence: `<min> * * * * [user] sleep k; <command> # reroute-agent`, one per offset.
+ * `user` is the sixth field of /etc/cron.d files; root crontabs have none.
+ */
+export function cronLines(everySec: number, command: string, user?: string): string[] {
+  if (command.trim() === '') throw new MissingValueError('the cron command line');
+  // cron (Vixie, cronie) turns % into a newline; a newline would end the line early.
+  if (/[%\n\r\0]/.test(command)) {
+    throw new UsageError(`cron command line "${command}" contains %, a newline or NUL: move the files to paths without them`);
+  }
+  const { minuteField, offsets } = cadenceFor(everySec);
+  const who = user === undefined ? '' : `${user} `;
+  return offsets.map((k) => `${minuteField} * * * * ${who}sleep ${k}; ${command} ${LINE_MARKER}`);
+}
+
+function splitLines(text: string): string[] {
+  if (text === '') return [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+// cron ignores a last line without a newline, so every text we produce ends with one.
+function joinLines(lines: string[]): string {
+  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+}
+
+/** Crontab text with our lines replaced by `lines` (where the first of ours stood, else at the end); others kept. */
+export function withAgentLines(text: string, lines: string[]): string {
+  const before = splitLines(text);
+  const at = before.findIndex(isAgentLine);
+  const kept = before.filter((l) => !isAgentLine(l));
+  const insertAt = at === -1 ? kept.length : before.slice(0, at).filter((l) => !isAgentLine(l)).length;
+  return joinLines([...kept.slice(0, insertAt), ...lines, ...kept.slice(insertAt)]);
+}
+
+/** Crontab text without our lines; every other line kept as it was. */
+export function withoutAgentLines(text: string): string {
+  const lines = splitLines(text);
+  return lines.some(isAgentLine) ? joinLines(lines.filter((l) => !isAgentLine(l))) : text;
+}
+
+/** How many of our lines a crontab text holds. */
+export function countAgentLines(text: string): number {
+  return splitLines(text).filter(isAgentLine).length;
+}
+
+/** What the boot block needs: paths as the booted host sees them (never under --root). */
+export interface BootBlockSpec {
+  crontabPath: string;
+  crondPidFile: string;
+  crondStart: string;
+  lines: string[];
+}
+
+/**
+ * The local.sh block: drop stale agent lines, append ours, restart crond (ESXi rebuilds the root crontab from its image
+ * at every boot, so without this the agent would stop running after a reboot).
+ */
+export function bootBlock(spec: BootBlockSpec): string[] {
+  for (const [what, v] of Object.entries({ crontabPath: spec.crontabPath, crondPidFile: spec.crondPidFile })) {
+    if (!v.startsWith('/') || /['\s]/.test(v)) throw new MissingValueError(`the boot block (${what} "${v}")`);
+  }
+  if (spec.lines.length === 0) throw new MissingValueError('the boot block (no cron lines)');
+  const eof = 'REROUTE_AGENT_EOF';
+  return [
+    BLOCK_BEGIN,
+    `/bin/sed -i '/ ${LINE_MARKER}$/d' ${spec.crontabPath}`,
+    `/bin/cat >> ${spec.crontabPath} <<'${eof}'`,
+    ...spec.lines,
+    eof,
+    `/bin/kill $(/bin/cat ${spec.crondPidFile} 2>/dev/null) 2>/dev/null`,
+    spec.crondStart,
+    BLOCK_END,
+  ];
+}
+
+interface BlockSpan {
+  begin: number;
+  end: number;
+}
+
+function findBlock(lines: string[], file: string): BlockSpan | null {
+  const begin = lines.findIndex((l) => l.trimEnd() === BLOCK_BEGIN);
+  const end = lines.findIndex((l) => l.trimEnd() === BLOCK_END);
+  if (begin === -1 && end === -1) return null;
+  if (begin === -1 || end === -1 || end < begin) {
+    const line = (begin === -1 ? end : begin) + 1;
+    throw new ConfigError(
+      [`the reroute block at line ${line} has no matching ${begin === -1 ? 'begin' : 'end'} marker: remove the reroute lines by hand, then rerun`],
+      file,
+    );
+  }
+  const again = lines.slice(end + 1).findIndex((l) => l.trimEnd() === BLOCK_BEGIN);
+  if (again !== -1) {
+    throw new ConfigError([`two reroute blocks (lines ${begin + 1} and ${end + 2 + again}): remove one by hand, then rerun`], file);
+  }
+  return { begin, end };
+}
+
+/**
+ * Boot script with our block replaced by `block`, placed before the script's closing top-level `exit 0`
+ * (ESXi's local.sh ends with one: lines after it never run). Everything else is kept.
+ */
+export function withBootBlock(script: string, block: string[], file: string): string {
+  const lines = splitLines(withoutBootBlock(script, file));
+  let exitAt = -1;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (/^exit 0\s*$/.test(lines[i]!)) {
+      exitAt = i;
+      break;
+    }
+  }
+  if (exitAt === -1) return joinLines([...lines, ...block]);
+  return joinLines([...lines.slice(0, exitAt), ...block, ...lines.slice(exitAt)]);
+}
+
+/** Boot script without our block; unchanged (same string) when it holds none. */
+export function withoutBootBlock(script: string, file: string): string {
+  const lines = splitLines(script);
+  const span = findBlock(lines, file);
+  if (!span) return script;
+  return joinLines([...lines.slice(0, span.begin), ...lines.slice(span.end + 1)]);
+}
+
+/** Whether a boot script holds our block. */
+export function hasBootBlock(script: string, file: string): boolean {
+  return findBlock(splitLines(script), file) !== null;
+}

@@ -1,0 +1,41 @@
+// A config error under cron: cron sends the agent's output nowhere, so a host with a bad config would look silent
+// to support. One line goes to the log file: the configured one when the config names it, else the default. The same
+// error is logged at most once an hour (lib/runtime/said.ts).
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DEFAULT_LOG_PATH, DEFAULT_RECORD_PATH } from '../config/paths';
+import type { ConfigError } from '../errors';
+import { formatLine } from '../runtime/logger';
+import { saidWithin } from '../runtime/said';
+
+const HOUR_MS = 3600_000;
+
+/** paths.log and paths.record as the config file names them, where it can be read that far (nothing is checked). */
+export function pathsNamedBy(configText: string | null): { log: string; record: string } {
+  let paths: { log?: unknown; record?: unknown } | undefined;
+  try {
+    paths = (JSON.parse(configText ?? '') as { paths?: typeof paths } | null)?.paths;
+  } catch {
+    paths = undefined;
+  }
+  const named = (v: unknown, fallback: string) => (typeof v === 'string' && v.startsWith('/') ? v : fallback);
+  return { log: named(paths?.log, DEFAULT_LOG_PATH), record: named(paths?.record, DEFAULT_RECORD_PATH) };
+}
+
+/** Log a config error once an hour. Never throws: the caller exits 2 whatever happens here. */
+export function logConfigError(configPath: string, err: ConfigError): void {
+  let text: string | null = null;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch {
+    // unreadable: the defaults
+  }
+  const paths = pathsNamedBy(text);
+  if (saidWithin(dirname(paths.record), err.message, HOUR_MS)) return;
+  try {
+    mkdirSync(dirname(paths.log), { recursive: true });
+    appendFileSync(paths.log, formatLine('error', `${err.message}; no pass is made until the config is fixed (exit 2)`) + '\n');
+  } catch {
+    // the log cannot be written either: stderr has the line
+  }
+}

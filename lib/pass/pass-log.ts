@@ -1,0 +1,41 @@
+// What a pass says in the log. Every change and every warning at once; a pass that changes nothing only once in
+// log.steadyEverySec, so a steady host writes a line an hour to its boot media, not one a second.
+import { dirname } from 'node:path';
+import { isRepeat, type Decision } from '../decide';
+import type { AgentTime } from '../runtime/clock';
+import type { Log } from '../runtime/log';
+import { saidWithin } from '../runtime/said';
+import type { State } from '../state/schema';
+
+const HOUR_MS = 3600_000;
+
+/** Log the pass; returns when the last steady line was logged (agent time), for the record. */
+export function logPass(log: Log, decision: Decision, state: State, time: AgentTime, steadyEverySec: number): number | null {
+  for (const w of decision.warnings) log.warn(w);
+  const to = decision.change ? decision.nextHop : 'keep';
+  const line = `local ${decision.local}, route ${decision.from.join(',') || 'none'} -> ${to} (row ${decision.row} ${decision.reason}): ${decision.because}`;
+  const journal = state.engine.record.journal;
+  const last = journal[journal.length - 1];
+  let repeats = 0;
+  while (last && repeats + 1 < journal.length && isRepeat(journal[journal.length - 2 - repeats]!, last)) repeats++;
+  const news = decision.change || decision.warnings.length > 0 || repeats === 0;
+  if (news) {
+    log.info(`pass: ${line}`);
+    return time.now;
+  }
+  if (state.steadyLoggedAt === null || time.now - state.steadyLoggedAt >= steadyEverySec * 1000) {
+    log.info(`steady: ${line} (the same for ${repeats + 1} passes)`);
+    return time.now;
+  }
+  log.debug(`pass: ${line}`);
+  return state.steadyLoggedAt;
+}
+
+/** A newer agent's file is in the way: say so once an hour; the pass goes on without writing. */
+export function warnReadOnly(log: Log, why: string, recordPath: string): void {
+  if (saidWithin(dirname(recordPath), why, HOUR_MS)) return;
+  log.warn(
+    `${why}: this agent reads what it understands of it and writes neither state file; failover goes on. ` +
+      'Reinstall the newer reroute, or move the file aside if going back to this version is meant to last',
+  );
+}

@@ -1,0 +1,92 @@
+// One pass, top to bottom: lock, load, observe, decide, act, save, unlock. Everything it calls lives below it.
+import { act } from '../act';
+import { decide, probeTargets, afterTimeGap, type Decision } from '../decide';
+import { observe } from '../observe';
+import { startSweep } from '../observe/icmp/prober';
+import { createZbsClient } from '../observe/zbs/client';
+import { continueTime, readClock } from '../runtime/clock';
+import { armDeadline, type Deadline } from '../runtime/deadline';
+import { monotonicMs } from '../runtime/host';
+import { acquireLock } from '../runtime/lock';
+import { loadState, removeStaleTemps, saveLasting, saveRecord } from '../state/store';
+import type { State } from '../state/schema';
+import type { Agent } from './agent';
+import { logPass, warnReadOnly } from './pass-log';
+
+/** What one pass did, for the commands that print it. */
+export interface PassReport {
+  decision: Decision;
+  switched: 'no' | 'yes' | 'failed' | 'dry-run';
+  heartbeat: 'sent' | 'failed' | 'none';
+}
+
+/** A change an operator makes to the state under the pass's lock (`route --target` / `--auto`), at agent time `now`. */
+export type StateEdit = (state: State, now: number) => void;
+
+/** Run one pass within its deadline. Throws LockedError (exit 3), DeadlineError or StateError (exit 1). */
+export async function runPass(agent: Agent, edit?: StateEdit): Promise<PassReport> {
+  const { config, log } = agent;
+  const deadline = armDeadline(config.passDeadlineMs, 3 * config.commandTimeoutMs, log);
+  try {
+    return await Promise.race([deadline.expired, pass(agent, deadline, edit)]);
+  } finally {
+    deadline.stop();
+  }
+}
+
+async function pass(agent: Agent, deadline: Deadline, edit?: StateEdit): Promise<PassReport> {
+  const { config, log, backend, dryRun } = agent;
+  const reading = readClock();
+  deadline.step = 'taking the lock';
+  const lockGraceMs = 3 * config.commandTimeoutMs + 2000;
+  const lock = acquireLock(config.paths.lock, { holdMs: config.passDeadlineMs, graceMs: lockGraceMs, log });
+  try {
+    deadline.step = 'loading the state';
+    const loaded = loadState(config.paths, log, { moveAsideCorrupt: !dryRun });
+    removeStaleTemps(config.paths.state, log);
+    const time = continueTime(loaded.clock, reading, { recordSurvived: loaded.recordFound });
+    let state = loaded.state;
+    if (time.gap && !loaded.firstRun) state.engine = afterTimeGap(state.engine);
+    if (loaded.readOnly) warnReadOnly(log, loaded.readOnly, config.paths.record);
+    edit?.(state, time.now);
+    const writable = !dryRun && loaded.readOnly === null;
+
+    const probes = startSweep(probeTargets(config, state.engine), config.probe, log).done;
+    const agentNow = () => time.now + (monotonicMs() - reading.mono);
+    const client = createZbsClient({ config, credentials: agent.credentials, log, cache: state.api, now: agentNow });
+    try {
+      const obs = await observe({ config, log, backend, client, deadline, probes, cachedSwitches: state.api.switches });
+
+      deadline.step = 'deciding';
+      const input = { obs, state: state.engine, pin: state.pin, config, now: time.now, hostId: agent.hostId };
+      const { decision, state: decided } = decide(input);
+      if (decision.clearPin) state.pin = null;
+
+      // What the state file holds now: it is written only when the pass changed that.
+      let onDisk = loaded.lastingAtLoad;
+      const save = (s: State) => {
+        if (writable) onDisk = saveLasting(config.paths.state, s, time.anchor, onDisk);
+      };
+      const acted = await act(decision, decided, {
+        config, log, backend, client, lock, deadline, dryRun, now: time.now,
+        switched: (engine) => save({ ...state, engine }), // durable before the refresh is sent
+      });
+
+      deadline.step = 'saving the state';
+      state = { ...state, engine: acted.state, lastPass: { at: time.now, ok: true, durationMs: monotonicMs() - reading.mono } };
+      state.steadyLoggedAt = logPass(log, decision, state, time, config.log.steadyEverySec);
+      save(state);
+      if (writable) saveRecord(config.paths.record, state);
+      const sw = acted.outcome.switched;
+      return {
+        decision,
+        switched: !decision.change ? 'no' : dryRun ? 'dry-run' : sw?.ok ? 'yes' : 'failed',
+        heartbeat: acted.heartbeat,
+      };
+    } finally {
+      await client.close();
+    }
+  } finally {
+    lock.release();
+  }
+}

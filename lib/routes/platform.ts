@@ -1,0 +1,36 @@
+// Which host this is, decided one way for every command (loop, install, status): by the kernel's name, not by what
+// happens to be on PATH (cron's PATH is minimal and differs between hosts).
+import { existsSync } from 'node:fs';
+import { type as kernelName } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../errors';
+
+/** The platforms a config may name. xen and linux share the Linux route backend. */
+export type Platform = 'esxi' | 'xen' | 'linux';
+export const PLATFORMS: readonly Platform[] = ['esxi', 'xen', 'linux'];
+
+export interface DetectOptions {
+  /** an image of a host's root (install --root): its marker files are read instead of this kernel's name */
+  root?: string | null;
+  /** uname -s; default this host's */
+  kernel?: string;
+}
+
+/**
+ * ESXi when uname -s says VMkernel (or an image under `root` holds /etc/vmware/esx.conf); XenServer / XCP-ng dom0 when
+ * /etc/xensource-inventory exists; else plain Linux.
+ */
+export function detectPlatform(opts: DetectOptions = {}): Platform {
+  const root = opts.root ?? null;
+  const under = (p: string) => (root === null ? p : join(root, p));
+  if (root === null ? (opts.kernel ?? kernelName()) === 'VMkernel' : existsSync(under('/etc/vmware/esx.conf'))) return 'esxi';
+  if (existsSync(under('/etc/xensource-inventory'))) return 'xen';
+  return 'linux';
+}
+
+/** config.platform resolved: "auto" detects, a named platform is taken as given. */
+export function resolvePlatform(configured: string, opts: DetectOptions = {}): Platform {
+  if (configured === 'auto') return detectPlatform(opts);
+  if ((PLATFORMS as readonly string[]).includes(configured)) return configured as Platform;
+  throw new ConfigError([`platform: "${configured}" is not one of auto, ${PLATFORMS.join(', ')}`]);
+}

@@ -1,0 +1,232 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import {
+  BLOCK_BEGIN,
+  BLOCK_END,
+  LINE_MARKER,
+  bootBlock,
+  cadenceFor,
+  countAgentLines,
+  cronLines,
+  hasBootBlock,
+  isAgentLine,
+  withAgentLines,
+  withBootBlock,
+  withoutAgentLines,
+  withoutBootBlock,
+} from '../../lib/install/crontab';
+import { ConfigError, MissingValueError, UsageError } from '../../lib/errors';
+
+const CMD = '/usr/bin/node /opt/reroute/reroute.js loop --config /scratch/reroute/config.json >/dev/null 2>&1';
+
+// ESXi 8's root crontab as shipped (foreign lines that must survive install and uninstall).
+const ESXI_CRONTAB = `#min hour day mon dow command
+1    1    *   *   *   /sbin/tmpwatch.py
+1    *    *   *   *   /sbin/auto-backup.sh ++group=host/vim/vmvisor/backup.sh
+0    *    *   *   *   /usr/lib/vmware/vmksummary/log-heartbeat.py
+*/5  *    *   *   *   /bin/hostd-probe.sh ++group=host/vim/vmvisor/hostd-probe/stats/sh
+00   1    *   *   *   localcli storage core device purge
+`;
+
+const ESXI_LOCAL_SH = `#!/bin/sh ++group=host/vim/vmvisor/boot
+
+# local configuration options
+
+# Note: modify at your own risk!  If you do/use anything in this
+# script that is not part of a stable API (relying on files to be in
+# specific places, specific tools, specific output, etc) there is a
+# possibility you will end up with a broken system after patching or
+# upgrading.  Changes are not supported unless under direction of
+# VMware support.
+
+# Note: This script will not be run when UEFI secure boot is enabled.
+
+exit 0
+`;
+
+describe('cadenceFor', () => {
+  test('sub-minute cadences become sleep offsets that fill the minute evenly', () => {
+    expect(cadenceFor(10)).toEqual({ minuteField: '*', offsets: [0, 10, 20, 30, 40, 50] });
+    expect(cadenceFor(15)).toEqual({ minuteField: '*', offsets: [0, 15, 30, 45] });
+    expect(cadenceFor(5).offsets).toHaveLength(12);
+    expect(cadenceFor(30)).toEqual({ minuteField: '*', offsets: [0, 30] });
+  });
+
+  test('whole minutes use the minute field', () => {
+    expect(cadenceFor(60)).toEqual({ minuteField: '*', offsets: [0] });
+    expect(cadenceFor(120)).toEqual({ minuteField: '*/2', offsets: [0] });
+    expect(cadenceFor(3600)).toEqual({ minuteField: '0', offsets: [0] });
+  });
+
+  test.each([7, 0, -10, 1, 2, 4, 45, 90, 420, 7200, 10.5, NaN])('refuses --every %p with a UsageError naming the option', (every) => {
+    expect(() => cadenceFor(every)).toThrow(UsageError);
+    expect(() => cadenceFor(every)).toThrow(/^--every /);
+  });
+});
+
+describe('cronLines', () => {
+  test('one marked line per offset, sleep first, for a root crontab', () => {
+    expect(cronLines(20, CMD)).toEqual([
+      `* * * * * sleep 0; ${CMD} ${LINE_MARKER}`,
+      `* * * * * sleep 20; ${CMD} ${LINE_MARKER}`,
+      `* * * * * sleep 40; ${CMD} ${LINE_MARKER}`,
+    ]);
+  });
+
+  test('cron.d lines carry the user field', () => {
+    expect(cronLines(30, CMD, 'root')[1]).toBe(`* * * * * root sleep 30; ${CMD} ${LINE_MARKER}`);
+  });
+
+  test('refuses an empty command and characters cron would mangle', () => {
+    expect(() => cronLines(10, '  ')).toThrow(MissingValueError);
+    expect(() => cronLines(10, '/usr/bin/node /a%b/x.js loop')).toThrow(/contains %/);
+    expect(() => cronLines(10, '/usr/bin/node x\nrm -rf /')).toThrow(UsageError);
+  });
+});
+
+describe('withAgentLines / withoutAgentLines', () => {
+  const lines10 = cronLines(10, CMD);
+
+  test('install keeps every foreign line, uninstall gives back the exact original', () => {
+    const installed = withAgentLines(ESXI_CRONTAB, lines10);
+    expect(installed).toBe(ESXI_CRONTAB + lines10.join('\n') + '\n');
+    expect(withoutAgentLines(installed)).toBe(ESXI_CRONTAB);
+  });
+
+  test('install twice changes nothing', () => {
+    const once = withAgentLines(ESXI_CRONTAB, lines10);
+    expect(withAgentLines(once, lines10)).toBe(once);
+  });
+
+  test('a different cadence replaces ours only, in place', () => {
+    const foreignAfter = '30 2 * * * /bin/other-job.sh\n';
+    const once = withAgentLines(ESXI_CRONTAB, lines10) + foreignAfter;
+    const lines30 = cronLines(30, CMD);
+    const again = withAgentLines(once, lines30);
+    expect(again).toBe(ESXI_CRONTAB + lines30.join('\n') + '\n' + foreignAfter);
+    expect(countAgentLines(again)).toBe(2);
+  });
+
+  test('a line that only mentions the marker in the middle is not ours', () => {
+    const foreign = `0 * * * * echo "${LINE_MARKER}" >> /tmp/x\n`;
+    expect(isAgentLine(foreign.trimEnd())).toBe(false);
+    expect(withoutAgentLines(foreign + lines10.join('\n') + '\n')).toBe(foreign);
+  });
+
+  test('a last line without newline is kept and terminated (cron ignores an unterminated last line)', () => {
+    expect(withAgentLines('0 1 * * * /bin/x', ['a # reroute-agent'])).toBe('0 1 * * * /bin/x\na # reroute-agent\n');
+  });
+
+  test('uninstall of a crontab without our lines returns the same text', () => {
+    expect(withoutAgentLines(ESXI_CRONTAB)).toBe(ESXI_CRONTAB);
+    expect(withoutAgentLines('')).toBe('');
+  });
+
+  test('property: foreign lines and their order survive install and uninstall; install is idempotent', () => {
+    const foreignLine = fc
+      .string({ maxLength: 40 })
+      .map((s) => s.replace(/\n/g, ' '))
+      .filter((s) => !isAgentLine(s));
+    fc.assert(
+      fc.property(fc.array(foreignLine, { maxLength: 12 }), fc.constantFrom(5, 10, 15, 20, 30, 60, 300), (foreign, every) => {
+        const text = foreign.map((l) => l + '\n').join('');
+        const lines = cronLines(every, CMD);
+        const installed = withAgentLines(text, lines);
+        expect(withAgentLines(installed, lines)).toBe(installed);
+        expect(countAgentLines(installed)).toBe(lines.length);
+        expect(withoutAgentLines(installed)).toBe(text);
+      }),
+    );
+  });
+});
+
+describe('boot block (ESXi local.sh)', () => {
+  const FILE = '/etc/rc.local.d/local.sh';
+  const block = bootBlock({
+    crontabPath: '/var/spool/cron/crontabs/root',
+    crondPidFile: '/var/run/crond.pid',
+    crondStart: '/usr/lib/vmware/busybox/bin/busybox crond',
+    lines: cronLines(10, CMD),
+  });
+
+  test('the block drops stale lines, appends ours through a quoted here-document and restarts crond', () => {
+    expect(block[0]).toBe(BLOCK_BEGIN);
+    expect(block[1]).toBe(`/bin/sed -i '/ ${LINE_MARKER}$/d' /var/spool/cron/crontabs/root`);
+    expect(block[2]).toBe(`/bin/cat >> /var/spool/cron/crontabs/root <<'REROUTE_AGENT_EOF'`);
+    expect(block.slice(3, 9)).toEqual(cronLines(10, CMD));
+    expect(block.slice(9)).toEqual([
+      'REROUTE_AGENT_EOF',
+      '/bin/kill $(/bin/cat /var/run/crond.pid 2>/dev/null) 2>/dev/null',
+      '/usr/lib/vmware/busybox/bin/busybox crond',
+      BLOCK_END,
+    ]);
+  });
+
+  test('goes before the closing exit 0, everything else kept; removal restores the original', () => {
+    const out = withBootBlock(ESXI_LOCAL_SH, block, FILE);
+    expect(out).toBe(ESXI_LOCAL_SH.replace(/exit 0\n$/, block.join('\n') + '\nexit 0\n'));
+    expect(hasBootBlock(out, FILE)).toBe(true);
+    expect(withoutBootBlock(out, FILE)).toBe(ESXI_LOCAL_SH);
+  });
+
+  test('adding twice changes nothing; a new cadence replaces the block', () => {
+    const once = withBootBlock(ESXI_LOCAL_SH, block, FILE);
+    expect(withBootBlock(once, block, FILE)).toBe(once);
+    const block30 = bootBlock({
+      crontabPath: '/var/spool/cron/crontabs/root',
+      crondPidFile: '/var/run/crond.pid',
+      crondStart: '/usr/lib/vmware/busybox/bin/busybox crond',
+      lines: cronLines(30, CMD),
+    });
+    const other = withBootBlock(once, block30, FILE);
+    expect(other).toBe(withBootBlock(ESXI_LOCAL_SH, block30, FILE));
+    expect(other.split(BLOCK_BEGIN)).toHaveLength(2);
+  });
+
+  test('an exit 0 inside an indented branch is not the closing one', () => {
+    const script = '#!/bin/sh\nif [ -e /x ]; then\n  exit 0\nfi\necho hi\n';
+    expect(withBootBlock(script, block, FILE)).toBe(script + block.join('\n') + '\n');
+  });
+
+  test('a damaged block (begin without end) is refused, not guessed at', () => {
+    const damaged = ESXI_LOCAL_SH.replace('exit 0', `${BLOCK_BEGIN}\n/bin/true\nexit 0`);
+    expect(() => withBootBlock(damaged, block, FILE)).toThrow(ConfigError);
+    expect(() => withoutBootBlock(damaged, FILE)).toThrow(/no matching end marker: remove the reroute lines by hand/);
+  });
+
+  test('refuses to build the block from a missing path', () => {
+    expect(() =>
+      bootBlock({ crontabPath: '', crondPidFile: '/var/run/crond.pid', crondStart: 'crond', lines: ['x # reroute-agent'] }),
+    ).toThrow(MissingValueError);
+    expect(() =>
+      bootBlock({ crontabPath: '/var/spool/cron/crontabs/root', crondPidFile: '/var/run/crond.pid', crondStart: 'crond', lines: [] }),
+    ).toThrow(MissingValueError);
+  });
+});
+
+describe('boot block run by a real shell (as ESXi runs local.sh at boot)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reroute-boot-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('restores our lines once, keeps foreign ones, replaces stale ones, restarts crond; twice = same crontab', () => {
+    const tab = `${dir}/root`;
+    const started = `${dir}/crond-started`;
+    const lines = cronLines(20, `/usr/bin/node '/vmfs/volumes/data store/reroute.js' loop --config /scratch/c.json >/dev/null 2>&1`);
+    const script = withBootBlock(
+      '#!/bin/sh\necho before > /dev/null\nexit 0\n',
+      bootBlock({ crontabPath: tab, crondPidFile: `${dir}/crond.pid`, crondStart: `/bin/sh -c 'echo x >> ${started}'`, lines }),
+      'local.sh',
+    );
+    writeFileSync(`${dir}/local.sh`, script);
+    // What the image gives at boot: the stock crontab plus, say, a stale line of ours from an older install.
+    writeFileSync(tab, ESXI_CRONTAB + `* * * * * sleep 0; /old/node /old/reroute.js loop ${LINE_MARKER}\n`);
+    execFileSync('/bin/sh', [`${dir}/local.sh`]);
+    expect(readFileSync(tab, 'utf8')).toBe(ESXI_CRONTAB + lines.join('\n') + '\n');
+    execFileSync('/bin/sh', [`${dir}/local.sh`]);
+    expect(readFileSync(tab, 'utf8')).toBe(ESXI_CRONTAB + lines.join('\n') + '\n');
+    expect(readFileSync(started, 'utf8')).toBe('x\nx\n');
+  });
+});

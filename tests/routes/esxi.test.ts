@@ -1,0 +1,259 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema, type Config, type ConfigInput } from '../../lib/config/schema';
+import { ConfigError, MissingValueError, RouteError } from '../../lib/errors';
+import { createRouteBackend, type RouteBackend, type SwitchResult } from '../../lib/routes';
+import { fakeEsxiHost, type FakeEsxiHost, type FakeEsxiState, type FakeEsxiTool } from '../support/esxi';
+import { recordingLog, type RecordingLog } from '../support/log';
+
+const VIP = '192.168.33.2';
+
+function config(extra: Partial<ConfigInput> = {}): Config {
+  return configSchema.parse({ local: { dataIp: '10.10.85.15', manageIp: '192.168.85.15' }, ...extra });
+}
+
+let host: FakeEsxiHost;
+let log: RecordingLog;
+
+async function backend(
+  opts: { dryRun?: boolean; tools?: FakeEsxiTool[]; cfg?: Partial<ConfigInput>; state?: Partial<FakeEsxiState> } = {},
+): Promise<RouteBackend> {
+  host = fakeEsxiHost({ tools: opts.tools, state: opts.state });
+  log = recordingLog();
+  return createRouteBackend(config(opts.cfg), log, { dryRun: opts.dryRun ?? false, env: host.env, detect: { kernel: 'VMkernel' } });
+}
+
+const vipGateways = () =>
+  host
+    .readState()
+    .routes.filter((r) => r.network === VIP)
+    .map((r) => r.gateway);
+
+async function routeError(p: Promise<unknown>): Promise<RouteError & { context: { result: SwitchResult } }> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(RouteError);
+    return e as RouteError & { context: { result: SwitchResult } };
+  }
+  throw new Error('expected a RouteError');
+}
+
+afterEach(() => host?.cleanup());
+
+describe('ESXi backend over the fake esxcfg-route', () => {
+  it('is picked by auto detection on a VMkernel and reads the VIP next hop', async () => {
+    const b = await backend();
+    expect(b.platform).toBe('esxi');
+    expect(await b.readVip()).toEqual({ ok: true, nextHops: ['10.10.85.15'] });
+    expect(host.calls().map((c) => [c.tool, ...c.argv])).toEqual([['esxcfg-route', '-l']]);
+  });
+
+  it('reads old hosts without the Interface column, and no route at all', async () => {
+    const b = await backend({ state: { format: 'old' } });
+    expect(await b.readVip()).toEqual({ ok: true, nextHops: ['10.10.85.15'] });
+    host.writeState({ routes: host.readState().routes.filter((r) => r.network !== VIP) });
+    expect(await b.readVip()).toEqual({ ok: true, nextHops: [] });
+  });
+
+  it('switches by delete then add, and reads back', async () => {
+    const b = await backend();
+    const r = await b.switchTo('10.10.85.16', ['10.10.85.15']);
+    expect(r).toEqual({
+      changed: true,
+      dryRun: false,
+      commands: [
+        ['esxcfg-route', '-d', `${VIP}/32`, '10.10.85.15'],
+        ['esxcfg-route', '-a', `${VIP}/32`, '10.10.85.16'],
+      ],
+      before: ['10.10.85.15'],
+      after: ['10.10.85.16'],
+      restored: false,
+    });
+    expect(vipGateways()).toEqual(['10.10.85.16']);
+    expect(host.calls().map((c) => c.argv.join(' '))).toEqual([
+      `-d ${VIP}/32 10.10.85.15`,
+      `-a ${VIP}/32 10.10.85.16`,
+      '-l',
+    ]);
+  });
+
+  it('issues no command at all when the route is already right', async () => {
+    const b = await backend();
+    const r = await b.switchTo('10.10.85.15', ['10.10.85.15']);
+    expect(r).toMatchObject({ changed: false, commands: [], after: ['10.10.85.15'] });
+    expect(host.calls()).toEqual([]);
+  });
+
+  it('only adds when there is no current route', async () => {
+    const b = await backend();
+    host.writeState({ routes: host.readState().routes.filter((r) => r.network !== VIP) });
+    const r = await b.switchTo('10.10.85.17', []);
+    expect(r.commands).toEqual([['esxcfg-route', '-a', `${VIP}/32`, '10.10.85.17']]);
+    expect(vipGateways()).toEqual(['10.10.85.17']);
+  });
+
+  it('dry run decides and logs but issues no changing command', async () => {
+    const b = await backend({ dryRun: true });
+    const r = await b.switchTo('10.10.85.16', ['10.10.85.15']);
+    expect(r).toMatchObject({ changed: false, dryRun: true, after: ['10.10.85.15'] });
+    expect(r.commands).toHaveLength(2);
+    expect(host.changingCalls()).toEqual([]);
+    expect(vipGateways()).toEqual(['10.10.85.15']);
+    expect(log.messages('info')).toEqual([
+      `dry run: would run "esxcfg-route -d ${VIP}/32 10.10.85.15"`,
+      `dry run: would run "esxcfg-route -a ${VIP}/32 10.10.85.16"`,
+    ]);
+  });
+
+  it('puts the old route back at once when the add fails', async () => {
+    const b = await backend({ state: { fail: { add: 1 } } });
+    const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15']));
+    expect(e.code).toBe('E_ROUTE');
+    expect(e.message).toContain('adding the route from 192.168.33.2 to 10.10.85.16 failed');
+    expect(e.message).toContain('put back the route via 10.10.85.15');
+    expect(e.context.result).toMatchObject({ restored: true, after: ['10.10.85.15'] });
+    expect(vipGateways()).toEqual(['10.10.85.15']);
+    expect(host.changingCalls().map((c) => c.argv.join(' '))).toEqual([
+      `-d ${VIP}/32 10.10.85.15`,
+      `-a ${VIP}/32 10.10.85.16`,
+      `-a ${VIP}/32 10.10.85.15`,
+    ]);
+    // The failed command's status and output went to the log.
+    const failed = log.entries.find((x) => x.level === 'error' && x.message.includes(`-a ${VIP}/32 10.10.85.16`));
+    expect(failed?.context).toMatchObject({ status: 1, stderr: expect.stringContaining('simulated failure of add') });
+  });
+
+  it('reports both failures when putting the old route back fails too', async () => {
+    const b = await backend({ state: { fail: { add: 2 } } });
+    const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15']));
+    expect(e.message).toMatch(/adding the route .* failed: .*simulated failure of add.*; putting back the route via 10\.10\.85\.15 also failed: .*simulated failure of add/);
+    expect(e.context.result.restored).toBe(false);
+    expect(e.context).toMatchObject({ addError: expect.any(String), restoreError: expect.any(String) });
+  });
+
+  it('stops before adding when the delete fails, leaving the route in place', async () => {
+    const b = await backend({ state: { fail: { delete: 1 } } });
+    const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15']));
+    expect(e.message).toContain('could not delete the route from 192.168.33.2 via 10.10.85.15');
+    expect(host.changingCalls()).toHaveLength(1);
+    expect(vipGateways()).toEqual(['10.10.85.15']);
+  });
+
+  it('refuses to build a command from a missing next hop', async () => {
+    const b = await backend();
+    await expect(b.switchTo('None', ['10.10.85.15'])).rejects.toBeInstanceOf(MissingValueError);
+    await expect(b.switchTo('10.10.85.16', ['undefined'])).rejects.toBeInstanceOf(MissingValueError);
+    await expect(b.switchTo(VIP, ['10.10.85.15'])).rejects.toBeInstanceOf(RouteError);
+    expect(host.calls()).toEqual([]);
+  });
+
+  it('turns garbage output into a read failure naming the command and line', async () => {
+    const b = await backend({ state: { output: { list: 'VMkernel Routes:\nNetwork Netmask Gateway Interface\nhello world\n' } } });
+    expect(await b.readVip()).toEqual({ ok: false, reason: 'esxcfg-route -l: bad network or netmask in line: "hello world"' });
+    expect(log.messages('error')).toEqual(['esxcfg-route -l: bad network or netmask in line: "hello world"']);
+  });
+
+  it('lists host IPs from esxcfg-vmknic -l without the NFS vmknic', async () => {
+    const b = await backend();
+    expect(await b.hostIps()).toEqual(['192.168.85.11', '10.10.85.11']);
+  });
+});
+
+describe('ESXi backend: hard timeouts (field incident: esxcfg-route -l hung the agent)', () => {
+  it('a hanging list is killed at the timeout and read returns a failure', async () => {
+    const b = await backend({ state: { hang: ['-l'] }, cfg: { commandTimeoutMs: 500 } });
+    const t0 = Date.now();
+    const r = await b.readVip();
+    expect(Date.now() - t0).toBeLessThan(10_000); // the hung command never ends by itself
+    expect(r).toEqual({ ok: false, reason: expect.stringContaining('esxcfg-route -l" ran past its 500 ms timeout') });
+  });
+
+  it('a hanging add is killed, the old route is tried again, and the switch throws in time', async () => {
+    const b = await backend({ state: { hang: ['-a'] }, cfg: { commandTimeoutMs: 500 } });
+    const t0 = Date.now();
+    const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15']));
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(e.message).toContain('ran past its 500 ms timeout');
+    expect(e.context.result.commands.map((c) => c.join(' '))).toEqual([
+      `esxcfg-route -d ${VIP}/32 10.10.85.15`,
+      `esxcfg-route -a ${VIP}/32 10.10.85.16`,
+      `esxcfg-route -a ${VIP}/32 10.10.85.15`,
+    ]);
+  });
+});
+
+describe('ESXi backend over esxcli where esxcfg-route is missing', () => {
+  it('reads, switches and verifies with esxcli', async () => {
+    const b = await backend({ tools: ['esxcli', 'esxcfg-vmknic'] });
+    expect(b.platform).toBe('esxi');
+    expect(await b.readVip()).toEqual({ ok: true, nextHops: ['10.10.85.15'] });
+    const r = await b.switchTo('10.10.85.16', ['10.10.85.15']);
+    expect(r.commands).toEqual([
+      ['esxcli', 'network', 'ip', 'route', 'ipv4', 'remove', '--gateway', '10.10.85.15', '--network', `${VIP}/32`],
+      ['esxcli', 'network', 'ip', 'route', 'ipv4', 'add', '--gateway', '10.10.85.16', '--network', `${VIP}/32`],
+    ]);
+    expect(r.after).toEqual(['10.10.85.16']);
+    expect(vipGateways()).toEqual(['10.10.85.16']);
+  });
+});
+
+describe('platform detection and the factory', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'reroute-detect-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('auto: ESXi when the kernel is VMkernel, whatever PATH holds; XenServer and Linux get the Linux backend', async () => {
+    const env = { ...process.env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+    mkdirSync(join(dir, 'etc'));
+    writeFileSync(join(dir, 'etc', 'xensource-inventory'), "INSTALLATION_UUID='x'\n");
+    const xen = await createRouteBackend(config(), recordingLog(), { dryRun: false, env, detect: { root: dir } });
+    expect(xen.platform).toBe('linux');
+    const linux = await createRouteBackend(config(), recordingLog(), { dryRun: false, env, detect: { kernel: 'Linux' } });
+    expect(linux.platform).toBe('linux');
+    // the fake ESXi tools are on PATH here, but the kernel decides
+    const fake = fakeEsxiHost({});
+    const esxi = await createRouteBackend(config(), recordingLog(), { dryRun: false, env: fake.env, detect: { kernel: 'VMkernel' } });
+    expect(esxi.platform).toBe('esxi');
+    const notEsxi = await createRouteBackend(config(), recordingLog(), { dryRun: false, env: fake.env, detect: { kernel: 'Linux' } });
+    expect(notEsxi.platform).toBe('linux');
+  });
+
+  it('a forced esxi without its tools, or an unknown platform, is a config error', async () => {
+    const env = { ...process.env, PATH: dir };
+    await expect(createRouteBackend(config({ platform: 'esxi' }), recordingLog(), { dryRun: false, env })).rejects.toThrow(
+      ConfigError,
+    );
+    const bad = { ...config(), platform: 'hyperv' } as unknown as Config;
+    await expect(createRouteBackend(bad, recordingLog(), { dryRun: false, env })).rejects.toThrow(/platform: "hyperv"/);
+  });
+});
+
+describe('the fake commands themselves', () => {
+  const fake = (h: FakeEsxiHost, argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { env: h.env, encoding: 'utf8' });
+
+  it('reject malformed arguments, duplicate adds and missing deletes with an error line', () => {
+    host = fakeEsxiHost();
+    for (const argv of [
+      ['esxcfg-route', '-a', `${VIP}/33`, '10.10.85.16'],
+      ['esxcfg-route', '-a', `${VIP}/32`],
+      ['esxcfg-route', '-x'],
+      ['esxcfg-route', '-a', `${VIP}/32`, '10.10.85.16'],
+      ['esxcfg-route', '-d', `${VIP}/32`, '10.10.85.17'],
+      ['esxcfg-route', '-a', '10.30.0.0/16', '10.99.0.1'],
+      ['esxcli', 'network', 'ip', 'route', 'ipv4', 'add', '--gateway', '10.10.85.16'],
+      ['esxcli', 'network', 'ip', 'route', 'ipv6', 'list'],
+      ['esxcfg-vmknic', '-a'],
+    ]) {
+      const r = fake(host, argv);
+      expect({ argv, status: r.status }).toEqual({ argv, status: 1 });
+      expect(r.stderr).toMatch(/^Error: /);
+    }
+    expect(vipGateways()).toEqual(['10.10.85.15']);
+    expect(host.calls()).toHaveLength(9);
+  });
+});
