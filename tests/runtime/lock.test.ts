@@ -1,86 +1,156 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+// The pass lock is judged by its holder, never by a clock: a live holder keeps it, a dead one's lock is taken over at
+// once, an overdue one is killed, a clock step changes nothing, and a pass releases only its own lock.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acquirePassLock, staleMsFor } from '../../lib/runtime/lock';
-import { LockedError } from '../../lib/errors';
+import { LockedError, LockLostError } from '../../lib/errors';
+import { bootId, monotonicMs, processStartTime } from '../../lib/runtime/host';
+import { acquireLock, judgeOwner, type LockOwner } from '../../lib/runtime/lock';
 import { bundleForChild, childEnv } from '../support/netns';
 import { recordingLog } from '../support/log';
 
 const driver = () => bundleForChild('tests/runtime/lock-driver.ts');
+const lockPath = () => join(mkdtempSync(join(tmpdir(), 'reroute-lock-')), 'run', 'reroute.lock');
+const opts = { holdMs: 60_000, graceMs: 0, log: recordingLog() };
 
-function startHolder(lockPath: string, holdMs: number): Promise<{ child: ChildProcess; lines: string[] }> {
-  const child = spawn(process.execPath, [driver(), lockPath, String(holdMs)], { env: childEnv() });
+/** A driver process that takes the lock and holds it; resolves once it holds it. */
+function startHolder(path: string, holdMs: number, deadlineMs = 60_000, prefix: string[] = []) {
+  const argv = [...prefix, process.execPath, driver(), path, String(holdMs), String(deadlineMs)];
+  const child = spawn(argv[0]!, argv.slice(1), { env: childEnv({ FAKETIME_DONT_FAKE_MONOTONIC: '1' }) });
   const lines: string[] = [];
-  return new Promise((resolve, reject) => {
+  const exit = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  const locked = new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (b: Buffer) => {
       lines.push(...b.toString().trim().split('\n'));
-      if (lines.includes('locked')) resolve({ child, lines });
+      if (lines.includes('locked')) resolve();
     });
-    child.on('exit', () => reject(new Error(`holder exited early: ${lines.join(',')}`)));
+    void exit.then(() => reject(new Error(`holder exited first: ${lines.join(',')}`)));
   });
+  locked.catch(() => undefined); // a taker expected to be refused is never awaited on this
+  return { child, lines, exit, locked };
 }
 
-const exited = (c: ChildProcess) => new Promise<number | null>((r) => c.on('exit', (code) => r(code)));
+function owner(over: Partial<LockOwner>): LockOwner {
+  return { pid: 1, start: null, boot: bootId(), nonce: 'n', deadline: monotonicMs() + 60_000, since: 'x', ...over };
+}
 
-describe('pass lock', () => {
-  const lockPath = () => join(mkdtempSync(join(tmpdir(), 'reroute-lock-')), 'reroute.lock');
-
-  it('ties the stale period to the pass deadline', () => {
-    expect(staleMsFor(10_000)).toBe(12_000);
-    expect(staleMsFor(1000)).toBe(5000);
-  });
-
-  it('refuses a second holder at once, naming the first', async () => {
-    const path = lockPath();
-    const { child } = await startHolder(path, 3000);
-    const started = Date.now();
-    const err = await acquirePassLock(path, 3000, recordingLog()).catch((e) => e);
-    expect(err).toBeInstanceOf(LockedError);
-    expect((err as LockedError).message).toMatch(new RegExp(`holds the lock .*\\(pid ${child.pid} since `));
-    expect(Date.now() - started).toBeLessThan(1000);
-    child.kill('SIGKILL');
-    await exited(child);
-  });
-
-  it('takes over a lock left by a pass killed with -9 after the stale period, not before', async () => {
-    const path = lockPath();
-    const { child } = await startHolder(path, 60_000);
-    child.kill('SIGKILL');
-    await exited(child);
-    const killedAt = Date.now();
-    await expect(acquirePassLock(path, 3000, recordingLog())).rejects.toBeInstanceOf(LockedError);
-    let lock = null;
-    while (!lock && Date.now() - killedAt < staleMsFor(3000) + 3000) {
-      lock = await acquirePassLock(path, 3000, recordingLog()).catch(() => null);
-      if (!lock) await new Promise((r) => setTimeout(r, 250));
-    }
-    expect(lock).not.toBeNull();
-    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(staleMsFor(3000) - 1500);
-    await lock!.release();
-  }, 20_000);
-
-  it('a pass frozen past the stale period learns it lost the lock and stops', async () => {
-    const path = lockPath();
-    const { child, lines } = await startHolder(path, 20_000);
-    child.kill('SIGSTOP');
-    const stoppedAt = Date.now();
+describe('judging a holder', () => {
+  it('alive within its deadline; overdue past it; gone when dead, of another boot, or its pid names another process', () => {
+    const sleeper = spawn('sleep', ['30']);
     try {
-      let taker = null;
-      while (!taker && Date.now() - stoppedAt < staleMsFor(3000) + 5000) {
-        await new Promise((r) => setTimeout(r, 250));
-        taker = await acquirePassLock(path, 3000, recordingLog()).catch(() => null);
-      }
-      expect(taker).not.toBeNull();
-      expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(staleMsFor(3000) - 2500);
-      child.kill('SIGCONT');
-      const code = await exited(child);
-      expect(code).toBe(4);
-      expect(lines).toContain('E_LOCK_LOST');
-      taker!.assertHeld();
-      await taker!.release();
+      const pid = sleeper.pid!;
+      const start = processStartTime(pid);
+      expect(start).not.toBeNull();
+      expect(judgeOwner(owner({ pid, start }))).toBe('alive');
+      expect(judgeOwner(owner({ pid, start, deadline: monotonicMs() - 1 }))).toBe('overdue');
+      expect(judgeOwner(owner({ pid, start: '1' }))).toBe('gone'); // the pid was reused
+      expect(judgeOwner(owner({ pid, start, boot: 'another-boot' }))).toBe('gone');
+      expect(judgeOwner(owner({ pid: spawnSync('true').pid! }))).toBe('gone');
+      expect(judgeOwner(null)).toBe('gone');
     } finally {
-      child.kill('SIGKILL');
+      sleeper.kill('SIGKILL');
     }
-  }, 30_000);
+  });
+});
+
+describe('the pass lock', () => {
+  let children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children) c.kill('SIGKILL');
+    children = [];
+  });
+  const holder = (...args: Parameters<typeof startHolder>) => {
+    const h = startHolder(...args);
+    children.push(h.child);
+    return h;
+  };
+
+  it('refuses a second taker at once, naming the holder', async () => {
+    const path = lockPath();
+    const h = holder(path, 30_000);
+    await h.locked;
+    expect(() => acquireLock(path, opts)).toThrow(LockedError);
+    expect(() => acquireLock(path, opts)).toThrow(new RegExp(`holds the lock .*\\(pid ${h.child.pid} since `));
+  });
+
+  it('takes over at once the lock of a holder killed with -9, and says so', async () => {
+    const path = lockPath();
+    const h = holder(path, 30_000);
+    await h.locked;
+    h.child.kill('SIGKILL');
+    await h.exit;
+    const log = recordingLog();
+    const lock = acquireLock(path, { ...opts, log });
+    expect(log.messages('warn')).toEqual([expect.stringMatching(new RegExp(`taken over from pid ${h.child.pid} .*which is gone`))]);
+    lock.assertHeld();
+    lock.release();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('kills a holder past its pass deadline (stuck) and takes the lock over', async () => {
+    const path = lockPath();
+    const h = holder(path, 30_000, 300); // a pass deadline of 300 ms, held for 30 s
+    await h.locked;
+    expect(() => acquireLock(path, opts)).toThrow(LockedError);
+    await new Promise((r) => setTimeout(r, 500));
+    const log = recordingLog();
+    const lock = acquireLock(path, { ...opts, log });
+    expect(await h.exit).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(log.messages('error')).toEqual([expect.stringMatching(/is past its deadline; killing it and taking the lock over/)]);
+    lock.release();
+  });
+
+  it('a clock step in either direction changes nothing: a live holder keeps the lock, never two at once', async () => {
+    for (const step of ['+300s', '-300s']) {
+      const path = lockPath();
+      const h = holder(path, 30_000);
+      await h.locked;
+      // a second taker whose wall clock is 300 s off
+      const taker = holder(path, 100, 60_000, ['faketime', '-f', step]);
+      expect(await taker.exit).toEqual({ code: 3, signal: null });
+      expect(taker.lines).toEqual(['E_LOCKED']);
+      // and a holder whose clock is off holds just the same
+      const path2 = lockPath();
+      const skewed = holder(path2, 30_000, 60_000, ['faketime', '-f', step]);
+      await skewed.locked;
+      expect(() => acquireLock(path2, opts)).toThrow(LockedError);
+    }
+  });
+
+  it('a pass releases only its own lock, and finds a lock taken from it lost before it touches a route', () => {
+    const path = lockPath();
+    const lock = acquireLock(path, opts);
+    const foreign = owner({ pid: process.pid + 1, nonce: 'someone-else' });
+    writeFileSync(path, JSON.stringify(foreign));
+    expect(() => lock.assertHeld()).toThrow(LockLostError);
+    lock.release();
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(foreign);
+  });
+
+  it('a pid that now names another process is no holder: the lock is taken, that process left alone', () => {
+    const path = lockPath();
+    const sleeper = spawn('sleep', ['30']);
+    children.push(sleeper);
+    acquireLock(path, opts).release();
+    writeFileSync(path, JSON.stringify(owner({ pid: sleeper.pid!, start: '1' })));
+    const lock = acquireLock(path, opts);
+    lock.assertHeld();
+    expect(sleeper.exitCode).toBeNull();
+    expect(sleeper.signalCode).toBeNull();
+    lock.release();
+  });
+
+  it('eight takers racing for a dead holder\'s lock: exactly one gets it', async () => {
+    const path = lockPath();
+    acquireLock(path, opts).release();
+    writeFileSync(path, JSON.stringify(owner({ pid: spawnSync('true').pid! })));
+    const takers = Array.from({ length: 8 }, () => holder(path, 1500));
+    const results = await Promise.all(takers.map((t) => t.exit));
+    const got = takers.filter((t) => t.lines.includes('locked'));
+    expect(got).toHaveLength(1);
+    expect(got[0]!.lines).toEqual(['locked', 'released']);
+    expect(results.filter((r) => r.code === 3)).toHaveLength(7);
+    expect(takers.filter((t) => t.lines.includes('E_LOCK_LOST'))).toEqual([]);
+  });
 });

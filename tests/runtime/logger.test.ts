@@ -1,11 +1,11 @@
-// The log: lines are taken from the start of a run, held with the time they happened until the file is opened
-// (winston loads while the ICMP sweep is in flight), and written in order. A log that cannot be opened never stops
-// a pass: its lines go to stderr with one line saying why.
-import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+// The log: one greppable line per event, secrets masked, the support link made; a log that cannot be opened never
+// stops a pass; several processes writing and rotating one log lose no line.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import winston from 'winston';
 import { openLog, type LoggerOptions } from '../../lib/runtime/logger';
+import { bundleForChild, childEnv } from '../support/netns';
 
 let dir: string;
 const opts = (over: Partial<LoggerOptions> = {}): LoggerOptions => ({
@@ -26,58 +26,31 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const stamp = /^\[PID:\d+\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) [+-]\d{4} /;
 
 describe('openLog', () => {
-  it('holds lines until attach, then writes them in order with the time they were logged', async () => {
-    jest.useFakeTimers({ now: new Date('2026-11-25T03:00:00Z'), doNotFake: ['setTimeout', 'setImmediate', 'nextTick', 'queueMicrotask'] });
+  it('writes one line per event at or above its level, in order, secrets masked', async () => {
     const log = openLog(opts());
     log.info('first');
     log.debug('below the level: dropped');
-    jest.setSystemTime(new Date('2026-11-25T03:00:07Z'));
-    log.warn('second', { target: '10.10.85.16', password: 'x' });
-    jest.useRealTimers();
-    expect(() => readFileSync(opts().file)).toThrow(/ENOENT/); // nothing written before attach
-    log.attach();
+    log.warn('second\nwith a newline', { target: '10.10.85.16', password: 'x', token: 'abc' });
     log.error('third');
     await log.flush();
     const lines = readFileSync(opts().file, 'utf8').trimEnd().split('\n');
+    expect(lines.every((l) => stamp.test(l))).toBe(true);
     expect(lines.map((l) => l.replace(stamp, ''))).toEqual([
       'INFO first',
-      'WARN second target=10.10.85.16 password=***',
+      'WARN second | with a newline target=10.10.85.16 password=*** token=***',
       'ERROR third',
     ]);
-    const [t1, t2] = lines.map((l) => stamp.exec(l)![1]!);
-    const seconds = (t: string) => Number(t.slice(-2));
-    expect(seconds(t2!) - seconds(t1!)).toBe(7); // held lines keep their own time, not the time of attach
   });
 
-  it('after attach a line reaches the file in the next event-loop turn, not in the caller\'s, and flush takes the rest', async () => {
-    const log = openLog(opts());
-    log.attach();
-    const seen: string[] = [];
-    const file = opts().file;
-    // winston's file transport is the only writer: watch what it is given, and when
-    const spy = jest.spyOn(winston.transports.File.prototype, 'log');
-    try {
-      log.info('decided');
-      seen.push(`after info: ${spy.mock.calls.length}`);
-      await new Promise((r) => setImmediate(r));
-      seen.push(`next turn: ${spy.mock.calls.length}`);
-      log.info('heartbeat sent');
-      await log.flush();
-      seen.push(`after flush: ${spy.mock.calls.length}`);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(seen).toEqual(['after info: 0', 'next turn: 1', 'after flush: 2']);
-    expect(readFileSync(file, 'utf8').replace(new RegExp(stamp.source, 'gm'), '')).toBe('INFO decided\nINFO heartbeat sent\n');
-  });
-
-  it('flush opens the file when attach was never called, and creates the support link', async () => {
+  it('creates the support link, and repairs one pointing elsewhere', async () => {
     const link = join(dir, 'var-log', 'scvm_failure.log');
     const log = openLog(opts({ link }));
     log.info('only line');
     await log.flush();
-    expect(readFileSync(opts().file, 'utf8')).toMatch(/INFO only line\n$/);
     expect(readlinkSync(link)).toBe(opts().file);
+    const other = openLog(opts({ link, file: join(dir, 'elsewhere.log') }));
+    await other.flush();
+    expect(readlinkSync(link)).toBe(join(dir, 'elsewhere.log'));
   });
 
   it('a log that cannot be opened sends its lines to stderr, says why once, and never throws', async () => {
@@ -91,13 +64,43 @@ describe('openLog', () => {
     try {
       const log = openLog(opts({ file }));
       log.warn('route kept');
-      expect(() => log.attach()).not.toThrow();
-      log.info('after attach');
+      log.info('then this');
       await log.flush();
     } finally {
       spy.mockRestore();
     }
     expect(written[0]).toMatch(new RegExp(`^reroute: cannot open log file ${file} \\(E[A-Z]+: .+\\): logging to stderr; check paths.log and its directory\\n$`));
-    expect(written.slice(1).map((l) => l.replace(stamp, ''))).toEqual(['WARN route kept\n', 'INFO after attach\n']);
+    expect(written.slice(1).map((l) => l.replace(stamp, ''))).toEqual(['WARN route kept\n', 'INFO then this\n']);
+  });
+
+  it('rotates at log.maxBytes and keeps log.maxFiles files', async () => {
+    const log = openLog(opts({ maxBytes: 4096, maxFiles: 3 }));
+    for (let i = 0; i < 200; i++) log.info(`line ${i} ${'x'.repeat(40)}`);
+    await log.flush();
+    expect(readdirSync(join(dir, 'log')).sort()).toEqual(['scvm_failure.log', 'scvm_failure.log.1', 'scvm_failure.log.2']);
+    const last = readFileSync(opts().file, 'utf8').trimEnd().split('\n');
+    expect(last.at(-1)).toMatch(/INFO line 199 x+$/);
+  });
+});
+
+describe('several processes share one log', () => {
+  it('four writers rotating a small log lose no line and never split one', async () => {
+    const file = join(dir, 'log', 'scvm_failure.log');
+    const child = bundleForChild('tests/runtime/log-writer.ts');
+    const writers = [0, 1, 2, 3].map(
+      (w) =>
+        new Promise<number | null>((resolve) => {
+          const p = spawn(process.execPath, [child, file, String(w), '300'], { env: childEnv(), stdio: 'inherit' });
+          p.on('exit', (code) => resolve(code));
+        }),
+    );
+    expect(await Promise.all(writers)).toEqual([0, 0, 0, 0]);
+    const files = readdirSync(join(dir, 'log')).filter((f) => f.startsWith('scvm_failure.log') && !f.includes('lock'));
+    expect(files.length).toBeGreaterThan(3); // it rotated, several times
+    const lines = files.flatMap((f) => readFileSync(join(dir, 'log', f), 'utf8').split('\n').filter(Boolean));
+    for (const l of lines) expect(l).toMatch(/^\[PID:\d+\] .* INFO writer \d line \d+ x{60}$/);
+    const seen = new Set(lines.map((l) => / (writer \d line \d+) /.exec(l)![1]));
+    expect(seen.size).toBe(4 * 300);
+    expect(existsSync(`${file}.rotate.lock`)).toBe(false);
   });
 });
