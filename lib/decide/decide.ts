@@ -1,9 +1,11 @@
 // The pure engine: (observations, previous state, pin, config, now) -> (decision, new state). No I/O, no clock.
 import type { Config } from '../config/schema';
 import type { Observations, Pin } from '../types';
-import { recordRelapse, requiredStableSec } from './damping';
-import { activeDataIps, clusterView, judgeLocal, mergeSessions, type ScvmView } from './health';
+import { requiredStableSec } from './damping';
+import { activeDataIps, clusterView, icmpOf, judgeLocal, mergeSessions, type ScvmView } from './health';
 import { appendJournal } from './journal';
+import { trackLocal } from './local';
+import { judgePin, type PinView } from './pin';
 import { applyRules, type CurrentKind, type RuleContext } from './rules';
 import type { EngineState, LocalStatus, ReasonCode } from './state';
 import { rateLimit } from './warnings';
@@ -20,7 +22,7 @@ export interface DecideInput {
   hostId: string;
 }
 
-/** The session refresh owed this pass (rule 10): PUT to apiIp for sessionId. */
+/** The session refresh owed this pass ("refresh after add"): PUT to apiIp for sessionId. */
 export interface RefreshOrder {
   /** the target the route goes via */
   target: string;
@@ -35,7 +37,7 @@ export interface Decision {
   target: string;
   /** the route's gateway: target after the RDMA accessIps mapping */
   nextHop: string;
-  /** the route must be changed this pass; false whenever it already is exactly [nextHop] (rule 9) */
+  /** the route must be changed this pass; false whenever it already is exactly [nextHop] ("already right") */
   change: boolean;
   /** next hops before this pass (observed, or believed when the route could not be read) */
   from: string[];
@@ -53,12 +55,31 @@ export interface Decision {
   refresh: RefreshOrder | null;
   /** where to send the heartbeat, assuming the change (if any) succeeds; see heartbeatFor() otherwise */
   heartbeat: Heartbeat | null;
-  /** the pin has expired: the caller removes it from state */
+  /**
+   * the caller removes the pin from state: it has expired, or its target has failed past decide.pinGraceSec and LOOP
+   * found a healthy target (a warning says which)
+   */
   clearPin: boolean;
+  /** the operator's pinned target fails this pass (status and heartbeat show it); null when it does not or no pin */
+  pinTargetFailing: PinTargetFailing | null;
   /** rate-limited warnings to log this pass */
   warnings: string[];
-  /** rule 11: data IPs of the SCVMs with a live session */
+  /** "active list": data IPs of the SCVMs with a live session */
   activeDataIps: string[];
+}
+
+/** A pin whose target fails: since when, and what happens next. */
+export interface PinTargetFailing {
+  target: string;
+  /** why, in words: "10.10.85.17 does not answer ping" */
+  why: string;
+  /** epoch ms of the first pass that saw it failing (engine state pinWatch.failingSince) */
+  since: number;
+  force: boolean;
+  /** epoch ms when LOOP may take over (it clears the pin once it finds a healthy target); null for a --force pin */
+  graceEndsAt: number | null;
+  /** this pass cleared the pin */
+  cleared: boolean;
 }
 
 /** Heartbeat destination and the status the monitor shows (0 = on the local SCVM, 2 = switched away). */
@@ -67,8 +88,6 @@ export interface Heartbeat {
   nfsTargetIp: string;
   rerouted: boolean;
 }
-
-const DOWN: LocalStatus[] = ['icmp-down', 'session-missing', 'session-dead'];
 
 function reverseAccess(config: Config): Map<string, string> {
   const m = new Map<string, string>();
@@ -112,19 +131,14 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   const secondaryChannel =
     cfg.useSecondaryDataChannel === 'cluster' && (obs.switches?.enableSecondaryDataChannel ?? false);
 
-  // Local health streak and flap damping (rules 3 and 5). "unknown" neither starts nor breaks a streak.
+  // The local SCVM's streak, flap damping and session confirmation. "unknown" neither starts nor breaks a streak.
   const status = judgeLocal(obs, config);
-  let local = prev.local;
-  let damping = prev.damping;
-  if (DOWN.includes(status)) {
-    if (!prev.local.down) damping = recordRelapse(prev.damping, now, cfg);
-    local = { down: true, healthySince: null, downSince: prev.local.down ? prev.local.downSince : now };
-  } else if (status === 'healthy') {
-    const since = prev.local.down || prev.local.healthySince === null ? now : prev.local.healthySince;
-    local = { down: false, healthySince: Math.min(since, now), downSince: null };
-  }
+  const { local, damping, suspect, sightings } = trackLocal(prev, status, now, config);
   const healthySec = local.healthySince === null ? null : Math.floor((now - local.healthySince) / 1000);
   const requiredSec = requiredStableSec(damping, now, cfg);
+  const owesPeriod = suspect || (damping.relapses.length > 0 && (healthySec === null || healthySec < requiredSec));
+  const icmp = (ip: string) => icmpOf(obs.probes, ip);
+  const pinned = judgePin(pin, prev.pinWatch, views, icmp, now, config);
 
   // Where the route points now: observed, else believed.
   const access = reverseAccess(config);
@@ -138,26 +152,42 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   const ctx: RuleContext = {
     config,
     now,
-    pin,
+    pin: pinned.view,
     rerouteEnabled,
     secondaryChannel,
     views,
     sessionsEverSeen: sessions.at !== null,
+    icmp,
     apiDown: obs.sessions.ok ? null : obs.sessions.reason,
     localView,
     local: status,
     localDown: local.down || localView.dataIcmp === 'down',
+    suspect,
+    sightings,
+    localOwesPeriod: owesPeriod,
     healthySec,
     requiredSec,
     current: { ip: currentIp, kind, view: cur.view },
   };
   const choice = applyRules(ctx);
+  // "Pin grace": past it, the pin is cleared once LOOP (the rows below the pin's) finds a healthy target elsewhere.
+  const pinView = pinned.view;
+  const pinCleared =
+    pinView !== null &&
+    pinView.graceOver &&
+    rerouteEnabled &&
+    choice.target !== pinView.target &&
+    choice.reason !== 'no-healthy-target' &&
+    choice.reason !== 'no-route-fallback';
+  if (pinCleared) {
+    choice.because = `pin to ${pinView.target} cleared (${pinView.failing} for ${pinView.failingSec} s, grace ${cfg.pinGraceSec} s); LOOP: ${choice.because}`;
+  }
   const nextHop = config.accessIps[choice.target] ?? choice.target;
   // An unreadable route with no belief about it is never changed blindly: an ESXi add could collide with the real one.
   const routeKnown = obs.route.ok || prev.target !== null;
   const change = routeKnown && !(from.length === 1 && from[0] === nextHop);
 
-  // Rule 10: refresh after a route add, and retry while one is pending; aimed at where the route goes.
+  // "Refresh after add", and retry while one is pending; aimed at where the route goes.
   const raised: { key: string; text: string }[] = [];
   let refreshPending = prev.refreshPending;
   if (refreshPending && !change && refreshPending.target !== choice.target) {
@@ -190,8 +220,8 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   if (!sessions.at && choice.reason !== 'local-ok' && choice.reason !== 'local-unconfirmed' && choice.target !== config.local.dataIp) {
     raised.push({ key: 'icmp-only', text: 'no session list was ever received: remote targets are judged by ping alone' });
   }
-  const pinExpired = pin !== null && pin.until !== null && pin.until <= now;
-  if (pinExpired) raised.push({ key: 'pin-expired', text: `the pin to ${pin.target} expired at ${new Date(pin.until!).toISOString()}: back to automatic` });
+  if (pinned.expired) raised.push({ key: 'pin-expired', text: `the pin to ${pin!.target} expired at ${new Date(pin!.until!).toISOString()}: back to automatic` });
+  if (pinView?.failing) raised.push(pinWarning(pinView, pinCleared, choice.because, cfg.pinGraceSec));
   const warned = rateLimit(raised, prev.warnedAt, now);
 
   const active = activeDataIps(sessions.known);
@@ -219,6 +249,7 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
       config.journalSize,
     ),
     warnedAt: warned.warnedAt,
+    pinWatch: pinCleared ? null : pinned.pinWatch,
   };
   const v = scvmFor(views, choice.target);
   const decision: Decision = {
@@ -236,9 +267,29 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
     heartbeat: v?.manageIp
       ? { apiIp: v.manageIp, nfsTargetIp: choice.target, rerouted: choice.target !== config.local.dataIp }
       : null,
-    clearPin: pinExpired,
+    clearPin: pinned.expired || pinCleared,
+    pinTargetFailing:
+      pinView?.failing && pinned.pinWatch?.failingSince != null
+        ? {
+            target: pinView.target,
+            why: pinView.failing,
+            since: pinned.pinWatch.failingSince,
+            force: pinView.force,
+            graceEndsAt: pinView.force ? null : pinned.pinWatch.failingSince + cfg.pinGraceSec * 1000,
+            cleared: pinCleared,
+          }
+        : null,
     warnings: warned.emit,
     activeDataIps: state.activeDataIps,
   };
   return { decision, state };
+}
+
+/** The warning for a pin whose target fails: what happens next. Keyed so it is rate-limited as one condition. */
+function pinWarning(pin: PinView, cleared: boolean, because: string, graceSec: number): { key: string; text: string } {
+  const failing = `pinned target ${pin.failing} (for ${pin.failingSec} s)`;
+  if (cleared) return { key: 'pin-cleared', text: because };
+  if (pin.force) return { key: 'pin-failing', text: `${failing}: a --force pin stays; \`reroute route --auto\` hands the route back to LOOP` };
+  if (pin.graceOver) return { key: 'pin-failing', text: `${failing}: no healthy target to take over, the pin stays` };
+  return { key: 'pin-failing', text: `${failing}: the pin holds for ${graceSec - (pin.failingSec ?? 0)} s more, then LOOP takes over if a healthy target exists` };
 }

@@ -4,25 +4,29 @@ import { z } from 'zod';
 
 const ms = () => z.number().int().min(0);
 
-/** How the local SCVM looked this pass (rule 3). "unknown" = answers ping but no fresh session list to confirm. */
+/** How the local SCVM looked this pass ("local healthy"). "unknown" = answers ping but no fresh session list to confirm. */
 export const localStatusSchema = z.enum(['healthy', 'icmp-down', 'session-missing', 'session-dead', 'unknown']);
 export type LocalStatus = z.output<typeof localStatusSchema>;
 
 /** Why the engine chose what it chose; one code per row of the priority table in docs/decision.md. */
 export const reasonSchema = z.enum([
   'reroute-disabled',
+  'reroute-disabled-move',
   'pinned',
+  'pinned-failing',
   'local-stable',
   'local-ok',
   'local-unconfirmed',
+  'local-session-unconfirmed',
   'local-icmp-down',
   'local-session-missing',
   'local-session-dead',
   'remote-ok',
   'leave-secondary',
   'secondary-ok',
-  'remote-failed-go-local',
   'remote-failed-move',
+  'remote-failed-go-local',
+  'remote-failed-local-early',
   'secondary-channel',
   'no-healthy-target',
   'no-route-fallback',
@@ -74,10 +78,15 @@ export const engineStateSchema = z
       .object({
         /** local judged down (ICMP lost, or a fresh list without its live session); cleared only by a healthy pass */
         down: z.boolean(),
-        /** start of the current unbroken healthy streak (rule 5) */
+        /** start of the current unbroken healthy streak ("flap damping") */
         healthySince: ms().nullable(),
         /** when it last went down */
         downSince: ms().nullable(),
+        /**
+         * fresh lists that showed the local session missing or dead while it answered ping, newest last, within
+         * decide.sessionConfirmSec ("session confirmation"); absent in state files written before it existed
+         */
+        sessionBadAt: z.array(ms()).max(10).default([]),
       })
       .strict(),
     damping: z
@@ -97,11 +106,11 @@ export const engineStateSchema = z
         known: z.array(knownScvmSchema),
       })
       .strict(),
-    /** rule 11: data IPs of the SCVMs whose session is alive, from the last fresh list */
+    /** "active list": data IPs of the SCVMs whose session is alive, from the last fresh list */
     activeDataIps: z.array(z.string()),
     /** last cluster switch seen: route via manage IPs when no data IP is usable */
     secondaryChannel: z.boolean(),
-    /** rule 10: a session refresh owed to `target` since a route add */
+    /** "refresh after add": a session refresh owed to `target` since a route add */
     refreshPending: z
       .object({ target: z.string(), since: ms(), attempts: z.number().int().min(0), lastError: z.string().nullable() })
       .strict()
@@ -109,6 +118,11 @@ export const engineStateSchema = z
     journal: z.array(journalEntrySchema),
     /** warning key -> when it was last emitted (rate limit) */
     warnedAt: z.record(ms()),
+    /**
+     * the operator pin's target as the last pass saw it (probed every pass) and since when it has been failing (no
+     * ping, or its session known dead; null while it is fine); null without a pin. Absent in older state files.
+     */
+    pinWatch: z.object({ target: z.string(), failingSince: ms().nullable() }).strict().nullable().default(null),
   })
   .strict();
 export type EngineState = z.output<typeof engineStateSchema>;
@@ -118,7 +132,7 @@ export function initialEngineState(): EngineState {
   return {
     v: 1,
     target: null,
-    local: { down: false, healthySince: null, downSince: null },
+    local: { down: false, healthySince: null, downSince: null, sessionBadAt: [] },
     damping: { penalty: 0, penaltyAt: null, relapses: [] },
     sessions: { at: null, from: null, known: [] },
     activeDataIps: [],
@@ -126,6 +140,7 @@ export function initialEngineState(): EngineState {
     refreshPending: null,
     journal: [],
     warnedAt: {},
+    pinWatch: null,
   };
 }
 

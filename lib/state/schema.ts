@@ -13,6 +13,8 @@ export const pinSchema = z
     target: z.string().refine(isIPv4),
     until: z.number().nullable(),
     setAt: z.number(),
+    /** `route --force`; absent (as in state files written before it existed) = false */
+    force: z.boolean().optional(),
   })
   .strict();
 

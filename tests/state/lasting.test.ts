@@ -51,7 +51,7 @@ describe('lastingPart', () => {
     ['a new route target', (s) => void (s.engine.target = '10.10.85.16')],
     ['a pin', (s) => void (s.pin = { target: '10.10.85.16', until: null, setAt: 7_000 })],
     ['a refresh owed', (s) => void (s.engine.refreshPending = { target: '10.10.85.16', since: 7_000, attempts: 0, lastError: null })],
-    ['the local SCVM going down', (s) => void (s.engine.local = { down: true, healthySince: null, downSince: 7_000 })],
+    ['the local SCVM going down', (s) => void (s.engine.local = { ...s.engine.local, down: true, healthySince: null, downSince: 7_000 })],
     ['an SCVM no longer alive', (s) => void (s.engine.sessions.known[1]!.alive = false)],
     ['a new API token', (s) => void (s.api.token = { value: 'tok-2', expiresAt: 9_500_000, scvm: '192.168.85.16' })],
     ['a cluster switch', (s) => void (s.api.switches!.enableReroute = false)],

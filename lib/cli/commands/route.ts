@@ -81,7 +81,7 @@ export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> 
       }
     }
     const now = Date.now();
-    state.pin = { target, until: forMs === null ? null : now + forMs, setAt: now };
+    state.pin = { target, until: forMs === null ? null : now + forMs, setAt: now, force: opts.force === true };
     log.info(
       `route --target ${target}${opts.force ? ' --force' : ''}: pinned ${
         forMs === null ? 'until route --auto' : `until ${new Date(now + forMs).toISOString()}`
