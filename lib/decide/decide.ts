@@ -1,11 +1,10 @@
 // The pure engine: (observations, previous state, pin, config, now) -> (decision, new state). No I/O, no clock.
 import type { Config } from '../config/schema';
 import type { Observations, Pin } from '../types';
-import { requiredStableSec } from './damping';
 import { activeDataIps, clusterView, icmpOf, judgeLocal, mergeSessions, type ScvmView } from './health';
 import { appendJournal } from './journal';
 import { trackLocal } from './local';
-import { judgePin, type PinView } from './pin';
+import { judgePin, pinOutcome, type PinTargetFailing } from './pin';
 import { applyRules, type CurrentKind, type RuleContext } from './rules';
 import type { EngineState, LocalStatus, ReasonCode } from './state';
 import { rateLimit } from './warnings';
@@ -68,20 +67,6 @@ export interface Decision {
   activeDataIps: string[];
 }
 
-/** A pin whose target fails: since when, and what happens next. */
-export interface PinTargetFailing {
-  target: string;
-  /** why, in words: "10.10.85.17 does not answer ping" */
-  why: string;
-  /** epoch ms of the first pass that saw it failing (engine state pinWatch.failingSince) */
-  since: number;
-  force: boolean;
-  /** epoch ms when LOOP may take over (it clears the pin once it finds a healthy target); null for a --force pin */
-  graceEndsAt: number | null;
-  /** this pass cleared the pin */
-  cleared: boolean;
-}
-
 /** Heartbeat destination and the status the monitor shows (0 = on the local SCVM, 2 = switched away). */
 export interface Heartbeat {
   apiIp: string;
@@ -133,12 +118,9 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
 
   // The local SCVM's streak, flap damping and session confirmation. "unknown" neither starts nor breaks a streak.
   const status = judgeLocal(obs, config);
-  const { local, damping, suspect, sightings } = trackLocal(prev, status, now, config);
-  const healthySec = local.healthySince === null ? null : Math.floor((now - local.healthySince) / 1000);
-  const requiredSec = requiredStableSec(damping, now, cfg);
-  const owesPeriod = suspect || (damping.relapses.length > 0 && (healthySec === null || healthySec < requiredSec));
+  const { local, damping, suspect, sightings, healthySec, requiredSec, owesPeriod } = trackLocal(prev, status, now, config);
   const icmp = (ip: string) => icmpOf(obs.probes, ip);
-  const pinned = judgePin(pin, prev.pinWatch, views, icmp, now, config);
+  const pinJudged = judgePin(pin, prev.pinWatch, views, icmp, now, config);
 
   // Where the route points now: observed, else believed.
   const access = reverseAccess(config);
@@ -152,7 +134,7 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   const ctx: RuleContext = {
     config,
     now,
-    pin: pinned.view,
+    pin: pinJudged.view,
     rerouteEnabled,
     secondaryChannel,
     views,
@@ -170,18 +152,8 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
     current: { ip: currentIp, kind, view: cur.view },
   };
   const choice = applyRules(ctx);
-  // "Pin grace": past it, the pin is cleared once LOOP (the rows below the pin's) finds a healthy target elsewhere.
-  const pinView = pinned.view;
-  const pinCleared =
-    pinView !== null &&
-    pinView.graceOver &&
-    rerouteEnabled &&
-    choice.target !== pinView.target &&
-    choice.reason !== 'no-healthy-target' &&
-    choice.reason !== 'no-route-fallback';
-  if (pinCleared) {
-    choice.because = `pin to ${pinView.target} cleared (${pinView.failing} for ${pinView.failingSec} s, grace ${cfg.pinGraceSec} s); LOOP: ${choice.because}`;
-  }
+  const pinned = pinOutcome(pinJudged, choice, rerouteEnabled, config);
+  choice.because = pinned.because;
   const nextHop = config.accessIps[choice.target] ?? choice.target;
   // An unreadable route with no belief about it is never changed blindly: an ESXi add could collide with the real one.
   const routeKnown = obs.route.ok || prev.target !== null;
@@ -220,8 +192,8 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   if (!sessions.at && choice.reason !== 'local-ok' && choice.reason !== 'local-unconfirmed' && choice.target !== config.local.dataIp) {
     raised.push({ key: 'icmp-only', text: 'no session list was ever received: remote targets are judged by ping alone' });
   }
-  if (pinned.expired) raised.push({ key: 'pin-expired', text: `the pin to ${pin!.target} expired at ${new Date(pin!.until!).toISOString()}: back to automatic` });
-  if (pinView?.failing) raised.push(pinWarning(pinView, pinCleared, choice.because, cfg.pinGraceSec));
+  if (pinJudged.expired) raised.push({ key: 'pin-expired', text: `the pin to ${pin!.target} expired at ${new Date(pin!.until!).toISOString()}: back to automatic` });
+  if (pinned.warning) raised.push(pinned.warning);
   const warned = rateLimit(raised, prev.warnedAt, now);
 
   const active = activeDataIps(sessions.known);
@@ -249,7 +221,7 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
       config.journalSize,
     ),
     warnedAt: warned.warnedAt,
-    pinWatch: pinCleared ? null : pinned.pinWatch,
+    pinWatch: pinned.pinWatch,
   };
   const v = scvmFor(views, choice.target);
   const decision: Decision = {
@@ -267,29 +239,10 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
     heartbeat: v?.manageIp
       ? { apiIp: v.manageIp, nfsTargetIp: choice.target, rerouted: choice.target !== config.local.dataIp }
       : null,
-    clearPin: pinned.expired || pinCleared,
-    pinTargetFailing:
-      pinView?.failing && pinned.pinWatch?.failingSince != null
-        ? {
-            target: pinView.target,
-            why: pinView.failing,
-            since: pinned.pinWatch.failingSince,
-            force: pinView.force,
-            graceEndsAt: pinView.force ? null : pinned.pinWatch.failingSince + cfg.pinGraceSec * 1000,
-            cleared: pinCleared,
-          }
-        : null,
+    clearPin: pinJudged.expired || pinned.cleared,
+    pinTargetFailing: pinned.failing,
     warnings: warned.emit,
     activeDataIps: state.activeDataIps,
   };
   return { decision, state };
-}
-
-/** The warning for a pin whose target fails: what happens next. Keyed so it is rate-limited as one condition. */
-function pinWarning(pin: PinView, cleared: boolean, because: string, graceSec: number): { key: string; text: string } {
-  const failing = `pinned target ${pin.failing} (for ${pin.failingSec} s)`;
-  if (cleared) return { key: 'pin-cleared', text: because };
-  if (pin.force) return { key: 'pin-failing', text: `${failing}: a --force pin stays; \`reroute route --auto\` hands the route back to LOOP` };
-  if (pin.graceOver) return { key: 'pin-failing', text: `${failing}: no healthy target to take over, the pin stays` };
-  return { key: 'pin-failing', text: `${failing}: the pin holds for ${graceSec - (pin.failingSec ?? 0)} s more, then LOOP takes over if a healthy target exists` };
 }

@@ -1,5 +1,6 @@
 // The decision engine's public face: decide, applyOutcome, probeTargets, describeJournal and the state slice.
 export { decide, heartbeatFor, type Decision, type DecideInput, type Heartbeat, type RefreshOrder } from './decide';
+export type { PinTargetFailing } from './pin';
 export { applyOutcome, type Outcome } from './outcome';
 export { probeTargets } from './probe-targets';
 export { describeJournal } from './journal';

@@ -3,7 +3,7 @@
 import type { Config } from '../config/schema';
 import type { Pin } from '../types';
 import type { Icmp, ScvmView } from './health';
-import type { EngineState } from './state';
+import type { EngineState, ReasonCode } from './state';
 
 /** An active pin, judged this pass. */
 export interface PinView {
@@ -54,5 +54,75 @@ export function judgePin(
     view: { target: pin.target, until: pin.until, force, failing, failingSec, graceOver },
     expired: false,
     pinWatch: { target: pin.target, failingSince: since },
+  };
+}
+
+/** A pin whose target fails: since when, and what happens next (for the log, `status` and the heartbeat). */
+export interface PinTargetFailing {
+  target: string;
+  /** why, in words: "10.10.85.17 does not answer ping" */
+  why: string;
+  /** epoch ms of the first pass that saw it failing (engine state pinWatch.failingSince) */
+  since: number;
+  force: boolean;
+  /** epoch ms when LOOP may take over (it clears the pin once it finds a healthy target); null for a --force pin */
+  graceEndsAt: number | null;
+  /** this pass cleared the pin */
+  cleared: boolean;
+}
+
+/** What the pin comes to once the table has decided. */
+export interface PinOutcome {
+  /** past the grace time LOOP found a healthy target elsewhere: the pin is removed */
+  cleared: boolean;
+  /** the decision's words, saying so when the pin was cleared */
+  because: string;
+  failing: PinTargetFailing | null;
+  warning: { key: string; text: string } | null;
+  pinWatch: EngineState['pinWatch'];
+}
+
+/**
+ * "Pin grace": past it (never for a --force pin), the pin is cleared as soon as LOOP, the rows below the pin's,
+ * chooses a healthy target elsewhere; while nothing healthy exists it stays. Reroute disabled (row 1) clears nothing.
+ */
+export function pinOutcome(
+  j: PinJudgement,
+  choice: { target: string; reason: ReasonCode; because: string },
+  rerouteEnabled: boolean,
+  config: Config,
+): PinOutcome {
+  const pin = j.view;
+  if (!pin || pin.failing === null || j.pinWatch?.failingSince == null) {
+    return { cleared: false, because: choice.because, failing: null, warning: null, pinWatch: j.pinWatch };
+  }
+  const graceSec = config.decide.pinGraceSec;
+  const since = j.pinWatch.failingSince;
+  const cleared =
+    pin.graceOver &&
+    rerouteEnabled &&
+    choice.target !== pin.target &&
+    choice.reason !== 'no-healthy-target' &&
+    choice.reason !== 'no-route-fallback';
+  const because = cleared
+    ? `pin to ${pin.target} cleared (${pin.failing} for ${pin.failingSec} s, grace ${graceSec} s); LOOP: ${choice.because}`
+    : choice.because;
+  const failingWords = `pinned target ${pin.failing} (for ${pin.failingSec} s)`;
+  const warning = cleared
+    ? { key: 'pin-cleared', text: because }
+    : pin.force
+      ? { key: 'pin-failing', text: `${failingWords}: a --force pin stays; \`reroute route --auto\` hands the route back to LOOP` }
+      : pin.graceOver
+        ? { key: 'pin-failing', text: `${failingWords}: no healthy target to take over, the pin stays` }
+        : {
+            key: 'pin-failing',
+            text: `${failingWords}: the pin holds for ${graceSec - (pin.failingSec ?? 0)} s more, then LOOP takes over if a healthy target exists`,
+          };
+  return {
+    cleared,
+    because,
+    failing: { target: pin.target, why: pin.failing, since, force: pin.force, graceEndsAt: pin.force ? null : since + graceSec * 1000, cleared },
+    warning,
+    pinWatch: cleared ? null : j.pinWatch,
   };
 }
