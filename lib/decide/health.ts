@@ -41,12 +41,12 @@ export function mergeSessions(prev: EngineState['sessions'], obs: Observations['
   return { at: now, from: obs.from, known };
 }
 
-/** Rule 11: the data IPs whose session is alive. */
+/** "Active list": the data IPs whose session is alive. */
 export function activeDataIps(known: KnownScvm[]): string[] {
   return known.filter((k) => k.alive).map((k) => k.dataIp);
 }
 
-/** Rule 3: the local SCVM is healthy when it answers ICMP and a fresh list shows its session alive. */
+/** "Local healthy": the local SCVM answers ICMP and a fresh list shows its session alive. */
 export function judgeLocal(obs: Observations, config: Config): LocalStatus {
   const icmp = icmpOf(obs.probes, config.local.dataIp);
   if (icmp === 'down') return 'icmp-down';

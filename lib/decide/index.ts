@@ -4,8 +4,6 @@ export type { PinTargetFailing } from './pin';
 export { applyOutcome, type Outcome } from './outcome';
 export { probeTargets } from './probe-targets';
 export { describeJournal } from './journal';
-export { requiredStableSec } from './damping';
-export { RULES } from './rules';
 export {
   engineStateSchema,
   initialEngineState,

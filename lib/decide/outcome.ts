@@ -15,7 +15,7 @@ export function applyOutcome(state: EngineState, outcome: Outcome, now: number):
   if (outcome.switched) {
     if (outcome.switched.ok) {
       target = outcome.switched.to;
-      // Rule 10: every route add owes a session refresh at the new access point.
+      // "Refresh after add": every route add owes a session refresh at the new access point.
       refreshPending = { target, since: now, attempts: 0, lastError: null };
       note.switched = 'ok';
     } else {
