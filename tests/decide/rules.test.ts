@@ -1,6 +1,9 @@
 // The priority table of docs/decision.md, row by row.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decide } from '../../lib/decide/decide';
 import { RULES } from '../../lib/decide/rules';
+import { reasonSchema } from '../../lib/decide/state';
 import {
   LOCAL, M15, M16, M17, R16, R17, T0, config, engineState, input, obs, passes, row, session,
 } from './builders';
@@ -12,6 +15,15 @@ const oneRelapse = { penalty: 1, penaltyAt: T0 - 400_000, relapses: [T0 - 400_00
 describe('priority table', () => {
   test('rows are numbered 1..13 in order', () => {
     expect(RULES.map((r) => r.row)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+  });
+
+  test('docs/decision.md has the same rows, and every reason code in its table', () => {
+    const doc = readFileSync(join(__dirname, '../../docs/decision.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('## Priority table'), doc.indexOf('Two properties hold'));
+    const rows = [...table.matchAll(/^\| (\d+) \|.*\| ([^|]+) \|$/gm)];
+    expect(rows.map((m) => Number(m[1]))).toEqual(RULES.map((r) => r.row));
+    const codes = new Set(rows.flatMap((m) => [...m[2]!.matchAll(/`([a-z-]+)`/g)].map((c) => c[1])));
+    expect([...reasonSchema.options].filter((c) => !codes.has(c))).toEqual([]);
   });
 
   test('row 1: reroute disabled while rerouted and the local SCVM down: stay on the remote', () => {
