@@ -71,7 +71,8 @@ export async function passBody(ctx: PassContext): Promise<PassReport> {
       } (row ${decision.row} ${decision.reason}): ${decision.because}`,
     );
     if (decision.clearPin && state.pin) {
-      log.info(`pin to ${state.pin.target} expired; back to LOOP mode`);
+      const why = decision.pinTargetFailing?.cleared ? 'its target failed past decide.pinGraceSec' : 'expired';
+      log.info(`pin to ${state.pin.target} removed (${why}); back to LOOP mode`);
       state.pin = null;
     }
 
