@@ -120,7 +120,7 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   const status = judgeLocal(obs, config);
   const { local, damping, suspect, sightings, healthySec, requiredSec, owesPeriod } = trackLocal(prev, status, now, config);
   const icmp = (ip: string) => icmpOf(obs.probes, ip);
-  const pinJudged = judgePin(pin, prev.pinWatch, views, icmp, now, config);
+  const pinJudged = judgePin(pin, prev.pinWatch, views, icmp, sessions.at !== null, now, config);
 
   // Where the route points now: observed, else believed.
   const access = reverseAccess(config);

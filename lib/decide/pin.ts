@@ -26,10 +26,12 @@ export interface PinJudgement {
   pinWatch: EngineState['pinWatch'];
 }
 
-function failingWords(target: string, views: ScvmView[], icmp: (ip: string) => Icmp): string | null {
+// Failing: no ping, or an SCVM whose session is not alive in the lists (missing from them counts once a list was
+// ever received, as for a usable remote). An address that is no SCVM's is judged by ping alone.
+function failingWords(target: string, views: ScvmView[], icmp: (ip: string) => Icmp, sessionsEverSeen: boolean): string | null {
   if (icmp(target) === 'down') return `${target} does not answer ping`;
   const v = views.find((x) => x.dataIp === target) ?? views.find((x) => x.manageIp === target);
-  if (v && v.alive === false) return `the SCVM behind ${target} has no live session`;
+  if (v && v.alive !== true && (sessionsEverSeen || v.alive === false)) return `the SCVM behind ${target} has no live session`;
   return null;
 }
 
@@ -39,13 +41,14 @@ export function judgePin(
   prev: EngineState['pinWatch'],
   views: ScvmView[],
   icmp: (ip: string) => Icmp,
+  sessionsEverSeen: boolean,
   now: number,
   config: Config,
 ): PinJudgement {
   if (!pin) return { view: null, expired: false, pinWatch: null };
   if (pin.until !== null && pin.until <= now) return { view: null, expired: true, pinWatch: null };
   const force = pin.force === true;
-  const failing = failingWords(pin.target, views, icmp);
+  const failing = failingWords(pin.target, views, icmp, sessionsEverSeen);
   const before = prev && prev.target === pin.target ? prev.failingSince : null;
   const since = failing === null ? null : before !== null && before <= now ? before : now;
   const failingSec = since === null ? null : Math.floor((now - since) / 1000);

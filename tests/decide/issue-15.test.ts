@@ -159,6 +159,12 @@ describe('issue 15 case 3: a pin whose target dies was kept forever, with no war
     expect(row(forced)).toEqual({ row: 2, reason: 'pinned-failing', target: R17, nextHop: R17, change: true });
   });
 
+  test('a pinned SCVM missing from the session list counts as failing (as a remote target would)', () => {
+    const { decision } = decide(input({ pin, spec: { sessions: [session(LOCAL), session(R16)] } }));
+    expect(row(decision)).toEqual({ row: 4, reason: 'local-ok', target: LOCAL, nextHop: LOCAL, change: false });
+    expect(decision.pinTargetFailing).toMatchObject({ target: R17, why: `the SCVM behind ${R17} has no live session` });
+  });
+
   test('a target that answers again resets the grace time', () => {
     const state = engineState({ target: R17, pinWatch: { target: R17, failingSince: T0 - 50_000 } });
     const { decision, state: next } = decide(input({ state, pin, spec: { route: [R17] } }));
