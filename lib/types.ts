@@ -60,4 +60,6 @@ export interface Pin {
   /** epoch ms; null = until `route --auto` */
   until: number | null;
   setAt: number;
+  /** set with `route --force`: kept (with warnings) even while its target fails; absent = false */
+  force?: boolean;
 }

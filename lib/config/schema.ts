@@ -111,6 +111,29 @@ export const decideSchema = z
       .max(7 * 86_400)
       .default(900)
       .describe('half-life of the flap penalty: each relapse doubles the stable period, decaying with this, s'),
+    sessionConfirmLists: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(2)
+      .describe(
+        'fresh session lists that must show the local session missing or dead (local answering ping) before the route leaves; 1 = a single list suffices',
+      ),
+    sessionConfirmSec: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(60)
+      .describe('those lists count only while no older than this, s; a list showing the session alive in between does not reset the count'),
+    pinGraceSec: z
+      .number()
+      .int()
+      .min(0)
+      .max(86_400)
+      .default(60)
+      .describe('an operator pin whose target fails is held this long, then cleared once LOOP finds a healthy target (never a --force pin), s'),
     preferOwnZone: z.boolean().default(true).describe('pick targets in the host\'s own zone first'),
     useSecondaryDataChannel: z
       .enum(['cluster', 'never'])

@@ -1,4 +1,4 @@
-// Rule 7, balance: every host sees the same session list, so every host can compute the same assignment of the
+// Target choice, balance: every host sees the same session list, so every host can compute the same assignment of the
 // displaced hosts (those whose SCVM is down; one SCVM per host) onto the healthy SCVMs, and take its own slot.
 // Least-loaded in a fixed order gives at most ceil(displaced/healthy) per SCVM when the views agree; the Python
 // agent's random pick (and plain rendezvous hashing) put 3-4x the mean on the busiest SCVM.
@@ -94,28 +94,4 @@ export function assignDisplaced(displaced: Placed[], healthy: Placed[], preferOw
     }
   }
   return out;
-}
-
-/** FNV-1a, 32 bits: a stable hash with no dependency, for rendezvous comparisons. */
-export function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-/** Rendezvous (highest random weight) choice: deterministic per host, but no better balanced than random. */
-export function rendezvous(host: string, candidates: string[]): string | null {
-  let best: string | null = null;
-  let bestW = -1;
-  for (const c of candidates) {
-    const w = fnv1a(host + '|' + c);
-    if (w > bestW || (w === bestW && best !== null && cmpIp(c, best) < 0)) {
-      best = c;
-      bestW = w;
-    }
-  }
-  return best;
 }

@@ -1,4 +1,4 @@
-// Flap damping (rule 5): each relapse of the local SCVM adds 1 to a penalty that halves every flapHalfLifeSec;
+// Flap damping: each relapse of the local SCVM adds 1 to a penalty that halves every flapHalfLifeSec;
 // the stable period required before going back is backToNormalSec * 2^(penalty - 1), capped at maxBackToNormalSec.
 // Field incident: fast switch-out/switch-back with no real fault stalled I/O for over a minute (NFS port reuse).
 import type { Config } from '../config/schema';

@@ -1,9 +1,10 @@
 // The pure engine: (observations, previous state, pin, config, now) -> (decision, new state). No I/O, no clock.
 import type { Config } from '../config/schema';
 import type { Observations, Pin } from '../types';
-import { recordRelapse, requiredStableSec } from './damping';
-import { activeDataIps, clusterView, judgeLocal, mergeSessions, type ScvmView } from './health';
+import { activeDataIps, clusterView, icmpOf, judgeLocal, mergeSessions, type ScvmView } from './health';
 import { appendJournal } from './journal';
+import { trackLocal } from './local';
+import { judgePin, pinOutcome, type PinTargetFailing } from './pin';
 import { applyRules, type CurrentKind, type RuleContext } from './rules';
 import type { EngineState, LocalStatus, ReasonCode } from './state';
 import { rateLimit } from './warnings';
@@ -53,8 +54,13 @@ export interface Decision {
   refresh: RefreshOrder | null;
   /** where to send the heartbeat, assuming the change (if any) succeeds; see heartbeatFor() otherwise */
   heartbeat: Heartbeat | null;
-  /** the pin has expired: the caller removes it from state */
+  /**
+   * the caller removes the pin from state: it has expired, or its target has failed past decide.pinGraceSec and LOOP
+   * found a healthy target (a warning says which)
+   */
   clearPin: boolean;
+  /** the operator's pinned target fails this pass (status and heartbeat show it); null when it does not or no pin */
+  pinTargetFailing: PinTargetFailing | null;
   /** rate-limited warnings to log this pass */
   warnings: string[];
   /** the active list: data IPs of the SCVMs with a live session */
@@ -67,8 +73,6 @@ export interface Heartbeat {
   nfsTargetIp: string;
   rerouted: boolean;
 }
-
-const DOWN: LocalStatus[] = ['icmp-down', 'session-missing', 'session-dead'];
 
 function reverseAccess(config: Config): Map<string, string> {
   const m = new Map<string, string>();
@@ -114,19 +118,11 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   const secondaryChannel =
     cfg.useSecondaryDataChannel === 'cluster' && (obs.switches?.enableSecondaryDataChannel ?? false);
 
-  // Local health streak and flap damping. "unknown" neither starts nor breaks a streak.
+  // The local SCVM's streak, flap damping and session confirmation. "unknown" neither starts nor breaks a streak.
   const status = judgeLocal(obs, config);
-  let local = prev.local;
-  let damping = prev.damping;
-  if (DOWN.includes(status)) {
-    if (!prev.local.down) damping = recordRelapse(prev.damping, now, cfg);
-    local = { down: true, healthySince: null, downSince: prev.local.down ? prev.local.downSince : now };
-  } else if (status === 'healthy') {
-    const since = prev.local.down || prev.local.healthySince === null ? now : prev.local.healthySince;
-    local = { down: false, healthySince: Math.min(since, now), downSince: null };
-  }
-  const healthySec = local.healthySince === null ? null : Math.floor((now - local.healthySince) / 1000);
-  const requiredSec = requiredStableSec(damping, now, cfg);
+  const { local, damping, suspect, sightings, healthySec, requiredSec, owesPeriod } = trackLocal(prev, status, now, config);
+  const icmp = (ip: string) => icmpOf(obs.probes, ip);
+  const pinJudged = judgePin(pin, prev.pinWatch, views, icmp, sessions.everSeen, now, config);
 
   // Where the route points now: observed, else believed.
   const access = reverseAccess(config);
@@ -140,20 +136,26 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   const ctx: RuleContext = {
     config,
     now,
-    pin,
+    pin: pinJudged.view,
     rerouteEnabled,
     secondaryChannel,
     views,
     sessionsEverSeen: sessions.everSeen,
+    icmp,
     apiDown: obs.sessions.ok ? null : obs.sessions.reason,
     localView,
     local: status,
     localDown: local.down || localView.dataIcmp === 'down',
+    suspect,
+    sightings,
+    localOwesPeriod: owesPeriod,
     healthySec,
     requiredSec,
     current: { ip: currentIp, kind, view: cur.view },
   };
   const choice = applyRules(ctx);
+  const pinned = pinOutcome(pinJudged, choice, rerouteEnabled, config);
+  choice.because = pinned.because;
   const nextHop = config.accessIps[choice.target] ?? choice.target;
   // An unreadable route with no belief about it is never changed blindly: an ESXi add could collide with the real one.
   const routeKnown = obs.route.ok || prev.target !== null;
@@ -191,8 +193,8 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   if (!sessions.everSeen && choice.reason !== 'local-ok' && choice.reason !== 'local-unconfirmed' && choice.target !== config.local.dataIp) {
     raised.push({ key: 'icmp-only', text: 'no session list was ever received: remote targets are judged by ping alone' });
   }
-  const pinExpired = pin !== null && pin.until !== null && pin.until <= now;
-  if (pinExpired) raised.push({ key: 'pin-expired', text: `the pin to ${pin.target} expired at ${new Date(pin.until!).toISOString()}: back to automatic` });
+  if (pinJudged.expired) raised.push({ key: 'pin-expired', text: `the pin to ${pin!.target} expired at ${new Date(pin!.until!).toISOString()}: back to automatic` });
+  if (pinned.warning) raised.push(pinned.warning);
   const warned = rateLimit(raised, prev.record.warnedAt, now);
 
   const active = activeDataIps(sessions.known);
@@ -205,24 +207,25 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
     activeDataIps: obs.sessions.ok ? active : prev.activeDataIps,
     secondaryChannel,
     refreshed: prev.refreshed,
+    pinWatch: pinned.pinWatch,
     record: {
       listAt,
       listFrom: obs.sessions.ok ? obs.sessions.from : prev.record.listFrom,
       lastSeen: memory.lastSeen,
       refreshFailing: prev.record.refreshFailing,
       journal: appendJournal(
-      prev.record.journal,
-      {
-        at: now,
-        local: status,
-        api: obs.sessions.ok,
-        from: from.join(','),
-        to: choice.target,
-        change,
-        reason: choice.reason,
-        because: choice.because,
-      },
-      config.journalSize,
+        prev.record.journal,
+        {
+          at: now,
+          local: status,
+          api: obs.sessions.ok,
+          from: from.join(','),
+          to: choice.target,
+          change,
+          reason: choice.reason,
+          because: choice.because,
+        },
+        config.journalSize,
       ),
       warnedAt: warned.warnedAt,
     },
@@ -243,7 +246,8 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
     heartbeat: v?.manageIp
       ? { apiIp: v.manageIp, nfsTargetIp: choice.target, rerouted: choice.target !== config.local.dataIp }
       : null,
-    clearPin: pinExpired,
+    clearPin: pinJudged.expired || pinned.cleared,
+    pinTargetFailing: pinned.failing,
     warnings: warned.emit,
     activeDataIps: state.activeDataIps,
   };

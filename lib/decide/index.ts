@@ -1,10 +1,9 @@
 // The decision engine's public face: decide, applyOutcome, probeTargets, describeJournal and the state slice.
 export { decide, heartbeatFor, type Decision, type DecideInput, type Heartbeat, type RefreshOrder } from './decide';
+export type { PinTargetFailing } from './pin';
 export { applyOutcome, type Outcome } from './outcome';
 export { probeTargets } from './probe-targets';
 export { describeJournal, isRepeat } from './journal';
-export { requiredStableSec } from './damping';
-export { RULES } from './rules';
 export {
   afterTimeGap,
   engineStateSchema,

@@ -46,7 +46,7 @@ export function describeJournal(entries: JournalEntry[]): string[] {
       : `kept ${e.to}`;
     const api = e.api ? '' : ', session list unavailable';
     const repeat = j > i ? ` (same for ${j - i + 1} passes until ${stamp(entries[j]!.at)})` : '';
-    lines.push(`${stamp(e.at)}  ${what}: ${e.because} (${LOCAL_WORDS[e.local]}${api}; rule ${e.reason})${outcomeWords(e)}${repeat}`);
+    lines.push(`${stamp(e.at)}  ${what}: ${e.because} (${LOCAL_WORDS[e.local]}${api}; reason ${e.reason})${outcomeWords(e)}${repeat}`);
     i = j + 1;
   }
   return lines;

@@ -4,7 +4,8 @@ import { cmpIp } from './health';
 import type { EngineState } from './state';
 
 /**
- * The local data IP, every known SCVM data IP (config and session lists), the current target, and the management
+ * The local data IP, every known SCVM data IP (config and session lists), the current target, the operator pin's
+ * target (so a pin whose target dies is seen, "pin grace"), and the management
  * IPs when the cluster allows the secondary channel (probed every pass: the sweep is concurrent, and waiting one more
  * pass to learn them would add seconds of hung I/O in exactly the storage-network cut the channel exists for).
  */
@@ -20,6 +21,7 @@ export function probeTargets(config: Config, state: EngineState): string[] {
     if (k.manageIp && k.dataIp !== config.local.dataIp) manage.add(k.manageIp);
   }
   if (state.target !== null) ips.add(state.target);
+  if (state.pinWatch) ips.add(state.pinWatch.target);
   if (state.secondaryChannel) for (const m of manage) ips.add(m);
   return [...ips].sort(cmpIp);
 }

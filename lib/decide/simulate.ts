@@ -1,7 +1,7 @@
 // Replay a timeline through the real engine with a virtual clock: observe (from the scripted world) -> decide ->
 // act (instant, or failing when scripted) -> record. Pure: the same timeline gives the same report.
 import type { Config } from '../config/schema';
-import type { ClusterSwitches, Observations, ProbeResult, ZbsSession } from '../types';
+import type { ClusterSwitches, Observations, Pin, ProbeResult, ZbsSession } from '../types';
 import { decide } from './decide';
 import { applyOutcome } from './outcome';
 import { probeTargets } from './probe-targets';
@@ -26,6 +26,8 @@ interface World {
   reroute: boolean;
   secondaryChannel: boolean;
   routeChangeFails: boolean;
+  /** the operator's pin, as `reroute route` leaves it in the state file */
+  pin: Pin | null;
   /** next hops of the NFS VIP route */
   route: string[];
 }
@@ -38,6 +40,9 @@ export interface SimSwitch {
   reason: ReasonCode;
   because: string;
   ok: boolean;
+  /** the local SCVM's healthy streak and the stable period it needed at that pass, s */
+  localHealthySec: number | null;
+  requiredStableSec: number;
 }
 
 /** What a replay produced. */
@@ -50,8 +55,10 @@ export interface SimReport {
   deadPathSec: number;
   /** seconds the route pointed anywhere but the local SCVM */
   reroutedSec: number;
-  /** changes of scripted health facts (each SCVM's ping, session, management ping; API; cluster switches) */
+  /** changes of scripted facts (each SCVM's ping, session, management ping; API; cluster switches; operator pin) */
   healthChanges: number;
+  /** what happened to the operator's pin: set, refused (as `reroute route` refuses it), removed, cleared by the agent */
+  pins: { atSec: number; text: string }[];
   /** route state at each second (for invariant tests) */
   routeBySec: string[];
   finalState: EngineState;
@@ -73,9 +80,30 @@ function apply(world: World, set: WorldSet, localIp: string): void {
   if (set.routeChangeFails !== undefined) world.routeChangeFails = set.routeChangeFails;
 }
 
-// Every observable health fact, one entry each: a change of any of them is one health change.
-function healthFacts(world: World): unknown[] {
-  const facts: unknown[] = [world.api, world.reroute, world.secondaryChannel];
+/**
+ * The operator runs `reroute route`: --auto (null) removes the pin; --target pins, refused as the command refuses it
+ * (an address that is no SCVM's, or that does not answer ping) unless forced. Returns what happened, in words.
+ */
+function operatorPin(world: World, p: NonNullable<WorldSet['pin']> | null, now: number): string {
+  if (p === null) {
+    const was = world.pin;
+    world.pin = null;
+    return was ? `route --auto: pin to ${was.target} removed` : 'route --auto: no pin was set';
+  }
+  if (!p.force) {
+    const scvm = [...world.scvms.values()].find((s) => s.dataIp === p.target || s.manageIp === p.target);
+    const answers = scvm !== undefined && (scvm.dataIp === p.target ? scvm.icmp : scvm.manageIcmp);
+    if (!answers) return `route --target ${p.target}: refused (${scvm ? 'does not answer ICMP' : 'not a known SCVM address'})`;
+  }
+  world.pin = { target: p.target, until: p.forSec === undefined ? null : now + p.forSec * 1000, setAt: now, force: p.force };
+  return `route --target ${p.target}${p.force ? ' --force' : ''}${p.forSec === undefined ? '' : ` --for ${p.forSec}s`}: pinned`;
+}
+
+// Every scripted fact, one entry each: a change of any of them is one health change. The operator's pin counts while
+// it is in force as set (setAt tells one pin from the next), so its end (--for) is a change too.
+function healthFacts(world: World, operatorPin: Pin | null, now: number): unknown[] {
+  const inForce = operatorPin && (operatorPin.until === null || operatorPin.until > now) ? operatorPin.setAt : null;
+  const facts: unknown[] = [world.api, world.reroute, world.secondaryChannel, inForce];
   for (const s of world.scvms.values()) facts.push(s.icmp, s.session, s.manageIcmp);
   return facts;
 }
@@ -135,8 +163,20 @@ export function simulate(timeline: Timeline, config: Config): SimReport {
     const zone = s.dataIp === localIp ? (config.local.zone ?? config.zone ?? null) : (s.zone ?? null);
     scvms.set(s.dataIp, { dataIp: s.dataIp, manageIp: s.manageIp, zone, icmp: true, session: 'alive', manageIcmp: true });
   }
-  const world: World = { scvms, api: true, reroute: true, secondaryChannel: false, routeChangeFails: false, route: [localIp] };
+  const world: World = {
+    scvms,
+    api: true,
+    reroute: true,
+    secondaryChannel: false,
+    routeChangeFails: false,
+    pin: null,
+    route: [localIp],
+  };
+  const pins: SimReport['pins'] = [];
   apply(world, timeline.start, localIp);
+  if (timeline.start.pin !== undefined) pins.push({ atSec: 0, text: operatorPin(world, timeline.start.pin, SIM_EPOCH_MS) });
+  // The last pin the operator set (the engine may clear world.pin; that is no change of the scripted facts).
+  let lastSet = world.pin;
 
   let state = initialEngineState();
   let switchesCache: ClusterSwitches | null = null;
@@ -148,16 +188,21 @@ export function simulate(timeline: Timeline, config: Config): SimReport {
     deadPathSec: 0,
     reroutedSec: 0,
     healthChanges: 0,
+    pins,
     routeBySec: [],
     finalState: state,
   };
-  let lastHealth = healthFacts(world);
+  let lastHealth = healthFacts(world, lastSet, SIM_EPOCH_MS);
   for (let t = 0; t < timeline.durationSec; t++) {
     for (const e of timeline.events) {
       const hit = e.every === undefined ? e.at === t : t >= e.at && t < e.until! && (t - e.at) % e.every === 0;
-      if (hit) apply(world, e.set, localIp);
+      if (!hit) continue;
+      apply(world, e.set, localIp);
+      if (e.set.pin === undefined) continue;
+      pins.push({ atSec: t, text: operatorPin(world, e.set.pin, SIM_EPOCH_MS + t * 1000) });
+      lastSet = world.pin;
     }
-    const h = healthFacts(world);
+    const h = healthFacts(world, lastSet, SIM_EPOCH_MS + t * 1000);
     report.healthChanges += h.filter((f, i) => f !== lastHealth[i]).length;
     lastHealth = h;
 
@@ -165,15 +210,29 @@ export function simulate(timeline: Timeline, config: Config): SimReport {
       const now = SIM_EPOCH_MS + t * 1000;
       if (world.api) switchesCache = { enableReroute: world.reroute, enableSecondaryDataChannel: world.secondaryChannel };
       const obs = observe(world, probeTargets(config, state), switchesCache);
-      const { decision, state: next } = decide({ obs, state, pin: null, config, now, hostId: config.local.manageIp });
+      const { decision, state: next } = decide({ obs, state, pin: world.pin, config, now, hostId: config.local.manageIp });
       state = next;
       report.passes++;
+      if (decision.clearPin && world.pin) {
+        const why = decision.pinTargetFailing?.cleared ? `its target failed past decide.pinGraceSec` : 'it expired';
+        pins.push({ atSec: t, text: `pin to ${world.pin.target} cleared by the agent: ${why}` });
+        world.pin = null;
+      }
       let switchOk = true;
       if (decision.change) {
         switchOk = !world.routeChangeFails;
         const from = world.route.join(',');
         if (switchOk) world.route = [decision.nextHop];
-        report.switches.push({ atSec: t, from, to: decision.nextHop, reason: decision.reason, because: decision.because, ok: switchOk });
+        report.switches.push({
+          atSec: t,
+          from,
+          to: decision.nextHop,
+          reason: decision.reason,
+          because: decision.because,
+          ok: switchOk,
+          localHealthySec: decision.localHealthySec,
+          requiredStableSec: decision.requiredStableSec,
+        });
         const switched = switchOk ? { ok: true, to: decision.target } : { ok: false, to: decision.target, error: 'scripted failure' };
         state = applyOutcome(state, { switched }, now);
       }

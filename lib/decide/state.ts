@@ -4,25 +4,29 @@ import { z } from 'zod';
 
 const ms = () => z.number().int().min(0);
 
-/** How the local SCVM looked this pass (rule 3). "unknown" = answers ping but no fresh session list to confirm. */
+/** How the local SCVM looked this pass ("local healthy"). "unknown" = answers ping but no fresh session list to confirm. */
 export const localStatusSchema = z.enum(['healthy', 'icmp-down', 'session-missing', 'session-dead', 'unknown']);
 export type LocalStatus = z.output<typeof localStatusSchema>;
 
 /** Why the engine chose what it chose; one code per row of the priority table in docs/decision.md. */
 export const reasonSchema = z.enum([
   'reroute-disabled',
+  'reroute-disabled-move',
   'pinned',
+  'pinned-failing',
   'local-stable',
   'local-ok',
   'local-unconfirmed',
+  'local-session-unconfirmed',
   'local-icmp-down',
   'local-session-missing',
   'local-session-dead',
   'remote-ok',
   'leave-secondary',
   'secondary-ok',
-  'remote-failed-go-local',
   'remote-failed-move',
+  'remote-failed-go-local',
+  'remote-failed-local-early',
   'secondary-channel',
   'no-healthy-target',
   'no-route-fallback',
@@ -99,6 +103,11 @@ export const engineStateSchema = z.object({
     healthySince: ms().nullable(),
     /** when it last went down */
     downSince: ms().nullable(),
+    /**
+     * fresh lists that showed the local session missing or dead while it answered ping, newest last, within
+     * decide.sessionConfirmSec ("session confirmation")
+     */
+    sessionBadAt: z.array(ms()).max(10).default([]),
   }),
   damping: z.object({
     /** flap penalty (exponent), decays with decide.flapHalfLifeSec from penaltyAt */
@@ -122,6 +131,11 @@ export const engineStateSchema = z.object({
    * route as observed, so a pass killed between a switch and its refresh cannot lose it.
    */
   refreshed: z.object({ target: z.string(), sessionId: z.string(), at: ms() }).nullable(),
+  /**
+   * the operator pin's target as the last pass saw it (probed every pass) and since when it has been failing (no
+   * ping, or its session known dead; null while it is fine); null without a pin
+   */
+  pinWatch: z.object({ target: z.string(), failingSince: ms().nullable() }).nullable().default(null),
   record: engineRecordSchema,
 });
 export type EngineState = z.output<typeof engineStateSchema>;
@@ -136,12 +150,13 @@ export function initialEngineState(): EngineState {
   return {
     v: 2,
     target: null,
-    local: { down: false, healthySince: null, downSince: null },
+    local: { down: false, healthySince: null, downSince: null, sessionBadAt: [] },
     damping: { penalty: 0, penaltyAt: null, relapses: [] },
     sessions: { everSeen: false, known: [] },
     activeDataIps: [],
     secondaryChannel: false,
     refreshed: null,
+    pinWatch: null,
     record: emptyRecord(),
   };
 }

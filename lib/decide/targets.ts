@@ -1,4 +1,4 @@
-// Rule 7: which healthy remote to take. Own zone first, deterministic, balanced across hosts failing over together.
+// Target choice: which healthy remote to take. Own zone first, deterministic, balanced across hosts failing over together.
 import type { Config } from '../config/schema';
 import { assignDisplaced, type Placed } from './assign';
 import type { ScvmView } from './health';

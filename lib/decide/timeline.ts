@@ -23,6 +23,17 @@ export const worldSetSchema = z
     reroute: z.boolean().optional(),
     secondaryChannel: z.boolean().optional(),
     routeChangeFails: z.boolean().optional(),
+    /** an operator runs `reroute route --target` (an object) or `reroute route --auto` (null) */
+    pin: z
+      .object({
+        target: z.string().refine(isIPv4, { message: 'a dotted-quad IPv4 address' }),
+        force: z.boolean().default(false),
+        /** `--for`, s; left out = until `route --auto` */
+        forSec: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .nullable()
+      .optional(),
   })
   .strict();
 export type WorldSet = z.output<typeof worldSetSchema>;

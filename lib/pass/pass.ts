@@ -60,7 +60,11 @@ async function pass(agent: Agent, deadline: Deadline, edit?: StateEdit): Promise
       deadline.step = 'deciding';
       const input = { obs, state: state.engine, pin: state.pin, config, now: time.now, hostId: agent.hostId };
       const { decision, state: decided } = decide(input);
-      if (decision.clearPin) state.pin = null;
+      if (decision.clearPin && state.pin) {
+        const why = decision.pinTargetFailing?.cleared ? 'its target failed past decide.pinGraceSec' : 'expired';
+        log.info(`pin to ${state.pin.target} removed (${why}); back to LOOP mode`);
+        state.pin = null;
+      }
 
       // What the state file holds now: it is written only when the pass changed that.
       let onDisk = loaded.lastingAtLoad;

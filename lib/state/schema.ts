@@ -19,6 +19,8 @@ export const pinSchema = z.object({
   /** agent time; null = until `route --auto` */
   until: z.number().nullable(),
   setAt: z.number(),
+  /** set with --force: kept even while its target fails (with a warning); absent = not forced */
+  force: z.boolean().optional(),
 });
 
 export const lastPassSchema = z.object({
@@ -82,7 +84,7 @@ export type StateFileParse =
   | { ok: false; problem: string };
 
 /** One part of a file: its value when it is what this version expects, else null (the caller starts it fresh). */
-function part<T>(schema: z.ZodType<T>, value: unknown): T | null {
+function part<S extends z.ZodTypeAny>(schema: S, value: unknown): z.output<S> | null {
   const r = schema.safeParse(value);
   return r.success ? r.data : null;
 }

@@ -1,4 +1,4 @@
-// Flap damping math and the stable-period rule (rule 5).
+// Flap damping math and the stable period it sets.
 import { maxPenalty, penaltyAt, recordRelapse, requiredStableSec } from '../../lib/decide/damping';
 import { LOCAL, R16, T0, config, passes, session } from './builders';
 
@@ -52,8 +52,8 @@ describe('damping', () => {
   });
 
   test('a relapse while rerouted resets the streak and lengthens the next stable period', () => {
-    const dead = { sessions: [session(LOCAL, false), session(R16)] };
-    const ok = {};
+    const dead = { up: { [LOCAL]: false }, route: [R16] };
+    const ok = { route: [R16] };
     const { results } = passes([dead, ok, ok, dead, ok], { stepSec: 10 });
     expect(results.map((d) => [d.localHealthySec, d.requiredStableSec])).toEqual([
       [null, 180],

@@ -72,8 +72,8 @@ describe('describeJournal', () => {
     const out = decide(input({ state, now: T0 + 15_000, spec: { up: { [LOCAL]: false } } }));
     state = applyOutcome(out.state, { switched: { ok: true, to: R16 }, refreshed: { ok: false, target: R16, error: 'HTTP 503' } }, T0 + 15_000);
     expect(describeJournal(state.record.journal)).toEqual([
-      `2024-01-01 00:00:00Z  kept ${LOCAL}: local SCVM ${LOCAL} answers ping and its session is alive (local SCVM healthy; rule local-ok) (same for 3 passes until 2024-01-01 00:00:10Z)`,
-      `2024-01-01 00:00:15Z  SWITCH ${LOCAL} -> ${R16}: local SCVM ${LOCAL} does not answer ping: switching to ${R16} (slot of this host when 1 host(s) without a usable SCVM share 2 usable SCVM(s)) (local SCVM not answering ping; rule local-icmp-down) [route changed; session refresh FAILED (retried next pass): HTTP 503]`,
+      `2024-01-01 00:00:00Z  kept ${LOCAL}: local SCVM ${LOCAL} answers ping and its session is alive (local SCVM healthy; reason local-ok) (same for 3 passes until 2024-01-01 00:00:10Z)`,
+      `2024-01-01 00:00:15Z  SWITCH ${LOCAL} -> ${R16}: local SCVM ${LOCAL} does not answer ping: switching to ${R16} (slot of this host when 1 host(s) without a usable SCVM share 2 usable SCVM(s)) (local SCVM not answering ping; reason local-icmp-down) [route changed; session refresh FAILED (retried next pass): HTTP 503]`,
     ]);
   });
 });

@@ -1,20 +1,32 @@
-// Invariants over random timelines (fast-check), replayed through the real engine by the simulator.
+// Invariants over random timelines (fast-check), replayed through the real engine by the simulator, and over random
+// single passes straight through decide().
 import fc from 'fast-check';
+import { decide } from '../../lib/decide/decide';
+import { icmpOf } from '../../lib/decide/health';
 import { simulate, type SimReport } from '../../lib/decide/simulate';
 import { parseTimeline, type Timeline } from '../../lib/decide/timeline';
-import { LOCAL, R16, R17 } from './builders';
+import type { Pin } from '../../lib/types';
+import { LOCAL, M16, M17, R16, R17, T0, input, obs, session, type ObsSpec } from './builders';
 
 const IPS = [LOCAL, R16, R17];
+/** no SCVM's address: only a --force pin may take the route there */
+const FOREIGN = '10.10.85.99';
 const DURATION = 900;
 
 const scvmSet = fc.record(
   { icmp: fc.boolean(), session: fc.constantFrom('alive' as const, 'dead' as const, 'missing' as const) },
   { requiredKeys: [] },
 );
+const pinSet = fc.option(
+  fc.record(
+    { target: fc.constantFrom(...IPS, FOREIGN), force: fc.boolean(), forSec: fc.integer({ min: 1, max: 600 }) },
+    { requiredKeys: ['target', 'force'] },
+  ),
+);
 const event = fc.record({
   at: fc.integer({ min: 0, max: DURATION - 1 }),
   set: fc.record(
-    { scvms: fc.dictionary(fc.constantFrom(...IPS), scvmSet, { maxKeys: 3 }), api: fc.boolean() },
+    { scvms: fc.dictionary(fc.constantFrom(...IPS), scvmSet, { maxKeys: 3 }), api: fc.boolean(), reroute: fc.boolean(), pin: pinSet },
     { requiredKeys: ['scvms'] },
   ),
 });
@@ -34,25 +46,80 @@ function parse(raw: unknown) {
   return p;
 }
 
-// The scripted world at each second, rebuilt independently of the simulator.
-function worldBySec(t: Timeline) {
+interface WorldAt {
+  healthy: Set<string>;
+  icmp: Map<string, boolean>;
+  api: boolean;
+  localIcmp: boolean;
+  localSession: string;
+  /** an operator pin was set at or before this second */
+  pinnedEver: boolean;
+  pin: { target: string; force: boolean } | null;
+}
+
+// The scripted world at each second, rebuilt independently of the simulator (the engine may clear a pin; this
+// only tracks what the operator set).
+function worldBySec(t: Timeline): WorldAt[] {
   const w = new Map(IPS.map((ip) => [ip, { icmp: true, session: 'alive' as string }]));
   let api = true;
-  const out: { healthy: Set<string>; api: boolean; localIcmp: boolean; localSession: string }[] = [];
+  let pinnedEver = false;
+  let pin: WorldAt['pin'] = null;
+  const out: WorldAt[] = [];
   for (let s = 0; s < t.durationSec; s++) {
     for (const e of t.events) {
       if (e.at !== s) continue;
       for (const [ip, set] of Object.entries(e.set.scvms ?? {})) Object.assign(w.get(ip)!, set);
       if (e.set.api !== undefined) api = e.set.api;
+      const p = e.set.pin;
+      // `reroute route` refuses a pin (without --force) to an address that is no SCVM's or does not answer ping.
+      if (p === null) pin = null;
+      else if (p && (p.force || w.get(p.target)?.icmp === true)) {
+        pin = { target: p.target, force: p.force };
+        pinnedEver = true;
+      }
     }
     const healthy = new Set(IPS.filter((ip) => w.get(ip)!.icmp && w.get(ip)!.session === 'alive'));
-    out.push({ healthy, api, localIcmp: w.get(LOCAL)!.icmp, localSession: w.get(LOCAL)!.session });
+    const icmp = new Map(IPS.map((ip) => [ip, w.get(ip)!.icmp]));
+    out.push({ healthy, icmp, api, localIcmp: w.get(LOCAL)!.icmp, localSession: w.get(LOCAL)!.session, pinnedEver, pin });
   }
   return out;
 }
 
+/** Every pass of the last `sec` seconds before `at` saw the local SCVM answer ping and no fresh list against it. */
+function localFineFor(world: WorldAt[], t: Timeline, at: number, sec: number): boolean {
+  if (at < sec) return false;
+  for (let s = at - sec; s <= at; s++) {
+    if (s % t.passEverySec !== 0) continue;
+    const w = world[s]!;
+    if (!w.localIcmp || (w.api && w.localSession !== 'alive')) return false;
+  }
+  return true;
+}
+
+/** The switch was made for a --force pin to that target. */
+const forcedPin = (w: WorldAt, sw: { to: string; reason: string }) =>
+  (sw.reason === 'pinned' || sw.reason === 'pinned-failing') && w.pin !== null && w.pin.force && w.pin.target === sw.to;
+
 describe('engine invariants over random timelines', () => {
-  test('never routes to a target known dead while a healthy one exists (fresh list, at pass time)', () => {
+  test('no row takes the route onto a target that fails ping in this pass, except the no-route fallback and a --force pin', () => {
+    fc.assert(
+      fc.property(timelineArb, (raw) => {
+        const { t, report } = run(raw);
+        const world = worldBySec(t);
+        for (const sw of report.switches) {
+          const w = world[sw.atSec]!;
+          if (w.icmp.get(sw.to) !== false && sw.to !== FOREIGN) continue;
+          if (sw.reason === 'no-route-fallback') continue;
+          if (forcedPin(w, sw)) continue;
+          return false;
+        }
+        return true;
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('never routes to a target known dead while a healthy one exists (fresh list, at pass time), except a --force pin', () => {
     fc.assert(
       fc.property(timelineArb, (raw) => {
         const { t, report } = run(raw);
@@ -60,8 +127,8 @@ describe('engine invariants over random timelines', () => {
         for (const sw of report.switches) {
           const w = world[sw.atSec]!;
           // Known dead = no ping or a fresh list without a live session. A dead target is only acceptable
-          // when nothing else is healthy (rule 8 keeps the route) or the evidence is not fresh.
-          if (w.api && !w.healthy.has(sw.to) && w.healthy.size > 0) return false;
+          // when nothing else is healthy (row 12 keeps the route) or the evidence is not fresh.
+          if (w.api && !w.healthy.has(sw.to) && w.healthy.size > 0 && !forcedPin(w, sw)) return false;
         }
         return true;
       }),
@@ -69,27 +136,42 @@ describe('engine invariants over random timelines', () => {
     );
   });
 
-  test('never goes back to local before the stable period while the remote still works', () => {
+  test('the route goes back to the local SCVM before its required period only when no other target is usable, under a pin, or disabled off a failing target', () => {
     fc.assert(
       fc.property(timelineArb, (raw) => {
         const { t, report, cfg } = run(raw);
         const world = worldBySec(t);
         for (const sw of report.switches) {
-          if (sw.reason !== 'local-stable') continue;
-          if (sw.atSec < cfg.decide.backToNormalSec) return false;
-          // every pass of the last backToNormalSec saw local answer ping and no fresh list against it
-          for (let s = sw.atSec - cfg.decide.backToNormalSec; s <= sw.atSec; s++) {
-            if (s % t.passEverySec !== 0) continue;
-            const w = world[s]!;
-            if (!w.localIcmp || (w.api && w.localSession !== 'alive')) return false;
+          if (sw.to !== LOCAL || sw.from === LOCAL) continue;
+          const w = world[sw.atSec]!;
+          const stable = sw.localHealthySec !== null && sw.localHealthySec >= sw.requiredStableSec;
+          switch (sw.reason) {
+            case 'local-stable':
+            case 'reroute-disabled':
+              // ... and the world agrees: the local SCVM was fine for at least the base period.
+              if (!stable || !localFineFor(world, t, sw.atSec, cfg.decide.backToNormalSec)) return false;
+              break;
+            case 'remote-failed-go-local':
+              // No period owed only when the local SCVM never failed: the route left it for a pin.
+              if (!(stable && localFineFor(world, t, sw.atSec, cfg.decide.backToNormalSec)) && !w.pinnedEver) return false;
+              break;
+            case 'remote-failed-local-early':
+              if (w.api && [...w.healthy].some((ip) => ip !== LOCAL)) return false;
+              break;
+            case 'reroute-disabled-move':
+              if (w.icmp.get(sw.from) === true) return false;
+              break;
+            case 'pinned':
+            case 'pinned-failing':
+              if (w.pin?.target !== LOCAL) return false;
+              break;
+            default:
+              return false;
           }
         }
-        // every return to local while the current remote was healthy went through the stable rule
-        return report.switches.every(
-          (sw) => sw.to !== LOCAL || sw.reason === 'local-stable' || !world[sw.atSec]!.healthy.has(sw.from) || !world[sw.atSec]!.api,
-        );
+        return true;
       }),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
   });
 
@@ -112,6 +194,46 @@ describe('engine invariants over random timelines', () => {
         expect(b).toEqual(a);
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+// One random pass after a few random ones: every address, route shape, list, switch and pin the engine may meet.
+const ADDRS = [LOCAL, R16, R17, M16, M17, FOREIGN];
+const specArb: fc.Arbitrary<ObsSpec> = fc.record({
+  up: fc.dictionary(fc.constantFrom(...ADDRS), fc.boolean()),
+  sessions: fc.oneof(
+    fc.constant('api-down' as const),
+    fc.subarray([LOCAL, R16, R17]).chain((ips) => fc.tuple(...ips.map((ip) => fc.boolean().map((alive) => session(ip, alive))))),
+  ),
+  switches: fc.option(fc.record({ enableReroute: fc.boolean(), enableSecondaryDataChannel: fc.boolean() })),
+  route: fc.oneof(fc.constant('unreadable' as const), fc.subarray(ADDRS, { maxLength: 2 })),
+});
+const pinArb: fc.Arbitrary<Pin | null> = fc.option(
+  fc.record({
+    target: fc.constantFrom(...ADDRS),
+    until: fc.option(fc.integer({ min: T0 - 60_000, max: T0 + 600_000 })),
+    setAt: fc.constant(T0 - 120_000),
+    force: fc.boolean(),
+  }),
+);
+
+describe('engine invariants over random single passes', () => {
+  test('a decision never moves the route onto an address that fails ping, except the no-route fallback and a --force pin', () => {
+    fc.assert(
+      fc.property(fc.array(specArb, { maxLength: 4 }), specArb, pinArb, fc.integer({ min: 0, max: 120 }), (before, spec, pin, grace) => {
+        const cfg = { ...input().config, decide: { ...input().config.decide, pinGraceSec: grace } };
+        let state = input().state;
+        before.forEach((b, i) => {
+          state = decide(input({ obs: obs(b), state, pin, config: cfg, now: T0 - (before.length - i) * 5000 })).state;
+        });
+        const o = obs(spec);
+        const { decision } = decide(input({ obs: o, state, pin, config: cfg, now: T0 }));
+        if (!decision.change || decision.from.includes(decision.nextHop)) return true;
+        if (icmpOf(o.probes, decision.target) !== 'down') return true;
+        return decision.reason === 'no-route-fallback' || (decision.row === 2 && pin?.force === true);
+      }),
+      { numRuns: 500 },
     );
   });
 });

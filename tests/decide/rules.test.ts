@@ -1,12 +1,15 @@
 // The priority table of docs/decision.md, row by row.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decide } from '../../lib/decide/decide';
 import { RULES } from '../../lib/decide/rules';
+import { reasonSchema } from '../../lib/decide/state';
 import {
   LOCAL, M15, M16, M17, R16, R17, T0, config, engineState, input, obs, passes, row, session,
 } from './builders';
 
-const healthySince = (sec: number) => ({ down: false, healthySince: T0 - sec * 1000, downSince: null });
-const downState = { down: true, healthySince: null, downSince: T0 - 60_000 };
+const healthySince = (sec: number) => ({ down: false, healthySince: T0 - sec * 1000, downSince: null, sessionBadAt: [] });
+const downState = { down: true, healthySince: null, downSince: T0 - 60_000, sessionBadAt: [] };
 const oneRelapse = { penalty: 1, penaltyAt: T0 - 400_000, relapses: [T0 - 400_000] };
 
 describe('priority table', () => {
@@ -14,18 +17,57 @@ describe('priority table', () => {
     expect(RULES.map((r) => r.row)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
   });
 
-  test('row 1: reroute disabled by the cluster restores the local route even with local down', () => {
-    const { decision } = decide(input({
-      spec: { up: { [LOCAL]: false }, route: [R16], switches: { enableReroute: false, enableSecondaryDataChannel: false } },
-    }));
-    expect(row(decision)).toEqual({ row: 1, reason: 'reroute-disabled', target: LOCAL, nextHop: LOCAL, change: true });
+  test('docs/decision.md has the same rows, and every reason code in its table', () => {
+    const doc = readFileSync(join(__dirname, '../../docs/decision.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('## Priority table'), doc.indexOf('Two properties hold'));
+    const rows = [...table.matchAll(/^\| (\d+) \|.*\| ([^|]+) \|$/gm)];
+    expect(rows.map((m) => Number(m[1]))).toEqual(RULES.map((r) => r.row));
+    const codes = new Set(rows.flatMap((m) => [...m[2]!.matchAll(/`([a-z-]+)`/g)].map((c) => c[1])));
+    expect([...reasonSchema.options].filter((c) => !codes.has(c))).toEqual([]);
   });
 
-  test('row 1: reroute disabled and already local: nothing to do', () => {
+  test('row 1: reroute disabled while rerouted and the local SCVM down: stay on the remote', () => {
+    const { decision } = decide(input({
+      spec: { up: { [LOCAL]: false }, route: [R16], switches: { enableReroute: false, enableSecondaryDataChannel: false } },
+      state: engineState({ local: downState }),
+    }));
+    expect(row(decision)).toEqual({ row: 1, reason: 'reroute-disabled', target: R16, nextHop: R16, change: false });
+    expect(decision.because).toBe(
+      `reroute is disabled by the cluster (enable_reroute off): staying on ${R16} until the local SCVM is healthy for its stable period; local SCVM ${LOCAL} does not answer ping`,
+    );
+  });
+
+  test('row 1: reroute disabled and already local: no switch away from it, even with local down', () => {
     const { decision } = decide(input({
       spec: { up: { [LOCAL]: false }, switches: { enableReroute: false, enableSecondaryDataChannel: true } },
     }));
     expect(row(decision)).toEqual({ row: 1, reason: 'reroute-disabled', target: LOCAL, nextHop: LOCAL, change: false });
+  });
+
+  test('row 1: reroute disabled, rerouted, local healthy for its stable period: back to local', () => {
+    const off = { enableReroute: false, enableSecondaryDataChannel: false };
+    const early = decide(input({ spec: { route: [R16], switches: off }, state: engineState({ local: healthySince(100), damping: oneRelapse }) }));
+    expect(row(early.decision)).toEqual({ row: 1, reason: 'reroute-disabled', target: R16, nextHop: R16, change: false });
+    const stable = decide(input({ spec: { route: [R16], switches: off }, state: engineState({ local: healthySince(185), damping: oneRelapse }) }));
+    expect(row(stable.decision)).toEqual({ row: 1, reason: 'reroute-disabled', target: LOCAL, nextHop: LOCAL, change: true });
+  });
+
+  test('row 1: reroute disabled and the current target fails ping: to a healthy local, else a healthy remote, else keep', () => {
+    const off = { enableReroute: false, enableSecondaryDataChannel: false };
+    const toLocal = decide(input({
+      spec: { up: { [R16]: false }, route: [R16], switches: off },
+      state: engineState({ local: healthySince(30), damping: oneRelapse }),
+    }));
+    expect(row(toLocal.decision)).toEqual({ row: 1, reason: 'reroute-disabled-move', target: LOCAL, nextHop: LOCAL, change: true });
+    const toRemote = decide(input({ spec: { up: { [LOCAL]: false, [R16]: false }, route: [R16], switches: off }, state: engineState({ local: downState }) }));
+    expect(row(toRemote.decision)).toEqual({ row: 1, reason: 'reroute-disabled-move', target: R17, nextHop: R17, change: true });
+    const keep = decide(input({
+      spec: { up: { [LOCAL]: false, [R16]: false, [R17]: false }, route: [R16], switches: off },
+      state: engineState({ local: downState }),
+    }));
+    expect(row(keep.decision)).toEqual({ row: 1, reason: 'no-healthy-target', target: R16, nextHop: R16, change: false });
+    const noRoute = decide(input({ spec: { up: { [LOCAL]: false, [R16]: false, [R17]: false }, route: [], switches: off } }));
+    expect(row(noRoute.decision)).toEqual({ row: 1, reason: 'no-route-fallback', target: LOCAL, nextHop: LOCAL, change: true });
   });
 
   test('row 2: an active pin wins over a healthy local SCVM', () => {
@@ -74,6 +116,7 @@ describe('priority table', () => {
       refresh: null,
       heartbeat: { apiIp: M15, nfsTargetIp: LOCAL, rerouted: false },
       clearPin: false,
+      pinTargetFailing: null,
       warnings: [],
       activeDataIps: [LOCAL, R16, R17],
     });
@@ -91,14 +134,18 @@ describe('priority table', () => {
     }
   });
 
-  test('row 5: local answers ping but a fresh list has no session for it / a dead one', () => {
-    const missing = decide(input({ spec: { sessions: [session(R16), session(R17)] } })).decision;
-    expect(row(missing)).toEqual({ row: 5, reason: 'local-session-missing', target: R16, nextHop: R16, change: true });
-    const dead = decide(input({ spec: { sessions: [session(LOCAL, false), session(R16), session(R17)] } })).decision;
-    expect(row(dead)).toEqual({ row: 5, reason: 'local-session-dead', target: R16, nextHop: R16, change: true });
+  test('row 5: local answers ping but two fresh lists have no session for it / a dead one', () => {
+    const missing = { sessions: [session(R16), session(R17)] };
+    const first = passes([missing]).results.map(row);
+    expect(first).toEqual([{ row: 4, reason: 'local-session-unconfirmed', target: LOCAL, nextHop: LOCAL, change: false }]);
+    const twice = passes([missing, missing]).results.at(-1)!;
+    expect(row(twice)).toEqual({ row: 5, reason: 'local-session-missing', target: R16, nextHop: R16, change: true });
+    const dead = { sessions: [session(LOCAL, false), session(R16), session(R17)] };
+    const deadTwice = passes([dead, dead]).results.at(-1)!;
+    expect(row(deadTwice)).toEqual({ row: 5, reason: 'local-session-dead', target: R16, nextHop: R16, change: true });
   });
 
-  test('row 5: the switch orders the session refresh at the new target (rule 10)', () => {
+  test('row 5: the switch orders the session refresh at the new target (refresh after add)', () => {
     const { decision } = decide(input({ spec: { up: { [LOCAL]: false } } }));
     expect(decision.refresh).toEqual({ target: R16, apiIp: M16, sessionId: 's-16' });
     expect(decision.heartbeat).toEqual({ apiIp: M16, nfsTargetIp: R16, rerouted: true });
@@ -129,36 +176,55 @@ describe('priority table', () => {
     expect(row(decision)).toEqual({ row: 8, reason: 'secondary-ok', target: M16, nextHop: M16, change: false });
   });
 
-  test('row 9: current remote fails while local is healthy but not yet stable: local at once', () => {
+  test('row 9: current remote fails while local is healthy but not yet stable: another remote, not local', () => {
     const { decision } = decide(input({
       spec: { up: { [R16]: false }, route: [R16] },
       state: engineState({ local: healthySince(30), damping: oneRelapse }),
     }));
-    expect(row(decision)).toEqual({ row: 9, reason: 'remote-failed-go-local', target: LOCAL, nextHop: LOCAL, change: true });
+    expect(row(decision)).toEqual({ row: 9, reason: 'remote-failed-move', target: R17, nextHop: R17, change: true });
     expect(decision.because).toBe(
-      `current target ${R16} does not answer ping; local SCVM ${LOCAL} healthy for 30 s of the 180 s needed: going to the local SCVM now rather than to another remote`,
+      `current target ${R16} does not answer ping and local SCVM ${LOCAL} healthy for 30 s of the 180 s needed: moving to ${R17} (slot of this host when 2 host(s) without a usable SCVM share 1 usable SCVM(s))`,
     );
   });
 
-  test('row 9: no route at all and local fine: add it via local', () => {
-    const { decision } = decide(input({ spec: { route: [] } }));
-    expect(row(decision)).toEqual({ row: 9, reason: 'remote-failed-go-local', target: LOCAL, nextHop: LOCAL, change: true });
-  });
-
-  test('row 10: current remote fails while local is down: move to another remote', () => {
+  test('row 9: current remote fails while local is down: move to another remote', () => {
     const { decision } = decide(input({
       spec: { up: { [LOCAL]: false, [R16]: false }, route: [R16] },
       state: engineState({ local: downState }),
     }));
-    expect(row(decision)).toEqual({ row: 10, reason: 'remote-failed-move', target: R17, nextHop: R17, change: true });
+    expect(row(decision)).toEqual({ row: 9, reason: 'remote-failed-move', target: R17, nextHop: R17, change: true });
   });
 
-  test('row 10: a remote with a dead session counts as failed, ping or not', () => {
+  test('row 9: a remote with a dead session counts as failed, ping or not', () => {
     const { decision } = decide(input({
       spec: { up: { [LOCAL]: false }, route: [R16], sessions: [session(LOCAL, false), session(R16, false), session(R17)] },
       state: engineState({ local: downState }),
     }));
-    expect(row(decision)).toEqual({ row: 10, reason: 'remote-failed-move', target: R17, nextHop: R17, change: true });
+    expect(row(decision)).toEqual({ row: 9, reason: 'remote-failed-move', target: R17, nextHop: R17, change: true });
+  });
+
+  test('row 10: current remote fails, local not stable yet and no other remote usable: local early', () => {
+    const { decision } = decide(input({
+      spec: { up: { [R16]: false, [R17]: false }, route: [R16] },
+      state: engineState({ local: healthySince(30), damping: oneRelapse }),
+    }));
+    expect(row(decision)).toEqual({ row: 10, reason: 'remote-failed-local-early', target: LOCAL, nextHop: LOCAL, change: true });
+    expect(decision.because).toBe(
+      `current target ${R16} does not answer ping and no remote SCVM is usable; local SCVM ${LOCAL} healthy for 30 s of the 180 s needed: going to the local SCVM before its stable period`,
+    );
+  });
+
+  test('row 10: current target failed and the local SCVM never failed: local, no stable period owed', () => {
+    const { decision } = decide(input({ spec: { up: { [R16]: false }, route: [R16] } }));
+    expect(row(decision)).toEqual({ row: 10, reason: 'remote-failed-go-local', target: LOCAL, nextHop: LOCAL, change: true });
+    expect(decision.because).toBe(
+      `current target ${R16} does not answer ping; local SCVM ${LOCAL} answers ping and its session is alive and has not failed before: going to the local SCVM`,
+    );
+  });
+
+  test('row 10: no route at all and local fine: add it via local', () => {
+    const { decision } = decide(input({ spec: { route: [] } }));
+    expect(row(decision)).toEqual({ row: 10, reason: 'remote-failed-go-local', target: LOCAL, nextHop: LOCAL, change: true });
   });
 
   test('row 11: no data IP usable and the cluster allows the secondary channel: a management IP', () => {
@@ -195,7 +261,7 @@ describe('priority table', () => {
 });
 
 describe('definitions around the table', () => {
-  test('rule 9: a route with an extra next hop is not "already right"', () => {
+  test('already right: a route with an extra next hop is not', () => {
     const { decision } = decide(input({ spec: { route: [LOCAL, R16] } }));
     expect(row(decision)).toEqual({ row: 4, reason: 'local-ok', target: LOCAL, nextHop: LOCAL, change: true });
   });
@@ -214,14 +280,14 @@ describe('definitions around the table', () => {
     expect(decision.warnings).toEqual(['could not read the route (esxcfg-route timed out); assuming it goes via 10.10.85.15']);
   });
 
-  test('rule 7: own zone first', () => {
+  test('target choice: own zone first', () => {
     const cfg = config({ zone: 'a' });
     const sessions = [session(LOCAL, true, null, 'a'), session(R16, true, null, 'b'), session(R17, true, null, 'a')];
     const { decision } = decide(input({ config: cfg, spec: { up: { [LOCAL]: false }, sessions } }));
     expect(row(decision)).toEqual({ row: 5, reason: 'local-icmp-down', target: R17, nextHop: R17, change: true });
   });
 
-  test('rule 7: two hosts failing together take different SCVMs (same list, same assignment)', () => {
+  test('target choice: two hosts failing together take different SCVMs (same list, same assignment)', () => {
     const R18 = '10.10.85.18';
     const scvms = [LOCAL, R16, R17, R18].map((ip) => ({ dataIp: ip, manageIp: ip.replace('10.10.85.', '192.168.85.') }));
     const up = { [LOCAL]: false, [R16]: false, [R17]: true, [R18]: true };
@@ -256,7 +322,7 @@ describe('definitions around the table', () => {
     expect(row(decision)).toEqual({ row: 12, reason: 'no-healthy-target', target: LOCAL, nextHop: LOCAL, change: false });
   });
 
-  test('rule 11: the active list follows fresh lists and survives an API outage', () => {
+  test('active list: follows fresh lists and survives an API outage', () => {
     const { results } = passes([
       { sessions: [session(LOCAL), session(R16, false), session(R17)] },
       { sessions: 'api-down' },
@@ -279,7 +345,7 @@ describe('definitions around the table', () => {
     expect(decide(input({ state: engineState({ target: LOCAL }) })).decision.refresh).toBeNull();
   });
 
-  test('rule 8: the no-target warning is rate-limited, the reason is not', () => {
+  test('rate-limited warnings: the no-target warning is rate-limited, the reason is not', () => {
     const down = { up: { [LOCAL]: false, [R16]: false, [R17]: false } };
     const { results } = passes(Array.from({ length: 14 }, () => down));
     expect(results.map((d) => d.warnings.length)).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);

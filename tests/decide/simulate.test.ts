@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { run } from '../../lib/cli/commands/simulate';
 import type { CommandEnv } from '../../lib/cli/context';
 import { UsageError } from '../../lib/errors';
-import { LOCAL, M16, R16 } from './builders';
+import { LOCAL, M16, R16, R17 } from './builders';
 
 const EXAMPLES = join(__dirname, '../../examples/timelines');
 
@@ -28,14 +28,15 @@ describe('simulate over the example timelines', () => {
     expect([r.deadPathSec, r.reroutedSec]).toEqual([4, 480]);
   });
 
-  test('scvm-reboot: out when the session ends (before ping is lost)', async () => {
+  test('scvm-reboot: the one list showing the session ended does not move the route; ping loss does, at once', async () => {
     const r = await json('scvm-reboot');
-    expect(r.moves).toEqual([[65, LOCAL, R16, 'local-session-dead'], [385, R16, LOCAL, 'local-stable']]);
+    expect(r.moves).toEqual([[70, LOCAL, R16, 'local-icmp-down'], [385, R16, LOCAL, 'local-stable']]);
   });
 
-  test('chunk-flapping: one switch out, one back, long after the flapping stopped', async () => {
+  test('chunk-flapping: one switch out at the second restart (confirmed), one back, long after the flapping stopped', async () => {
     const r = await json('chunk-flapping');
     expect(r.moves.map((m: unknown[]) => m.slice(1))).toEqual([[LOCAL, R16, 'local-session-dead'], [R16, LOCAL, 'local-stable']]);
+    expect(r.moves[0][0]).toBe(85);
     expect(r.moves[1][0]).toBeGreaterThan(649 + 180);
   });
 
@@ -56,6 +57,18 @@ describe('simulate over the example timelines', () => {
   test('slow-relapse: damping keeps it to one switch out and one back', async () => {
     const r = await json('slow-relapse');
     expect(r.moves.map((m: unknown[]) => m[3])).toEqual(['local-session-dead', 'local-stable']);
+  });
+
+  test('pin-target-dies, text output: the operator\'s commands and the agent clearing the pin, in time order', async () => {
+    const env = capture();
+    expect(await run({ file: join(EXAMPLES, 'pin-target-dies.json'), json: false }, env)).toBe(0);
+    expect(env.lines).toEqual([
+      `t=   30s  route --target ${R17}: pinned`,
+      `t=   30s  switch ${LOCAL} -> ${R17}  [pinned] pinned by an operator to ${R17} until \`reroute route --auto\``,
+      `t=  185s  pin to ${R17} cleared by the agent: its target failed past decide.pinGraceSec`,
+      `t=  185s  switch ${R17} -> ${LOCAL}  [local-stable] pin to ${R17} cleared (${R17} does not answer ping for 60 s, grace 60 s); LOOP: local SCVM ${LOCAL} healthy for 185 s (180 s needed): going back`,
+      'summary pin-target-dies: 2 switch(es) over 600 s (120 passes, 4 health change(s)); 64 s on a dead path; 155 s rerouted',
+    ]);
   });
 
   test('text output: one line per switch with its reason, then the summary', async () => {

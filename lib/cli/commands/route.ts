@@ -84,7 +84,7 @@ export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> 
         `route: ${target} is not a known SCVM address (config local/scvms or the session list); check it, or add --force`,
       );
     }
-    state.pin = { target, until: forMs === null ? null : now + forMs, setAt: now };
+    state.pin = { target, until: forMs === null ? null : now + forMs, setAt: now, force: opts.force === true };
     log.info(
       `route --target ${target}${opts.force ? ' --force' : ''}: pinned ${forMs === null ? 'until route --auto' : `for ${opts.for}`}`,
     );

@@ -41,10 +41,16 @@ export async function run(opts: { file: string; json: boolean }, env: CommandEnv
     env.display.out(JSON.stringify(rest, null, 2));
     return 0;
   }
-  for (const s of report.switches) {
-    const t = `t=${String(s.atSec).padStart(5)}s`;
-    env.display.out(`${t}  switch ${s.from || '(none)'} -> ${s.to}${s.ok ? '' : ' FAILED'}  [${s.reason}] ${s.because}`);
-  }
+  const at = (sec: number) => `t=${String(sec).padStart(5)}s`;
+  const lines = [
+    ...report.pins.map((p) => ({ sec: p.atSec, text: `${at(p.atSec)}  ${p.text}` })),
+    ...report.switches.map((s) => ({
+      sec: s.atSec,
+      text: `${at(s.atSec)}  switch ${s.from || '(none)'} -> ${s.to}${s.ok ? '' : ' FAILED'}  [${s.reason}] ${s.because}`,
+    })),
+  ];
+  // Stable sort: at one second the operator's command comes before the pass it affects.
+  for (const l of lines.sort((a, b) => a.sec - b.sec)) env.display.out(l.text);
   for (const line of summaryLines(report)) env.display.out(line);
   return 0;
 }
