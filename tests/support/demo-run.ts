@@ -67,7 +67,7 @@ function fallback(reason: string): number {
     `demo: the simulated cluster needs root and network namespaces (${reason}); replaying ${FALLBACK_TIMELINE} with \`reroute simulate\` instead\n`,
   );
   ensureBuilt();
-  const r = spawnSync(join(ROOT, 'bin', 'reroute'), ['simulate', join(ROOT, FALLBACK_TIMELINE)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'reroute'), 'simulate', join(ROOT, FALLBACK_TIMELINE)], { stdio: 'inherit' });
   return r.status ?? 1;
 }
 
