@@ -1,8 +1,9 @@
 // Shared by the packaging scripts (scripts/build-bundle, build-vib, build-rpm): paths, commands, checksums, sizes.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { chmodSync, closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 
 /** The repository root (two levels up, from the sources and from their bundle in .tmp/scripts/ alike). */
 export const ROOT = join(__dirname, '..', '..');
@@ -96,4 +97,47 @@ export async function scriptMain(name: string, fn: () => Promise<void> | void): 
     process.stderr.write(`${name}: ${e.message}\n`);
     return 2;
   }
+}
+
+/** A file a package adds beside the bundle (init script, firewall rules, cron wrapper...), as the host sees it. */
+export interface HostFile {
+  /** absolute path on the host */
+  path: string;
+  text: string;
+  mode: number;
+}
+
+/** The bundle's version from its BUILD.json; PackError when there is no bundle or it is not this package's version. */
+export function checkedBundle(bundleDir: string): { version: string; node: string } {
+  const info = join(bundleDir, 'BUILD.json');
+  let build: { version?: string; node?: string };
+  try {
+    build = JSON.parse(readFileSync(info, 'utf8')) as typeof build;
+  } catch {
+    throw new PackError(`${info} is missing or unreadable: build the bundle first (scripts/build-bundle)`);
+  }
+  if (build.version !== packageVersion()) {
+    throw new PackError(`the bundle in ${bundleDir} is version ${build.version}, package.json says ${packageVersion()}: rebuild it (scripts/build-bundle)`);
+  }
+  return { version: build.version, node: build.node ?? 'unknown' };
+}
+
+/**
+ * A temp tree laid out as on the host: the bundle under INSTALL_DIR (hard links when the filesystem allows, else a
+ * copy) and `files`. Directories 0755. The caller removes `dir`.
+ */
+export function stageHostTree(bundleDir: string, files: HostFile[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'reroute-stage-'));
+  chmodSync(dir, 0o755);
+  const target = join(dir, INSTALL_DIR);
+  mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+  const linked = spawnSync('cp', ['-al', bundleDir, target], { encoding: 'utf8' });
+  if (linked.status !== 0) run('cp', ['-a', bundleDir, target], `copying ${bundleDir}`);
+  for (const f of files) {
+    if (!f.path.startsWith('/')) throw new PackError(`host file path "${f.path}" must be absolute`);
+    mkdirSync(dirname(join(dir, f.path)), { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, f.path), f.text, { mode: f.mode });
+    chmodSync(join(dir, f.path), f.mode);
+  }
+  return dir;
 }
