@@ -27,6 +27,7 @@ import {
   walkTree,
   type HostFile,
 } from './common';
+import { DEFAULT_EVERY, cronShellFunctions } from './cron-shell';
 
 /** The VIB's name (and its payload's: payload names stay within 8 characters, as the bootbank wants). */
 export const VIB_NAME = 'reroute';
@@ -34,8 +35,8 @@ export const VIB_NAME = 'reroute';
 export const FIREWALL_PORTS = [80, 443, 2049];
 /** Where the init script reads its settings (persistent on ESXi, beside the config). */
 export const INIT_SETTINGS = '/scratch/reroute/install.conf';
+/** The agent's own default config path (lib/config/paths.ts), persistent on ESXi. */
 const DEFAULT_CONFIG = '/scratch/reroute/config.json';
-const DEFAULT_EVERY = 10;
 
 export interface DescriptorSpec {
   name: string;
@@ -119,12 +120,11 @@ ${rules}
 
 /**
  * /etc/init.d/reroute, for busybox sh. ESXi runs it with `start` at boot, and live with `start install`,
- * `stop upgrade` then the new one's `start upgrade`, and `stop remove`. It writes nothing itself: it runs the
- * installed `reroute install` (cron lines, crond restart) or `reroute uninstall`, so their formats live in one place.
- * The cadence and the config path come from INIT_SETTINGS when present (`every=<seconds>`, `config=<file>`).
+ * `stop upgrade` then the new one's `start upgrade`, and `stop remove`: `reroute install` (cron lines, crond
+ * restart; cron-shell.ts) or `reroute uninstall`. The firewall is refreshed at install and upgrade so the ruleset
+ * is loaded without a reboot.
  */
 export function initScript(): string {
-  const launcher = `${INSTALL_DIR}/bin/reroute`;
   return `#!/bin/sh
 #
 # reroute: puts the reroute agent's cron lines back at boot (ESXi rebuilds root's crontab from its image) and takes
@@ -136,35 +136,7 @@ export function initScript(): string {
 # Settings (optional) in ${INIT_SETTINGS}, one per line: every=<seconds> (default ${DEFAULT_EVERY}),
 # config=<file> (default ${DEFAULT_CONFIG}).
 
-LAUNCHER=${launcher}
-SETTINGS=${INIT_SETTINGS}
-EVERY=${DEFAULT_EVERY}
-CONFIG=${DEFAULT_CONFIG}
-
-say() {
-  echo "reroute: $*"
-  if command -v logger >/dev/null 2>&1; then logger -t reroute "$*"; fi
-}
-
-read_settings() {
-  [ -f "$SETTINGS" ] || return 0
-  while IFS='=' read -r key value; do
-    case "$key" in
-      every) EVERY=$value ;;
-      config) CONFIG=$value ;;
-    esac
-  done < "$SETTINGS"
-}
-
-start() {
-  read_settings
-  if [ ! -f "$CONFIG" ]; then
-    say "no $CONFIG yet: write it (docs/config.md), then run /etc/init.d/reroute start"
-    return 0
-  fi
-  "$LAUNCHER" --config "$CONFIG" install --every "$EVERY" --node "$LAUNCHER"
-}
-
+${cronShellFunctions({ settings: INIT_SETTINGS, config: DEFAULT_CONFIG })}
 # A lifecycle hook (install, upgrade, remove) never fails the VIB operation: the cause goes to the syslog and the
 # operator runs the step again by hand.
 hook() {
@@ -176,9 +148,9 @@ case "$1" in
   start)
     if [ -n "$2" ]; then
       localcli network firewall refresh >/dev/null 2>&1
-      hook start
+      hook install_cron
     else
-      start
+      install_cron
     fi
     ;;
   stop)
@@ -187,7 +159,7 @@ case "$1" in
     if [ "$2" = remove ]; then hook "$LAUNCHER" uninstall; fi
     ;;
   restart)
-    start
+    install_cron
     ;;
   status)
     read_settings
