@@ -9,7 +9,7 @@ export const LAUNCHER = `${INSTALL_DIR}/bin/reroute`;
 export const DEFAULT_EVERY = 10;
 
 export interface CronShellSpec {
-  /** optional settings file on the host: lines `every=<seconds>` and `config=<file>` */
+  /** optional settings file on the host: lines `every=<seconds>`, `config=<file>` (and the VIB's `boot_probe=<file>`) */
   settings: string;
   /** the config file when the settings do not name one */
   config: string;
@@ -25,6 +25,7 @@ export function cronShellFunctions(spec: CronShellSpec): string {
 SETTINGS=${spec.settings}
 EVERY=${DEFAULT_EVERY}
 CONFIG=${spec.config}
+BOOT_PROBE=
 
 say() {
   echo "reroute: $*"
@@ -37,6 +38,7 @@ read_settings() {
     case "$key" in
       every) EVERY=$value ;;
       config) CONFIG=$value ;;
+      boot_probe) BOOT_PROBE=$value ;;
     esac
   done < "$SETTINGS"
 }

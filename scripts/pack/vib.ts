@@ -134,7 +134,8 @@ export function initScript(): string {
 # description: reroute agent (cron lines)
 #
 # Settings (optional) in ${INIT_SETTINGS}, one per line: every=<seconds> (default ${DEFAULT_EVERY}),
-# config=<file> (default ${DEFAULT_CONFIG}).
+# config=<file> (default ${DEFAULT_CONFIG}), boot_probe=<file> (at boot, also write "reroute probe --json"
+# there: the raw socket as the boot context sees it; docs/esxi.md, field test).
 
 ${cronShellFunctions({ settings: INIT_SETTINGS, config: DEFAULT_CONFIG })}
 # A lifecycle hook (install, upgrade, remove) never fails the VIB operation: the cause goes to the syslog and the
@@ -151,6 +152,9 @@ case "$1" in
       hook install_cron
     else
       install_cron
+      status=$?
+      if [ -n "$BOOT_PROBE" ]; then "$LAUNCHER" --config "$CONFIG" probe --json > "$BOOT_PROBE" 2>&1; fi
+      exit $status
     fi
     ;;
   stop)
@@ -161,12 +165,12 @@ case "$1" in
   restart)
     install_cron
     ;;
-  status)
+  status | probe)
     read_settings
-    "$LAUNCHER" --config "$CONFIG" status
+    "$LAUNCHER" --config "$CONFIG" "$1"
     ;;
   *)
-    echo "usage: $0 start|stop|restart|status" >&2
+    echo "usage: $0 start|stop|restart|status|probe" >&2
     exit 1
     ;;
 esac

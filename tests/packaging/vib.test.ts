@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { digest, packageVersion, ROOT } from '../../scripts/pack/common';
 import { ensureBundle, staticBusybox } from '../support/bundle';
-import { describeNetns } from '../support/netns';
+import { describeNetns, NetnsLab } from '../support/netns';
 
 jest.setTimeout(180_000);
 
@@ -189,6 +189,36 @@ describeNetns('vib: the init script on an ESXi-like root', () => {
     }
     expect(init('start').status).toBe(0);
     expect(ours(crontab())).toHaveLength(6);
+  });
+
+  it('boot_probe: at boot the init script also writes what the raw socket sees from the boot context', () => {
+    const lab = new NetnsLab('vibp');
+    const config = join(root, 'scratch/reroute/config.json');
+    try {
+      const ns = lab.addNamespace('h');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          local: { dataIp: '127.0.0.2', manageIp: '127.0.0.12' },
+          scvms: [{ dataIp: '127.0.0.3', manageIp: '127.0.0.13' }],
+          paths: { state: '/scratch/reroute/state.json', lock: '/scratch/reroute/reroute.lock', log: '/scratch/log/scvm_failure.log', logLink: '/scratch/log/link.log' },
+        }),
+        { mode: 0o600 },
+      );
+      writeFileSync(join(root, 'scratch/reroute/install.conf'), 'boot_probe=/scratch/reroute/boot-probe.json\n');
+      const r = lab.execRaw(ns, ['chroot', root, '/etc/init.d/reroute', 'start'], { env: { PATH: '/bin:/sbin' } });
+      expect(r.status).toBe(0);
+      expect(ours(crontab())).toHaveLength(6);
+      const probe = JSON.parse(readFileSync(join(root, 'scratch/reroute/boot-probe.json'), 'utf8')) as { results: { ip: string; reachable: boolean }[] };
+      expect(probe.results.map((p) => [p.ip, p.reachable])).toEqual([
+        ['127.0.0.2', true],
+        ['127.0.0.3', true],
+      ]);
+    } finally {
+      lab.teardown();
+      rmSync(join(root, 'scratch/reroute/install.conf'), { force: true });
+      writeFileSync(config, '{}\n', { mode: 0o600 });
+    }
   });
 
   it('stop upgrade keeps the lines (the new VIB puts the same back); stop remove takes them and the boot block away', () => {
