@@ -119,10 +119,13 @@ function parseArgs(argv: string[]): RpmOptions {
   const o: RpmOptions = { bundle: DEFAULT_BUNDLE_DIR, out: join(ROOT, 'dist') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const v = argv[i + 1];
-    if ((a === '--bundle' || a === '--out') && (v === undefined || v.startsWith('--'))) throw new PackError(`${a} needs a directory`);
-    if (a === '--bundle') o.bundle = resolve(argv[++i]!);
-    else if (a === '--out') o.out = resolve(argv[++i]!);
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new PackError(`${a} needs a directory`);
+      return v;
+    };
+    if (a === '--bundle') o.bundle = resolve(value());
+    else if (a === '--out') o.out = resolve(value());
     else throw new PackError(`unknown option ${a}: use --bundle <dir>, --out <dir>`);
   }
   return o;
