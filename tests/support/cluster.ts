@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ConfigInput } from '../../lib/config/schema';
 import { bundleForChild, childEnv } from './netns';
@@ -93,6 +93,8 @@ export interface ClusterOptions {
   flavour?: Flavour;
   /** merged over the default agent config (short test periods) */
   config?: ConfigOverrides;
+  /** argv that starts the agent, before its arguments; default: this Node running bin/reroute */
+  agent?: string[];
 }
 
 /** Where clusters keep their files: one dir per prefix, so `scripts/cluster` can find a cluster again. */
@@ -105,6 +107,7 @@ interface Manifest {
   config: ConfigOverrides;
   faults: string[];
   createdAt: number;
+  agent?: string[];
 }
 
 function randomPrefix(): string {
@@ -141,6 +144,7 @@ export class Cluster {
   readonly prefix: string;
   readonly dir: string;
   readonly flavour: Flavour;
+  readonly agent: string[];
   private readonly netns: PrefixedNetns | null;
   private readonly overrides: ConfigOverrides;
   private faults: Set<string>;
@@ -149,6 +153,7 @@ export class Cluster {
     this.prefix = m.prefix;
     this.dir = m.dir;
     this.flavour = m.flavour;
+    this.agent = m.agent ?? [process.execPath, join(ROOT, 'bin', 'reroute')];
     this.overrides = m.config;
     this.faults = new Set(m.faults);
     this.netns = netns;
@@ -169,6 +174,7 @@ export class Cluster {
       config: opts.config ?? {},
       faults: [],
       createdAt: Date.now(),
+      agent: opts.agent,
     };
     const c = new Cluster(m, netns);
     try {
@@ -219,6 +225,7 @@ export class Cluster {
       config: this.overrides,
       faults: [...this.faults],
       createdAt: Date.now(),
+      agent: this.agent,
     };
     writeFileSync(join(this.dir, 'cluster.json'), JSON.stringify(m, null, 2));
   }
@@ -571,7 +578,8 @@ export class Cluster {
       LANG: 'C',
     };
     if (flavour === 'esxi') {
-      env.PATH = `${ESXI_FAKES_DIR}:${env.PATH}`;
+      // The fakes are Node scripts (`#!/usr/bin/env node`): they run on this Node too, not the system one.
+      env.PATH = `${ESXI_FAKES_DIR}:${dirname(process.execPath)}:${env.PATH}`;
       // The fakes keep ESXi's table in this file (created with the lab plan's routes on first use) and, with
       // FAKE_ESXI_KERNEL=1, apply every change to the host namespace's real table as well.
       env.FAKE_ESXI_STATE = join(this.dir, 'esxi-host.json');
@@ -593,7 +601,7 @@ export class Cluster {
     return new Promise((resolve) => {
       const child = spawn(
         'ip',
-        ['netns', 'exec', this.ns('host'), join(ROOT, 'bin', 'reroute'), ...args, '--config', this.configPath(flavour)],
+        ['netns', 'exec', this.ns('host'), ...this.agent, ...args, '--config', this.configPath(flavour)],
         { cwd: '/', env: this.cronEnv(flavour), stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let stdout = '';

@@ -145,7 +145,7 @@ export function bundleForChild(entry: string): string {
     outfile,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     external: ['raw-socket'],
     nodePaths: [join(ROOT, 'node_modules')],

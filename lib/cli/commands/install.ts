@@ -1,5 +1,5 @@
 // `reroute install --every <seconds> [--root dir]`: cron lines (one per sub-minute offset) and, on ESXi, the boot block.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { bootBlock, cadenceFor, countAgentLines, cronLines, withAgentLines, withBootBlock } from '../../install/crontab';
 import {
   checkedPlatform,
@@ -42,6 +42,15 @@ function defaultEntry(env: CommandEnv): string | null | undefined {
   return isSea() ? null : (env.boot?.entry ?? process.argv[1]);
 }
 
+/**
+ * What cron starts when --node is not given: in a bundle (scripts/build-bundle) its launcher, since there
+ * process.execPath is the bundled dynamic loader; else this Node.
+ */
+function defaultNode(): string {
+  const bundle = process.env.REROUTE_BUNDLE;
+  return isSea() && bundle ? join(bundle, 'bin', 'reroute') : process.execPath;
+}
+
 /** Install (or re-install with another cadence); prints every file written. Exit 0, or throws UsageError (2). */
 export async function run(opts: InstallOptions, env: CommandEnv): Promise<number> {
   cadenceFor(opts.every); // the cheapest check first: a bad --every is reported before any path
@@ -49,7 +58,7 @@ export async function run(opts: InstallOptions, env: CommandEnv): Promise<number
   const t = targetsFor(checkedPlatform(opts.platform, root), root);
   const abs = (p: string | undefined) => (p !== undefined && root === null ? resolve(p) : p);
 
-  const node = existingPath('node', abs(opts.node) ?? process.execPath, root, '--node');
+  const node = existingPath('node', abs(opts.node) ?? defaultNode(), root, '--node');
   const entryGiven = opts.entry !== undefined ? abs(opts.entry) : defaultEntry(env);
   const entry = entryGiven === null ? null : existingPath('the agent entry', entryGiven, root, '--entry');
   const config = existingPath('the config file', abs(configPath(env.globals.config)), root, '--config');

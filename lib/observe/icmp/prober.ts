@@ -1,9 +1,10 @@
 // The ICMP sweep: one raw socket, every target in flight at once, each judged on several echoes (DESIGN §4).
 // A target that cannot be reached is a result, never an exception; the only throw is a missing raw-socket privilege.
 import type ModuleType from 'node:module';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../../config/schema';
-import { PermissionError } from '../../errors';
+import { PermissionError, UsageError } from '../../errors';
 import { isIPv4 } from '../../net/ipv4';
 import type { Log } from '../../runtime/log';
 import type { ProbeResult } from '../../types';
@@ -83,8 +84,8 @@ function errnoName(error: Error): string {
   return SEND_ERRORS[text] ?? error.message.trim();
 }
 
-// Set by the bundler in the loader (dist/reroute.js), which a single executable never contains (scripts/build-sea packs
-// dist/main.js): the loader spares itself node:sea (0.3 ms before the first echo).
+// Set by the bundler in the loader (dist/reroute.js), which a single executable never contains (scripts/build-bundle
+// packs dist/main.js): the loader spares itself node:sea (0.3 ms before the first echo).
 declare const __REROUTE_LOADER__: boolean | undefined;
 
 function insideSingleExecutable(): boolean {
@@ -99,14 +100,19 @@ function insideSingleExecutable(): boolean {
 
 function loadRawSocket(): RawSocketModule {
   // Loaded on first probe only: the CLI's other commands must start without the native addon.
-  // Inside a single executable (scripts/build-sea) require() knows only built-ins: the addon sits beside the binary.
-  const isSea = insideSingleExecutable();
+  // Inside a single executable require() knows only built-ins: the addon is loaded from the bundle's directory
+  // (scripts/build-bundle), which its launcher names in REROUTE_BUNDLE. process.execPath cannot tell: the executable
+  // is started through the bundled dynamic loader, so execPath is the loader.
+  if (insideSingleExecutable()) {
+    const bundle = process.env.REROUTE_BUNDLE;
+    if (!bundle) throw new UsageError('REROUTE_BUNDLE is not set: start the single executable through its launcher, the bundle\'s bin/reroute');
+    /* eslint-disable-next-line @typescript-eslint/no-require-imports */
+    const { createRequire } = require('node:module') as typeof ModuleType;
+    return createRequire(process.execPath)(join(bundle, 'node_modules', 'raw-socket')) as RawSocketModule;
+  }
   // A plain require the bundler can see: raw-socket's JS goes into the bundle, its addon stays in node_modules.
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  return (
-    isSea ? (require('node:module') as typeof ModuleType).createRequire(process.execPath)('raw-socket') : require('raw-socket')
-  ) as RawSocketModule;
-  /* eslint-enable @typescript-eslint/no-require-imports */
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('raw-socket') as RawSocketModule;
 }
 
 function openSocket(targetCount: number, log: Log): RawSocket {
@@ -205,7 +211,8 @@ export interface SweepHandle {
 /**
  * Probe every target with settings.count ICMP echoes over one raw socket and judge each: reachable once
  * settings.minReplies echoes came back within settings.waitMs. The sweep ends when every verdict is certain or at
- * settings.timeoutMs. Throws only PermissionError (no raw-socket privilege); everything else is in the results.
+ * settings.timeoutMs. Throws only PermissionError (no raw-socket privilege) and UsageError (a single executable started
+ * without its launcher); everything else is in the results.
  */
 export async function probe(
   targets: string[],
@@ -216,8 +223,8 @@ export async function probe(
 }
 
 /**
- * Start the sweep `probe` runs and return at once, with the first echoes sent. Throws PermissionError (no raw-socket
- * privilege) synchronously.
+ * Start the sweep `probe` runs and return at once, with the first echoes sent. Throws PermissionError or UsageError
+ * (as `probe`) synchronously.
  */
 export function startSweep(targets: string[], settings: ProbeSettings, log: Log): SweepHandle {
   const results: Record<string, ProbeResult> = {};
@@ -242,7 +249,8 @@ export function startSweep(targets: string[], settings: ProbeSettings, log: Log)
   try {
     socket = openSocket(states.size, log);
   } catch (e) {
-    if (e instanceof PermissionError) throw e;
+    // a setup error, not an observation: a sweep of all-unreachable would reach the decision
+    if (e instanceof PermissionError || e instanceof UsageError) throw e;
     const why = `raw socket unavailable: ${(e as Error).message}`;
     log.error(`icmp: ${why}`);
     for (const ip of states.keys()) results[ip] = failed(ip, why);

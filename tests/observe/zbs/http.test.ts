@@ -127,7 +127,7 @@ describeNetns('connect timeout where SYNs are dropped', () => {
        })();`,
     );
     const js = bundleForChild(relative(join(__dirname, '../../..'), entry));
-    const out = lab.exec(ns, ['node', js], { timeoutMs: 10_000 });
+    const out = lab.exec(ns, [process.execPath, js], { timeoutMs: 10_000 });
     const { r, ms } = JSON.parse(out) as { r: { ok: boolean; reason: string }; ms: number };
     expect(r).toEqual({ ok: false, reason: expect.stringMatching(/no TCP connection within 200 ms/) });
     expect(ms).toBeGreaterThanOrEqual(195);
