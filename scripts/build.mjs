@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Build dist/: main.js is the whole CLI in one file (esbuild); reroute.js is the small loader cron runs, which
-// compiles main.js through a V8 code cache (lib/boot). The raw-socket native addon stays a runtime require.
+// Build dist/: main.js is the whole CLI in one file (esbuild); reroute.js is the small loader cron runs, which loads
+// main.js with Node's compile cache (lib/boot). The raw-socket native addon stays a runtime require.
 import { build } from 'esbuild';
 import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
@@ -13,7 +13,7 @@ const common = {
   logLevel: 'warning',
   legalComments: 'none',
 };
-// raw-socket's JS is bundled (so its compiled code is in the code cache); its native addon cannot be: it is loaded
+// raw-socket's JS is bundled (so its compiled code is in the compile cache); its native addon cannot be: it is loaded
 // at run time from dist/node_modules/raw-socket/, the copy shipped below.
 const rawSocketAddon = {
   name: 'raw-socket-addon',
@@ -51,8 +51,8 @@ await build({
   entryPoints: ['lib/boot/start.ts'],
   outfile: 'dist/reroute.js',
 });
-// A new bundle makes the old cache stale (the loader would ignore it anyway); start clean.
-rmSync(new URL('../dist/main.js.cache', import.meta.url), { force: true });
+// A new bundle makes the old compile cache stale (Node would not use it); start clean.
+rmSync(new URL('../dist/.cache', import.meta.url), { recursive: true, force: true });
 
 // The native addon cannot be bundled: ship raw-socket (its JS and raw.node) beside the bundle so dist/ stands alone.
 const from = new URL('../node_modules/raw-socket/', import.meta.url);

@@ -1,39 +1,28 @@
-// dist/reroute.js, what cron and bin/reroute run: tune V8, load the CLI bundle (dist/main.js) through its code cache,
-// run the command. After the first completed pass the cache is written, and later runs start from it.
+// dist/reroute.js, what cron and bin/reroute run: tune V8, keep V8's compiled code of the bundle between runs, load
+// the CLI bundle (dist/main.js) and run the command.
+import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
 import { tuneV8ForShortRun } from '../runtime/v8-flags';
-import { loadBundle, type LoadedBundle } from './code-cache';
 import type { BootHooks } from './hooks';
 
-// V8 keys a code cache to its flags: set them before the bundle is compiled, and identically every run.
+// V8 checks a compiled-code cache against its flags: set them first, and identically every run.
 tuneV8ForShortRun();
+// Node's module compile cache (Node 22+), beside the bundle: a run compiles only what the cache lacks, and Node writes
+// it back at exit. Where that directory cannot be written the agent simply runs without it.
+enableCompileCache(join(__dirname, '.cache'));
 
 const bundleFile = join(__dirname, 'main.js');
-let loaded: LoadedBundle;
+let main: (argv: string[], hooks: BootHooks) => Promise<void>;
 try {
-  loaded = loadBundle(bundleFile, `${bundleFile}.cache`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ({ main } = require(bundleFile) as { main: typeof main });
 } catch (e) {
-  const code = (e as NodeJS.ErrnoException).code;
+  const missing = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND';
   process.stderr.write(
-    code === 'ENOENT'
+    missing
       ? `reroute: ${bundleFile} is missing: run "npm run build" (npm ci does it too)\n`
       : `reroute: cannot load ${bundleFile}: ${(e as Error).message}\n`,
   );
   process.exit(2);
 }
-
-let passDone = false;
-if (loaded.cache !== 'used') {
-  process.on('exit', (code) => {
-    // Only a completed pass has compiled what the next runs need; a cache from `version` would hold little.
-    if (code === 0 && passDone) loaded.saveCache();
-  });
-}
-const hooks: BootHooks = {
-  codeCache: loaded.cache,
-  entry: __filename,
-  passDone: () => {
-    passDone = true;
-  },
-};
-(loaded.exports.main as (argv: string[], hooks: BootHooks) => Promise<void>)(process.argv, hooks);
+void main(process.argv, { entry: __filename });

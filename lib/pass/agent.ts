@@ -45,6 +45,7 @@ export async function openAgent(opts: AgentOptions): Promise<Agent> {
     maxBytes: config.log.maxBytes,
     maxFiles: config.log.maxFiles,
     echo: opts.verbose,
+    repeatMs: 60_000,
   });
   let backend: RouteBackend;
   try {

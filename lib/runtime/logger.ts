@@ -19,6 +19,8 @@ export interface LoggerOptions {
   maxFiles: number;
   /** also echo to stderr (--verbose) */
   echo: boolean;
+  /** a line the same as one logged less than this long ago goes to debug: an outage is not a line every pass, ms */
+  repeatMs?: number;
 }
 
 export interface FileLog extends Log {
@@ -120,10 +122,21 @@ export function openLog(opts: LoggerOptions): FileLog {
   }
   if (opts.echo) transports.push(new winston.transports.Stream({ stream: guardedStderr() }));
   const logger = winston.createLogger({ level: opts.level, format: lineFormat, transports, exitOnError: false });
+  const lastSaid = new Map<string, number>();
   const at =
     (level: LogLevel) =>
     (message: string, ctx?: Record<string, unknown>): void => {
-      logger.log({ level, message, ctx });
+      let as = level;
+      if (level !== 'debug' && opts.repeatMs) {
+        const now = performance.now();
+        const last = lastSaid.get(message);
+        if (last !== undefined && now - last < opts.repeatMs) as = 'debug';
+        else {
+          if (lastSaid.size > 1000) lastSaid.clear(); // a long-lived process: memory for lines of the last minute only
+          lastSaid.set(message, now);
+        }
+      }
+      logger.log({ level: as, message, ctx });
     };
   const log: FileLog = {
     error: at('error'),

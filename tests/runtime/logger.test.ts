@@ -104,3 +104,17 @@ describe('several processes share one log', () => {
     expect(existsSync(`${file}.rotate.lock`)).toBe(false);
   });
 });
+
+describe('repeated lines', () => {
+  it('a line the same as one logged less than repeatMs ago goes to debug; others and later repeats are logged', async () => {
+    const log = openLog(opts({ repeatMs: 200 }));
+    log.warn('heartbeat not sent: connection refused');
+    log.warn('heartbeat not sent: connection refused');
+    log.info('something else');
+    await new Promise((r) => setTimeout(r, 250));
+    log.warn('heartbeat not sent: connection refused');
+    await log.flush();
+    const lines = readFileSync(opts().file, 'utf8').trimEnd().split('\n').map((l) => l.replace(stamp, ''));
+    expect(lines).toEqual(['WARN heartbeat not sent: connection refused', 'INFO something else', 'WARN heartbeat not sent: connection refused']);
+  });
+});

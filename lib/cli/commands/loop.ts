@@ -9,7 +9,6 @@ export async function run(env: CommandEnv): Promise<number> {
   const agent = await openAgent(env.globals);
   onExitFlush(() => agent.log.flush());
   const report = await runPass(agent);
-  env.boot?.passDone();
   if (env.globals.verbose || env.globals.dryRun) {
     const d = report.decision;
     env.display.out(`${d.change ? `route -> ${d.nextHop}` : 'route kept'} (${d.reason}): ${d.because}`);

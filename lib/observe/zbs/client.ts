@@ -205,7 +205,7 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
           return;
         }
         failures.push(r.reason);
-        log.warn(`ZBS API: ${what} from ${ip} unavailable: ${r.reason}`);
+        log.debug(`ZBS API: ${what} from ${ip} unavailable: ${r.reason}`);
         if (next < ips.length) launch();
         else if (running === 0) {
           settled = true;
@@ -235,7 +235,8 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
       );
       if (!r.ok) {
         const reason = `ZBS API unavailable: ${r.reason}`;
-        log.warn(`session list: ${reason}`);
+        // the engine warns (rate-limited) with this reason: "no fresh session list (...)"
+        log.debug(`session list: ${reason}`);
         return { ok: false, reason };
       }
       log.debug(`session list: ${r.value.length} sessions from ${r.from}`);
