@@ -12,8 +12,7 @@ export type ErrorCode =
   | 'E_COMMAND_TIMEOUT'
   | 'E_ROUTE'
   | 'E_STATE'
-  | 'E_MISSING_VALUE'
-  | 'E_PASS';
+  | 'E_MISSING_VALUE';
 
 /** Base class: a stable code, a one-line message and context fields for the log. */
 export class RerouteError extends Error {

@@ -26,6 +26,20 @@ export interface FileIdentity {
   ino: number;
 }
 
+/**
+ * Where a JSON syntax error is, as "line L, column C", and nothing of the text itself: V8's own message quotes the text
+ * around the error, which in a credentials file is the password.
+ */
+export function jsonSyntaxWhere(text: string, err: Error): string {
+  const m = /at position (\d+)/.exec(err.message);
+  if (m) {
+    const before = text.slice(0, Number(m[1]));
+    const line = before.split('\n').length;
+    return `line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+  }
+  return /end of JSON input/.test(err.message) ? 'it ends too early' : 'a syntax error';
+}
+
 function readJson(path: string, what: string): unknown {
   let text: string;
   try {
@@ -39,7 +53,7 @@ function readJson(path: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new ConfigError([`${what} ${path} is not valid JSON (${(e as Error).message}): fix the syntax`]);
+    throw new ConfigError([`${what} ${path} is not valid JSON (${jsonSyntaxWhere(text, e as Error)}): fix the syntax`]);
   }
 }
 

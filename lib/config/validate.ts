@@ -4,8 +4,12 @@ import { configSchema, type Config } from './schema';
 
 export type ValidateResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
-function show(value: unknown): string {
+/** Keys whose values are never shown, whatever they hold (a password given as a number is still a password). */
+const SECRET = /password|token|secret/i;
+
+function show(value: unknown, path: (string | number)[] = []): string {
   if (value === undefined) return 'nothing';
+  if (path.some((k) => SECRET.test(String(k)))) return '(a value, not shown)';
   const s = JSON.stringify(value);
   return s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
@@ -64,7 +68,7 @@ export function validateConfig(raw: unknown): ValidateResult {
       problems.push(`the file holds ${issue.received}, expected a JSON object`);
       continue;
     }
-    const got = issue.code === 'invalid_type' && issue.received === 'undefined' ? 'nothing' : show(valueAt(raw, issue.path));
+    const got = issue.code === 'invalid_type' && issue.received === 'undefined' ? 'nothing' : show(valueAt(raw, issue.path), issue.path);
     problems.push(`key "${key}" is ${got}, expected ${expected(issue)}`);
   }
   return { ok: false, problems };

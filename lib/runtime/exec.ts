@@ -111,18 +111,3 @@ export function run(argv: string[], opts: ExecOptions): Promise<ExecResult> {
     });
   });
 }
-
-/** Like run(), but a non-zero exit is a CommandError carrying stdout, stderr and status. */
-export async function runChecked(argv: string[], opts: ExecOptions): Promise<ExecResult> {
-  const r = await run(argv, opts);
-  if (r.status !== 0) {
-    const firstLine = (r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? '';
-    throw new CommandError(
-      `command "${argv.join(' ')}" failed with ${r.status === null ? `signal ${r.signal}` : `exit ${r.status}`}${
-        firstLine ? `: ${firstLine}` : ''
-      }`,
-      r,
-    );
-  }
-  return r;
-}

@@ -121,6 +121,22 @@ describe('reroute CLI', () => {
     expect(existsSync(join(l.dir, 'state.json'))).toBe(false);
   });
 
+  it('a bad config under cron reaches the log: one line, the same error once an hour, another error at once', () => {
+    const l = lab({ probe: { payloadBytes: 2000 } });
+    expect(cli(l, ['loop']).status).toBe(2);
+    expect(cli(l, ['loop']).status).toBe(2);
+    const lines = () => logText(l).split('\n').filter(Boolean);
+    expect(lines()).toHaveLength(1);
+    expect(lines()[0]).toMatch(
+      /^\[PID:\d+\] .* ERROR config .*key "probe\.payloadBytes" is 2000.*; no pass is made until the config is fixed \(exit 2\)$/,
+    );
+    const raw = JSON.parse(readFileSync(l.config, 'utf8'));
+    writeFileSync(l.config, JSON.stringify({ ...raw, probe: {}, passDeadlineMs: 5 }));
+    expect(cli(l, ['loop']).status).toBe(2);
+    expect(lines()).toHaveLength(2);
+    expect(lines()[1]).toMatch(/ERROR config .*key "passDeadlineMs" is 5/);
+  });
+
   it('refuses a config file that others can write', () => {
     const l = lab();
     chmodSync(l.config, 0o666);

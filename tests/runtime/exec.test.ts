@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, runChecked } from '../../lib/runtime/exec';
+import { run } from '../../lib/runtime/exec';
 import { CommandError, CommandTimeoutError, MissingValueError } from '../../lib/errors';
 
 /** Running (a zombie waiting for its reaper counts as dead). */
@@ -49,12 +49,6 @@ describe('exec with deadlines', () => {
 
   it('refuses to build a command line from a missing value', async () => {
     await expect(run(['esxcfg-route', '-a', ''], { timeoutMs: 1000 })).rejects.toBeInstanceOf(MissingValueError);
-  });
-
-  it('runChecked turns a non-zero exit into a CommandError with the output', async () => {
-    await expect(runChecked(['sh', '-c', 'echo "Error: boom" >&2; exit 1'], { timeoutMs: 1000 })).rejects.toThrow(
-      'command "sh -c echo "Error: boom" >&2; exit 1" failed with exit 1: Error: boom',
-    );
   });
 
 });

@@ -40,8 +40,6 @@ export interface ZbsClient {
   switches(): Promise<ClusterSwitches | null>;
   /** One authenticated request to one SCVM (login when needed, one re-login on 401). */
   call(ip: string, req: ApiCall): Promise<ApiCallResult>;
-  /** Milliseconds of the API budget still unspent. */
-  budgetLeftMs(): number;
   /** Drop the pooled connections: after a route switch, later requests open new ones. */
   dropConnections(): void;
   /** Abort what still runs and close every connection. Call once at the end of the pass. */
@@ -275,8 +273,6 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
         reason,
       }));
     },
-
-    budgetLeftMs: () => Math.max(0, api.budgetMs - spentMs),
 
     dropConnections: () => io.dropConnections(),
 
