@@ -17,10 +17,12 @@ describeNetns('e2e: steady state', () => {
     await waitFor(`${PASSES} passes`, () => runs.passes.length >= PASSES, (PASSES + 30) * 1000, 200);
     const passes = await runs.stop();
 
-    // cron does not wait for a pass: a pass still running at the next tick would make that run exit 3 (locked);
-    // at this cadence a healthy pass ends well within the second, so every run does its pass.
-    expect(passes.map((p) => p.code)).toEqual(passes.map(() => 0));
-    expect(passes.every((p) => p.stderr === '')).toBe(true);
+    // cron does not wait for a pass: a pass still running at the next tick (a loaded machine) makes that run exit 3
+    // (locked) at once, touching nothing. Every run either does its pass or finds the lock held; nothing else.
+    const done = passes.filter((p) => p.code === 0);
+    expect(passes.filter((p) => p.code !== 0 && p.code !== 3)).toEqual([]);
+    expect(done.length).toBeGreaterThanOrEqual(PASSES / 2);
+    expect(done.every((p) => p.stderr === '')).toBe(true);
     expect(cluster.hostRoute()).toEqual([PLAN.scvms[0].dataIp]);
     expect(mon.events).toEqual([]);
     expect(switchesOf(cluster)).toEqual([]);
@@ -29,7 +31,7 @@ describeNetns('e2e: steady state', () => {
     const logins = await recordsOf(cluster, 'logins');
     expect(logins.length).toBe(1);
     const heartbeats = await recordsOf(cluster, 'heartbeats');
-    expect(heartbeats.length).toBe(passes.length);
+    expect(heartbeats.length).toBe(done.length);
     expect(heartbeats.every((h) => h.scvm === 'scvm-1' && h.status === 200)).toBe(true);
     expect(heartbeats[0]!.body).toEqual({
       hypervisor_ip: PLAN.host.manageIp,

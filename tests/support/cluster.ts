@@ -404,10 +404,12 @@ export class Cluster {
         port: PLAN.apiPort,
         username: PLAN.username,
         password: PLAN.password,
-        connectTimeoutMs: 400,
-        requestTimeoutMs: 800,
-        budgetMs: 2000,
-        staggerMs: 50,
+        // Generous against a loaded machine: a local SCVM answering late must not look failed (a second SCVM would
+        // be asked, and log in).
+        connectTimeoutMs: 1000,
+        requestTimeoutMs: 1500,
+        budgetMs: 3000,
+        staggerMs: 1500,
         switchesRefreshSec: 10,
       },
       // Short probe: 5 echoes 50 ms apart, 2 replies make a target reachable, whole sweep within 800 ms.
