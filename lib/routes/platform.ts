@@ -17,13 +17,14 @@ export interface DetectOptions {
 }
 
 /**
- * ESXi when uname -s says VMkernel (or an image under `root` holds /etc/vmware/esx.conf); XenServer / XCP-ng dom0 when
- * /etc/xensource-inventory exists; else plain Linux.
+ * ESXi when uname -s says VMkernel or the host's configuration /etc/vmware/esx.conf exists (an image under `root` has
+ * no kernel to ask); XenServer / XCP-ng dom0 when /etc/xensource-inventory exists; else plain Linux.
  */
 export function detectPlatform(opts: DetectOptions = {}): Platform {
   const root = opts.root ?? null;
   const under = (p: string) => (root === null ? p : join(root, p));
-  if (root === null ? (opts.kernel ?? kernelName()) === 'VMkernel' : existsSync(under('/etc/vmware/esx.conf'))) return 'esxi';
+  const vmkernel = root === null && (opts.kernel ?? kernelName()) === 'VMkernel';
+  if (vmkernel || existsSync(under('/etc/vmware/esx.conf'))) return 'esxi';
   if (existsSync(under('/etc/xensource-inventory'))) return 'xen';
   return 'linux';
 }

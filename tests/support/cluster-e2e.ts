@@ -122,9 +122,9 @@ export interface Journal {
   refreshed?: string;
 }
 
-/** The agent's journal from its state file ([] before the first pass). */
+/** The agent's journal from its record file ([] before the first pass). */
 export function journalOf(cluster: Cluster): Journal[] {
-  const engine = cluster.readState()?.engine as { journal?: Journal[] } | undefined;
+  const engine = cluster.readRecord()?.engine as { journal?: Journal[] } | undefined;
   return engine?.journal ?? [];
 }
 

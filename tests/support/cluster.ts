@@ -554,14 +554,23 @@ export class Cluster {
 
   /** The agent's state file, parsed; null when there is none yet. */
   readState(): Record<string, unknown> | null {
-    const p = join(this.dir, 'state.json');
+    return this.readJson(this.agentPath('state'));
+  }
+
+  /** The agent's record of recent passes (journal, last lists), parsed; null when there is none yet. */
+  readRecord(): Record<string, unknown> | null {
+    return this.readJson(this.agentPath('record'));
+  }
+
+  private readJson(p: string): Record<string, unknown> | null {
     if (!existsSync(p)) return null;
     return JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
   }
 
-  /** Path of a file of the agent (state, lock, log) in this cluster's dir. */
-  agentPath(which: 'state' | 'lock' | 'log'): string {
-    return join(this.dir, { state: 'state.json', lock: 'reroute.lock', log: 'scvm_failure.log' }[which]);
+  /** Path of a file of the agent (state, record, lock, log) in this cluster's dir. */
+  agentPath(which: 'state' | 'record' | 'lock' | 'log'): string {
+    const rel = { state: 'state.json', record: 'run/record.json', lock: 'run/reroute.lock', log: 'scvm_failure.log' }[which];
+    return join(this.dir, rel);
   }
 
   /** The agent's log so far ('' when none). */

@@ -52,13 +52,13 @@ function row(cells: string[]): string {
 }
 
 function localSession(cluster: Cluster, j: Journal | undefined): string {
-  const engine = cluster.readState()?.engine as
-    | { sessions?: { at: number | null; known: { dataIp: string; alive: boolean; lastSeenAt: number }[] } }
-    | undefined;
-  const s = engine?.sessions;
-  if (!s || s.at === null || !j) return '?';
-  const mine = s.known.find((k) => k.dataIp === PLAN.scvms[0].dataIp);
-  const word = !mine || mine.lastSeenAt < s.at ? 'missing' : mine.alive ? 'alive' : 'dead';
+  const known = (cluster.readState()?.engine as { sessions?: { known: { dataIp: string; alive: boolean }[] } } | undefined)
+    ?.sessions?.known;
+  const record = cluster.readRecord()?.engine as { listAt: number | null; lastSeen: Record<string, number> } | undefined;
+  if (!known || !record || record.listAt === null || !j) return '?';
+  const ip = PLAN.scvms[0].dataIp;
+  const mine = known.find((k) => k.dataIp === ip);
+  const word = !mine || (record.lastSeen[ip] ?? 0) < record.listAt ? 'missing' : mine.alive ? 'alive' : 'dead';
   return j.api ? word : `${word} (old)`;
 }
 
