@@ -45,8 +45,12 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
 
   program
     .command('loop')
-    .description('one automatic pass: observe, decide, act, heartbeat, save (run by cron every few seconds)')
-    .action(() => run(import('./commands/loop').then((m) => m.run(envFor(program, boot)))));
+    .description('one automatic pass: observe, decide, act, heartbeat, save; with --every, a pass every cadence for a minute (what cron runs)')
+    .option('--every <seconds>', 'long-lived mode: a pass every this many seconds (0.25 to 59) until the next minute\'s process takes over')
+    .option('--for <seconds>', 'with --every: run this long instead')
+    .action((opts: { every?: string; for?: string }) =>
+      run(import('./commands/loop').then((m) => m.run(opts, envFor(program, boot)))),
+    );
 
   program
     .command('route')
@@ -95,13 +99,13 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
 
   program
     .command('install')
-    .description('install the cron entries that run `reroute loop` every N seconds, and the boot hook on ESXi')
-    .addOption(new Option('--every <seconds>', 'cadence in seconds').argParser(parseSeconds).makeOptionMandatory())
+    .description('install the cron entries that run the agent (default: a pass a second, one process a minute), and the boot hook on ESXi')
+    .addOption(new Option('--every <seconds>', 'cadence: 0.25 to 59 s (long-lived mode), or whole minutes dividing an hour').argParser(parseSeconds))
     .option('--root <dir>', 'treat every path as relative to this directory')
     .addOption(new Option('--platform <name>', 'force the platform').choices(['esxi', 'xen', 'linux']))
     .option('--node <path>', 'node executable written into cron (default: this one)')
     .option('--entry <path>', 'agent entry written into cron (default: this one)')
-    .action((opts: { every: number; root?: string; platform?: string; node?: string; entry?: string }) =>
+    .action((opts: { every?: number; root?: string; platform?: string; node?: string; entry?: string }) =>
       run(import('./commands/install').then((m) => m.run(opts, envFor(program, boot)))),
     );
 
@@ -136,7 +140,7 @@ function usageErrorFrom(e: CommanderError): UsageError {
 }
 
 function parseSeconds(v: string): number {
-  if (!/^\d+$/.test(v)) throw new UsageError(`--every "${v}" is not a whole number of seconds`);
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`--every "${v}" is not a number of seconds`);
   return Number(v);
 }
 

@@ -13,3 +13,18 @@ export const DEFAULT_LOG_PATH = '/scratch/log/scvm_failure.log';
 export function configPath(flag: string | undefined): string {
   return flag ?? process.env.REROUTE_CONFIG ?? DEFAULT_CONFIG_PATH;
 }
+
+/**
+ * paths.log and paths.record as a config file's text names them, as far as it can be read (nothing is checked): for
+ * what must work with a broken config (logging its error, install's cron lines).
+ */
+export function pathsNamedBy(configText: string | null): { log: string; record: string } {
+  let paths: { log?: unknown; record?: unknown } | undefined;
+  try {
+    paths = (JSON.parse(configText ?? '') as { paths?: typeof paths } | null)?.paths;
+  } catch {
+    paths = undefined;
+  }
+  const named = (v: unknown, fallback: string) => (typeof v === 'string' && v.startsWith('/') ? v : fallback);
+  return { log: named(paths?.log, DEFAULT_LOG_PATH), record: named(paths?.record, DEFAULT_RECORD_PATH) };
+}

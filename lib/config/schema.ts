@@ -85,6 +85,24 @@ export const probeSchema = z
     payloadBytes: z.number().int().min(0).max(65_507).default(16).describe('ICMP echo payload size, bytes'),
     mtu: z.number().int().min(68).max(65_535).default(1500).describe('MTU the echo packet must fit in (IP + ICMP + payload)'),
     paceMs: ms(1, 0, 1000).describe('pause between bursts of 64 sends so big sweeps are not one burst, ms'),
+    // The long-lived runner's monitor (docs/probe.md "The monitor"): echoes all the time instead of a sweep per pass.
+    slowIntervalMs: ms(2000, 100, 60_000).describe(
+      'monitor: gap between echoes to the SCVMs that do not matter now (intervalMs for those that do), ms',
+    ),
+    watchNext: z
+      .number()
+      .int()
+      .min(0)
+      .max(16)
+      .default(2)
+      .describe('monitor: how many of the SCVMs the engine would take next are watched as closely as the local one'),
+    rtoMinMs: ms(200, 10, 10_000).describe('monitor: an echo may stay unanswered at least this long, however fast the round trips, ms'),
+    rtoMaxMs: ms(3000, 100, 30_000).describe('monitor: and at most this long, however slow, ms'),
+    silenceMs: ms(700, 100, 30_000).describe(
+      'monitor: no "down" before nothing at all came back for this long: the longest stall forgiven, ms',
+    ),
+    downAfter: z.number().int().min(1).max(100).default(3).describe('monitor: echoes in a row unanswered past their wait for "down"'),
+    upAfter: z.number().int().min(1).max(100).default(2).describe('monitor: echoes in a row answered for "up" again'),
   })
   .strict();
 
@@ -228,6 +246,13 @@ export const configSchema = z
         code: z.ZodIssueCode.custom,
         path: ['probe', 'minReplies'],
         message: `at most probe.count (${c.probe.count})`,
+      });
+    }
+    if (c.probe.rtoMaxMs < c.probe.rtoMinMs) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['probe', 'rtoMaxMs'],
+        message: `at least probe.rtoMinMs (${c.probe.rtoMinMs})`,
       });
     }
     if (c.probe.timeoutMs >= c.passDeadlineMs) {

@@ -2,7 +2,7 @@
 export { decide, heartbeatFor, type Decision, type DecideInput, type Heartbeat, type RefreshOrder } from './decide';
 export type { PinTargetFailing } from './pin';
 export { applyOutcome, type Outcome } from './outcome';
-export { probeTargets } from './probe-targets';
+export { probeTargets, watchFirst } from './probe-targets';
 export { describeJournal, isRepeat } from './journal';
 export {
   afterTimeGap,

@@ -1,6 +1,7 @@
 // Which addresses the pass pings before deciding.
 import type { Config } from '../config/schema';
-import { cmpIp } from './health';
+import { clusterView, cmpIp } from './health';
+import { chooseRemote } from './targets';
 import type { EngineState } from './state';
 
 /**
@@ -24,4 +25,23 @@ export function probeTargets(config: Config, state: EngineState): string[] {
   if (state.pinWatch) ips.add(state.pinWatch.target);
   if (state.secondaryChannel) for (const m of manage) ips.add(m);
   return [...ips].sort(cmpIp);
+}
+
+/**
+ * The targets that matter now, for the long-lived runner's monitor to watch as closely as the local SCVM: the local
+ * SCVM, the current target, the pin's target, and the `next` SCVMs this host would be moved to (its slot if the local
+ * SCVM failed now, then its slot if that one failed too, ...), judged from the last session list.
+ */
+export function watchFirst(config: Config, state: EngineState, next: number): string[] {
+  const first = new Set<string>([config.local.dataIp]);
+  if (state.target !== null) first.add(state.target);
+  if (state.pinWatch) first.add(state.pinWatch.target);
+  const views = clusterView(config, state.sessions.known, {});
+  const out = new Set<string>();
+  for (let i = 0; i < next; i++) {
+    const pick = chooseRemote(views, config, (v) => v.alive !== false && !out.has(v.dataIp));
+    if (!pick) break;
+    out.add(pick.scvm.dataIp);
+  }
+  return [...first, ...[...out].filter((ip) => !first.has(ip))];
 }

@@ -8,34 +8,30 @@ export const LINE_MARKER = '# reroute-agent';
 export const BLOCK_BEGIN = '# >>> reroute-agent: restores the reroute cron lines at boot (`reroute uninstall` removes this block)';
 export const BLOCK_END = '# <<< reroute-agent';
 
-/** Cadences below this collide on the pass lock: a pass starts Node (~70 ms) and waits for echoes (up to 2 s). */
-export const MIN_EVERY_SEC = 5;
+/**
+ * How cron runs the agent. Under a minute: the long-lived mode, one process a minute (`loop --every`), started at the
+ * top of each minute, plus a line every 10 s that starts one only when none runs (a process that died is replaced
+ * within 10 s; the check is a shell `kill -0` on the runner lock's pid, no Node start). Whole minutes dividing an
+ * hour: one one-pass run each time (`*\/m`).
+ */
+export type Cadence = { mode: 'runner'; everySec: number; guards: number[] } | { mode: 'pass'; minuteField: string };
 
-/** When cron fires: the minute field and the sleeps (s) that spread runs inside each matching minute. */
-export interface Cadence {
-  minuteField: string;
-  offsets: number[];
-}
-
-const SUB_MINUTE = [5, 6, 10, 12, 15, 20, 30];
+/** The long-lived mode's cadences: down to 0.25 s, up to a pass a minute's process is worth. */
+export const MIN_EVERY_SEC = 0.25;
+const GUARD_OFFSETS = [10, 20, 30, 40, 50];
 const WHOLE_MINUTES = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60];
 
-/**
- * Cron fires once a minute at most; shorter cadences are `sleep k` offsets inside the minute, so `every` must divide
- * 60 (else the last gap of each minute would be short). Longer ones are `*\/m` minutes, m dividing an hour.
- */
+/** The cron plan for a cadence in seconds. */
 export function cadenceFor(everySec: number): Cadence {
-  if (Number.isInteger(everySec) && SUB_MINUTE.includes(everySec)) {
-    const offsets: number[] = [];
-    for (let k = 0; k < 60; k += everySec) offsets.push(k);
-    return { minuteField: '*', offsets };
+  if (Number.isFinite(everySec) && everySec >= MIN_EVERY_SEC && everySec < 60) {
+    return { mode: 'runner', everySec, guards: GUARD_OFFSETS };
   }
   if (Number.isInteger(everySec) && everySec % 60 === 0 && WHOLE_MINUTES.includes(everySec / 60)) {
     const m = everySec / 60;
-    return { minuteField: m === 1 ? '*' : m === 60 ? '0' : `*/${m}`, offsets: [0] };
+    return { mode: 'pass', minuteField: m === 1 ? '*' : m === 60 ? '0' : `*/${m}` };
   }
   throw new UsageError(
-    `--every ${String(everySec)}: use seconds that divide a minute (${SUB_MINUTE.join(', ')}) or whole minutes dividing an hour (${WHOLE_MINUTES.map((m) => m * 60).join(', ')})`,
+    `--every ${String(everySec)}: use seconds from ${MIN_EVERY_SEC} to 59 (a long-lived process a minute) or whole minutes dividing an hour (${WHOLE_MINUTES.map((m) => m * 60).join(', ')})`,
   );
 }
 
@@ -44,19 +40,32 @@ export function isAgentLine(line: string): boolean {
   return line.trimEnd().endsWith(' ' + LINE_MARKER);
 }
 
+/** A path safe to write into a shell line unquoted (checked, never quoted: a guard line must stay simple). */
+function plainPath(what: string, p: string): string {
+  if (!/^\/[A-Za-z0-9_@+=:,./-]+$/.test(p)) throw new UsageError(`${what} "${p}" must be an absolute path of plain characters for the cron line`);
+  return p;
+}
+
 /**
- * The cron lines for a cadence: `<min> * * * * [user] sleep k; <command> # reroute-agent`, one per offset.
- * `user` is the sixth field of /etc/cron.d files; root crontabs have none.
+ * The cron lines for a cadence, each ending with the marker. `command` runs the agent (for the long-lived mode it
+ * already holds `loop --every`); `user` is the sixth field of /etc/cron.d files (root crontabs have none);
+ * `runnerLock` is the runner's lock file, whose pid the guard lines check.
  */
-export function cronLines(everySec: number, command: string, user?: string): string[] {
+export function cronLines(everySec: number, command: string, opts: { user?: string; runnerLock: string }): string[] {
   if (command.trim() === '') throw new MissingValueError('the cron command line');
   // cron (Vixie, cronie) turns % into a newline; a newline would end the line early.
   if (/[%\n\r\0]/.test(command)) {
     throw new UsageError(`cron command line "${command}" contains %, a newline or NUL: move the files to paths without them`);
   }
-  const { minuteField, offsets } = cadenceFor(everySec);
-  const who = user === undefined ? '' : `${user} `;
-  return offsets.map((k) => `${minuteField} * * * * ${who}sleep ${k}; ${command} ${LINE_MARKER}`);
+  const cadence = cadenceFor(everySec);
+  const who = opts.user === undefined ? '' : `${opts.user} `;
+  if (cadence.mode === 'pass') return [`${cadence.minuteField} * * * * ${who}${command} ${LINE_MARKER}`];
+  const lock = plainPath('the runner lock', opts.runnerLock);
+  const guard = `p=$(sed -n 's/^{"pid":\\([0-9]*\\),.*/\\1/p' ${lock} 2>/dev/null); [ -n "$p" ] && kill -0 "$p" 2>/dev/null ||`;
+  return [
+    `* * * * * ${who}${command} ${LINE_MARKER}`,
+    ...cadence.guards.map((k) => `* * * * * ${who}sleep ${k}; ${guard} ${command} ${LINE_MARKER}`),
+  ];
 }
 
 function splitLines(text: string): string[] {

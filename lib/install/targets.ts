@@ -102,10 +102,10 @@ function shellWord(s: string): string {
  * The command cron runs: `<node> [<entry>] loop --config <file>` with absolute paths, output dropped (the agent logs
  * to its own file; cron would otherwise mail every run's output). `entry` is null for a single executable.
  */
-export function loopCommand(node: string, entry: string | null, config: string): string {
+export function loopCommand(node: string, entry: string | null, config: string, everySec: number | null = null): string {
   const argv = [presentPath('the node path', node)];
   if (entry !== null) argv.push(presentPath('the agent entry path', entry));
-  argv.push('loop', '--config', presentPath('the config path', config));
+  argv.push('loop', ...(everySec === null ? [] : ['--every', String(everySec)]), '--config', presentPath('the config path', config));
   return `${argv.map(shellWord).join(' ')} >/dev/null 2>&1`;
 }
 

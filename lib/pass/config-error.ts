@@ -3,24 +3,12 @@
 // error is logged at most once an hour (lib/runtime/said.ts).
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DEFAULT_LOG_PATH, DEFAULT_RECORD_PATH } from '../config/paths';
+import { pathsNamedBy } from '../config/paths';
 import type { ConfigError } from '../errors';
 import { formatLine } from '../runtime/logger';
 import { saidWithin } from '../runtime/said';
 
 const HOUR_MS = 3600_000;
-
-/** paths.log and paths.record as the config file names them, where it can be read that far (nothing is checked). */
-export function pathsNamedBy(configText: string | null): { log: string; record: string } {
-  let paths: { log?: unknown; record?: unknown } | undefined;
-  try {
-    paths = (JSON.parse(configText ?? '') as { paths?: typeof paths } | null)?.paths;
-  } catch {
-    paths = undefined;
-  }
-  const named = (v: unknown, fallback: string) => (typeof v === 'string' && v.startsWith('/') ? v : fallback);
-  return { log: named(paths?.log, DEFAULT_LOG_PATH), record: named(paths?.record, DEFAULT_RECORD_PATH) };
-}
 
 /** Log a config error once an hour. Never throws: the caller exits 2 whatever happens here. */
 export function logConfigError(configPath: string, err: ConfigError): void {

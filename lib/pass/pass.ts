@@ -1,6 +1,6 @@
 // One pass, top to bottom: lock, load, observe, decide, act, save, unlock. Everything it calls lives below it.
 import { act } from '../act';
-import { decide, probeTargets, afterTimeGap, type Decision } from '../decide';
+import { decide, probeTargets, afterTimeGap, watchFirst, type Decision } from '../decide';
 import { observe } from '../observe';
 import { startSweep } from '../observe/icmp/prober';
 import { createZbsClient } from '../observe/zbs/client';
@@ -10,6 +10,7 @@ import { monotonicMs } from '../runtime/host';
 import { acquireLock } from '../runtime/lock';
 import { loadState, removeStaleTemps, saveLasting, saveRecord } from '../state/store';
 import type { State } from '../state/schema';
+import type { ProbeResult } from '../types';
 import type { Agent } from './agent';
 import { logPass, warnReadOnly } from './pass-log';
 
@@ -18,23 +19,39 @@ export interface PassReport {
   decision: Decision;
   switched: 'no' | 'yes' | 'failed' | 'dry-run';
   heartbeat: 'sent' | 'failed' | 'none';
+  /** what the next passes need pinged: `fast` as closely as the local SCVM, all of `all` */
+  watch: { fast: string[]; all: string[] };
 }
 
 /** A change an operator makes to the state under the pass's lock (`route --target` / `--auto`), at agent time `now`. */
 export type StateEdit = (state: State, now: number) => void;
 
+/** Where a pass's ICMP verdicts come from: a sweep of its own, or the long-lived runner's monitor. */
+export type ProbeSource = (targets: string[], fast: string[]) => Promise<Record<string, ProbeResult>>;
+
+export interface PassOptions {
+  edit?: StateEdit;
+  probes?: ProbeSource;
+}
+
+/** A sweep of the pass's own (one-pass `loop`, `route`). */
+const sweepProbes =
+  (agent: Agent): ProbeSource =>
+  (targets) =>
+    startSweep(targets, agent.config.probe, agent.log).done;
+
 /** Run one pass within its deadline. Throws LockedError (exit 3), DeadlineError or StateError (exit 1). */
-export async function runPass(agent: Agent, edit?: StateEdit): Promise<PassReport> {
+export async function runPass(agent: Agent, opts: PassOptions = {}): Promise<PassReport> {
   const { config, log } = agent;
   const deadline = armDeadline(config.passDeadlineMs, 3 * config.commandTimeoutMs, log);
   try {
-    return await Promise.race([deadline.expired, pass(agent, deadline, edit)]);
+    return await Promise.race([deadline.expired, pass(agent, deadline, opts.edit, opts.probes ?? sweepProbes(agent))]);
   } finally {
     deadline.stop();
   }
 }
 
-async function pass(agent: Agent, deadline: Deadline, edit?: StateEdit): Promise<PassReport> {
+async function pass(agent: Agent, deadline: Deadline, edit: StateEdit | undefined, probe: ProbeSource): Promise<PassReport> {
   const { config, log, backend, dryRun } = agent;
   const reading = readClock();
   deadline.step = 'taking the lock';
@@ -51,7 +68,7 @@ async function pass(agent: Agent, deadline: Deadline, edit?: StateEdit): Promise
     edit?.(state, time.now);
     const writable = !dryRun && loaded.readOnly === null;
 
-    const probes = startSweep(probeTargets(config, state.engine), config.probe, log).done;
+    const probes = probe(probeTargets(config, state.engine), watchFirst(config, state.engine, config.probe.watchNext));
     const agentNow = () => time.now + (monotonicMs() - reading.mono);
     const client = createZbsClient({ config, credentials: agent.credentials, log, cache: state.api, now: agentNow });
     try {
@@ -86,6 +103,7 @@ async function pass(agent: Agent, deadline: Deadline, edit?: StateEdit): Promise
         decision,
         switched: !decision.change ? 'no' : dryRun ? 'dry-run' : sw?.ok ? 'yes' : 'failed',
         heartbeat: acted.heartbeat,
+        watch: { fast: watchFirst(config, state.engine, config.probe.watchNext), all: probeTargets(config, state.engine) },
       };
     } finally {
       await client.close();

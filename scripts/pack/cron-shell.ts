@@ -6,7 +6,7 @@ import { INSTALL_DIR } from './common';
 /** The bundle's launcher on the host: what cron runs. */
 export const LAUNCHER = `${INSTALL_DIR}/bin/reroute`;
 /** Cadence when the settings file does not name one (seconds; docs/install.md). */
-export const DEFAULT_EVERY = 10;
+export const DEFAULT_EVERY = 1;
 
 export interface CronShellSpec {
   /** optional settings file on the host: lines `every=<seconds>`, `config=<file>` (and the VIB's `boot_probe=<file>`) */

@@ -200,8 +200,8 @@ describe('reroute CLI', () => {
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const lines = r.stdout.split('\n').filter((l) => l.includes('# reroute-agent'));
-      expect(lines).toHaveLength(2);
-      for (const l of lines) expect(l).toContain(`; ${process.execPath} ${loader} loop --config /etc/reroute/config.json `);
+      expect(lines).toHaveLength(6); // the long-lived mode: a runner a minute, five guard lines
+      for (const l of lines) expect(l).toContain(` ${process.execPath} ${loader} loop --every 30 --config /etc/reroute/config.json `);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -10,6 +10,7 @@ import { BLOCK_BEGIN, LINE_MARKER } from '../../lib/install/crontab';
 import { loopCommand, presentPath, restartCrond } from '../../lib/install/targets';
 import { detectPlatform } from '../../lib/routes/platform';
 import { MissingValueError, UsageError } from '../../lib/errors';
+import { runnerLines as cronRunnerLines } from '../support/cron-lines';
 
 const NODE = '/opt/node/bin/node';
 const ENTRY = '/opt/reroute/dist/reroute.js';
@@ -44,7 +45,10 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-const opts = (every: number, platform?: string) => ({ every, root, platform, node: NODE, entry: ENTRY });
+const opts = (every: number | undefined, platform?: string) => ({ every, root, platform, node: NODE, entry: ENTRY });
+/** The long-lived mode's lines (the config, {}, names no record path: the runner lock is the default's). */
+const runnerLines = (every: number, user?: string) =>
+  cronRunnerLines(`${NODE} ${ENTRY} loop --every ${every} --config ${CONFIG} >/dev/null 2>&1`, { user });
 
 describe('ESXi under --root', () => {
   beforeEach(() => {
@@ -54,17 +58,16 @@ describe('ESXi under --root', () => {
   });
 
   test('writes the root crontab and the boot block; detects ESXi inside the root', async () => {
-    expect(await install(opts(10), env())).toBe(0);
+    expect(await install(opts(undefined), env())).toBe(0); // the default: a pass a second, one process a minute
     const tab = read('/var/spool/cron/crontabs/root');
-    const cmd = `${NODE} ${ENTRY} loop --config ${CONFIG} >/dev/null 2>&1`;
-    expect(tab).toBe(ESXI_CRONTAB + [0, 10, 20, 30, 40, 50].map((k) => `* * * * * sleep ${k}; ${cmd} ${LINE_MARKER}\n`).join(''));
+    expect(tab).toBe(ESXI_CRONTAB + runnerLines(1).map((l) => `${l}\n`).join(''));
     const sh = read('/etc/rc.local.d/local.sh');
     expect(sh.indexOf(BLOCK_BEGIN)).toBeGreaterThan(0);
     expect(sh.endsWith('# <<< reroute-agent\nexit 0\n')).toBe(true);
     // The sticky bit puts local.sh into ESXi's configuration backup: a rewrite must keep it.
     expect(statSync(join(root, '/etc/rc.local.d/local.sh')).mode & 0o7777).toBe(0o1755);
     expect(statSync(join(root, '/var/spool/cron/crontabs/root')).mode & 0o777).toBe(0o600);
-    expect(out[0]).toMatch(/every 10 s on esxi under /);
+    expect(out[0]).toMatch(/a pass every 1 s \(one long-lived process a minute\) on esxi under /);
     expect(out.join('\n')).toContain('crond not restarted (--root');
   });
 
@@ -78,8 +81,10 @@ describe('ESXi under --root', () => {
     expect(read('/etc/rc.local.d/local.sh')).toBe(sh1);
     expect(out.filter((l) => l.startsWith('unchanged:'))).toHaveLength(2);
 
-    await install(opts(30), env());
-    expect(read('/var/spool/cron/crontabs/root').split('\n').filter((l) => l.endsWith(LINE_MARKER))).toHaveLength(2);
+    await install(opts(120), env());
+    expect(read('/var/spool/cron/crontabs/root').split('\n').filter((l) => l.endsWith(LINE_MARKER))).toEqual([
+      `*/2 * * * * ${NODE} ${ENTRY} loop --config ${CONFIG} >/dev/null 2>&1 ${LINE_MARKER}`,
+    ]);
     expect(read('/var/spool/cron/crontabs/root').startsWith(ESXI_CRONTAB)).toBe(true);
 
     expect(await uninstall({ root }, env())).toBe(0);
@@ -98,7 +103,7 @@ describe('ESXi under --root', () => {
     expect(read('/var/spool/cron/crontabs/root')).toBe(ESXI_CRONTAB);
     expect(read('/etc/rc.local.d/local.sh')).toBe(ESXI_LOCAL_SH);
     expect(out.filter((l) => l.startsWith('would write'))).toHaveLength(2);
-    expect(out.filter((l) => l.endsWith(LINE_MARKER))).toHaveLength(4);
+    expect(out.filter((l) => l.endsWith(LINE_MARKER))).toHaveLength(6);
     expect(out).toContain('would restart crond (/usr/lib/vmware/busybox/bin/busybox crond)');
   });
 });
@@ -110,7 +115,7 @@ describe('Xen / Linux under --root', () => {
     await install(opts(20), env());
     expect(out[0]).toMatch(/on xen/);
     const file = '/etc/cron.d/reroute';
-    expect(read(file).split('\n')[1]).toBe(`* * * * * root sleep 20; ${NODE} ${ENTRY} loop --config ${CONFIG} >/dev/null 2>&1 ${LINE_MARKER}`);
+    expect(read(file).split('\n').slice(0, 6)).toEqual(runnerLines(20, 'root'));
     expect(statSync(join(root, file)).mode & 0o777).toBe(0o644);
     expect(existsSync(join(root, '/etc/rc.local.d/local.sh'))).toBe(false);
     await uninstall({ root }, env());
@@ -128,7 +133,7 @@ describe('Xen / Linux under --root', () => {
   test('paths with spaces are quoted for the shell', async () => {
     put('/vmfs/volumes/data store 1/reroute/config.json', '{}', 0o600);
     await install(opts(30, 'linux'), env(false, '/vmfs/volumes/data store 1/reroute/config.json'));
-    expect(read('/etc/cron.d/reroute')).toContain(`loop --config '/vmfs/volumes/data store 1/reroute/config.json' >/dev/null`);
+    expect(read('/etc/cron.d/reroute')).toContain(`loop --every 30 --config '/vmfs/volumes/data store 1/reroute/config.json' >/dev/null`);
   });
 });
 
@@ -149,7 +154,8 @@ describe('refusals', () => {
   });
 
   test('bad --every, --platform and --root are usage errors (exit 2)', async () => {
-    await expect(install(opts(7, 'linux'), env())).rejects.toThrow(UsageError);
+    await expect(install(opts(0.1, 'linux'), env())).rejects.toThrow(UsageError);
+    await expect(install(opts(90, 'linux'), env())).rejects.toThrow(/^--every 90: /);
     await expect(install(opts(10, 'windows'), env())).rejects.toThrow(/^--platform windows: use one of esxi, xen, linux/);
     await expect(install({ ...opts(10), root: join(root, 'nope') }, env())).rejects.toThrow(/^--root .*nope: no such directory/);
     await expect(uninstall({ root: join(root, 'nope') }, env())).rejects.toThrow(UsageError);
@@ -217,5 +223,5 @@ test('a symlinked node is accepted as it is written (the link, not its target, g
   mkdirSync(join(root, '/usr/local/bin'), { recursive: true });
   symlinkSync(join(root, NODE), join(root, link));
   await install({ ...opts(60, 'linux'), node: link }, env());
-  expect(read('/etc/cron.d/reroute')).toBe(`* * * * * root sleep 0; ${link} ${ENTRY} loop --config ${CONFIG} >/dev/null 2>&1 ${LINE_MARKER}\n`);
+  expect(read('/etc/cron.d/reroute')).toBe(`* * * * * root ${link} ${ENTRY} loop --config ${CONFIG} >/dev/null 2>&1 ${LINE_MARKER}\n`);
 });

@@ -1,5 +1,7 @@
-// A real busybox crond runs what `reroute install --every 10 --root <dir>` wrote: six runs in a minute, at the
-// offsets; after `reroute uninstall` the next minute brings none. A stand-in agent records each start.
+// A real busybox crond runs what `reroute install --root <dir>` wrote (the default, the long-lived mode): a runner
+// starts at the top of the minute; while it lives the guard lines start none; when it dies, the next guard line (within
+// 10 s) starts a new one; after `reroute uninstall` the next minute brings none. A stand-in agent records each start,
+// holds the runner lock as the real one does, and dies after 25 s.
 //
 // Cron fires on minute boundaries only, so the test needs one whole minute with the lines in place and the next
 // boundary after uninstall: about 65 s after the first boundary, plus the wait for it (0-60 s).
@@ -72,7 +74,7 @@ describe('cron cadence with a real busybox crond', () => {
     }
   });
 
-  test('install --every 10: 6 runs per minute at the offsets; uninstall: none the next minute', async () => {
+  test('the long-lived mode: a runner a minute, a dead one replaced within 10 s; uninstall: none the next minute', async () => {
     const busybox = busyboxWithCrond();
     dir = mkdtempSync(join(tmpdir(), 'reroute-crond-'));
     const root = join(dir, 'root');
@@ -81,14 +83,18 @@ describe('cron cadence with a real busybox crond', () => {
     const entry = join(agentDir, 'fake-agent.js');
     const config = join(agentDir, 'config.json');
     const runs = join(agentDir, 'runs.log');
-    // Stand-in for the agent: records when cron started it and with which arguments.
+    // Stand-in for the agent: records when cron started it and with which arguments, holds the runner lock (its pid
+    // first, as lib/runtime/lock.ts writes it) and dies after 25 s without a word, as a crashed runner would.
     writeFileSync(
       entry,
       "const fs = require('fs'), path = require('path');\n" +
         "const cfg = process.argv[process.argv.indexOf('--config') + 1];\n" +
-        "fs.appendFileSync(path.join(path.dirname(cfg), 'runs.log'), Date.now() + ' ' + process.argv.slice(2).join(' ') + '\\n');\n",
+        "fs.appendFileSync(path.join(path.dirname(cfg), 'runs.log'), Date.now() + ' ' + process.argv.slice(2).join(' ') + '\\n');\n" +
+        "fs.mkdirSync(path.join(path.dirname(cfg), 'run'), { recursive: true });\n" +
+        "fs.writeFileSync(path.join(path.dirname(cfg), 'run', 'runner.lock'), JSON.stringify({ pid: process.pid, start: null }));\n" +
+        'setTimeout(() => process.exit(0), 25000);\n',
     );
-    writeFileSync(config, '{}\n', { mode: 0o600 });
+    writeFileSync(config, JSON.stringify({ paths: { record: join(agentDir, 'run', 'record.json') } }), { mode: 0o600 });
     // The image under --root mirrors the host paths the crontab names, so the host's crond can run them.
     for (const p of [process.execPath, entry, config]) {
       mkdirSync(dirname(join(root, p)), { recursive: true });
@@ -104,7 +110,7 @@ describe('cron cadence with a real busybox crond', () => {
       globals: { config, dryRun: false, verbose: false },
       display: { out: (l) => out.push(l), err: (l) => out.push(l) },
     };
-    expect(await install({ every: 10, root, platform: 'esxi', node: process.execPath, entry }, env)).toBe(0);
+    expect(await install({ root, platform: 'esxi', node: process.execPath, entry }, env)).toBe(0);
 
     // Start crond well clear of a minute boundary, so the first boundary it acts on is unambiguous.
     if (60_000 - (Date.now() % 60_000) < 3000) await sleepUntil(Date.now() - (Date.now() % 60_000) + 60_500);
@@ -124,13 +130,12 @@ describe('cron cadence with a real busybox crond', () => {
             .map((l) => Number(l.split(' ')[0]))
         : [];
     const firstMinute = times();
-    expect(firstMinute.length).toBe(6);
-    firstMinute.forEach((t, k) => {
-      // sleep k*10, then a Node start: late by a few hundred ms at most on a loaded box, never early.
-      expect(t - b1).toBeGreaterThanOrEqual(k * 10_000);
-      expect(t - b1).toBeLessThan(k * 10_000 + 3000);
-    });
-    expect(readFileSync(runs, 'utf8').split('\n')[0]).toMatch(/^\d+ loop --config \//);
+    // at :00 the runner; it dies at :25; the guard line at :30 starts the next (those at :10, :20 found it alive);
+    // that one dies at :55, after the last guard line of the minute
+    expect(firstMinute.map((t) => Math.floor((t - b1) / 10_000) * 10)).toEqual([0, 30]);
+    expect(firstMinute[0]! - b1).toBeLessThan(3000); // a Node start, late by a few hundred ms on a loaded box
+    expect(firstMinute[1]! - (b1 + 30_000)).toBeGreaterThanOrEqual(0);
+    expect(readFileSync(runs, 'utf8').split('\n')[0]).toMatch(/^\d+ loop --every 1 --config \//);
 
     expect(await uninstall({ root, platform: 'esxi' }, env)).toBe(0);
     expect(readFileSync(join(tabDir, 'root'), 'utf8')).toBe(FOREIGN);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -47,48 +47,79 @@ const ESXI_LOCAL_SH = `#!/bin/sh ++group=host/vim/vmvisor/boot
 exit 0
 `;
 
+const LOCK = '/var/run/reroute/runner.lock';
+const RUN = (every: number) => CMD.replace(' loop ', ` loop --every ${every} `);
+const GUARD = `p=$(sed -n 's/^{"pid":\\([0-9]*\\),.*/\\1/p' ${LOCK} 2>/dev/null); [ -n "$p" ] && kill -0 "$p" 2>/dev/null ||`;
+
 describe('cadenceFor', () => {
-  test('sub-minute cadences become sleep offsets that fill the minute evenly', () => {
-    expect(cadenceFor(10)).toEqual({ minuteField: '*', offsets: [0, 10, 20, 30, 40, 50] });
-    expect(cadenceFor(15)).toEqual({ minuteField: '*', offsets: [0, 15, 30, 45] });
-    expect(cadenceFor(5).offsets).toHaveLength(12);
-    expect(cadenceFor(30)).toEqual({ minuteField: '*', offsets: [0, 30] });
+  test('under a minute: the long-lived mode, one process a minute, a guard line every 10 s', () => {
+    expect(cadenceFor(1)).toEqual({ mode: 'runner', everySec: 1, guards: [10, 20, 30, 40, 50] });
+    expect(cadenceFor(0.25)).toMatchObject({ mode: 'runner', everySec: 0.25 });
+    expect(cadenceFor(10)).toMatchObject({ mode: 'runner', everySec: 10 });
+    expect(cadenceFor(59)).toMatchObject({ mode: 'runner' });
   });
 
-  test('whole minutes use the minute field', () => {
-    expect(cadenceFor(60)).toEqual({ minuteField: '*', offsets: [0] });
-    expect(cadenceFor(120)).toEqual({ minuteField: '*/2', offsets: [0] });
-    expect(cadenceFor(3600)).toEqual({ minuteField: '0', offsets: [0] });
+  test('whole minutes: one one-pass run each time, by the minute field', () => {
+    expect(cadenceFor(60)).toEqual({ mode: 'pass', minuteField: '*' });
+    expect(cadenceFor(120)).toEqual({ mode: 'pass', minuteField: '*/2' });
+    expect(cadenceFor(3600)).toEqual({ mode: 'pass', minuteField: '0' });
   });
 
-  test.each([7, 0, -10, 1, 2, 4, 45, 90, 420, 7200, 10.5, NaN])('refuses --every %p with a UsageError naming the option', (every) => {
+  test.each([0, 0.1, -10, 90, 420, 7200, NaN, Infinity])('refuses --every %p with a UsageError naming the option', (every) => {
     expect(() => cadenceFor(every)).toThrow(UsageError);
     expect(() => cadenceFor(every)).toThrow(/^--every /);
   });
 });
 
 describe('cronLines', () => {
-  test('one marked line per offset, sleep first, for a root crontab', () => {
-    expect(cronLines(20, CMD)).toEqual([
-      `* * * * * sleep 0; ${CMD} ${LINE_MARKER}`,
-      `* * * * * sleep 20; ${CMD} ${LINE_MARKER}`,
-      `* * * * * sleep 40; ${CMD} ${LINE_MARKER}`,
+  test('the long-lived mode: a runner at the top of each minute, and guard lines that start one only when none runs', () => {
+    expect(cronLines(1, RUN(1), { runnerLock: LOCK })).toEqual([
+      `* * * * * ${RUN(1)} ${LINE_MARKER}`,
+      ...[10, 20, 30, 40, 50].map((k) => `* * * * * sleep ${k}; ${GUARD} ${RUN(1)} ${LINE_MARKER}`),
     ]);
   });
 
-  test('cron.d lines carry the user field', () => {
-    expect(cronLines(30, CMD, 'root')[1]).toBe(`* * * * * root sleep 30; ${CMD} ${LINE_MARKER}`);
+  test('whole minutes: one line', () => {
+    expect(cronLines(120, CMD, { runnerLock: LOCK })).toEqual([`*/2 * * * * ${CMD} ${LINE_MARKER}`]);
   });
 
-  test('refuses an empty command and characters cron would mangle', () => {
-    expect(() => cronLines(10, '  ')).toThrow(MissingValueError);
-    expect(() => cronLines(10, '/usr/bin/node /a%b/x.js loop')).toThrow(/contains %/);
-    expect(() => cronLines(10, '/usr/bin/node x\nrm -rf /')).toThrow(UsageError);
+  test('cron.d lines carry the user field', () => {
+    expect(cronLines(1, RUN(1), { user: 'root', runnerLock: LOCK })[1]).toBe(`* * * * * root sleep 10; ${GUARD} ${RUN(1)} ${LINE_MARKER}`);
+  });
+
+  test('refuses an empty command, characters cron would mangle, and a runner lock path that is not plain', () => {
+    const o = { runnerLock: LOCK };
+    expect(() => cronLines(10, '  ', o)).toThrow(MissingValueError);
+    expect(() => cronLines(10, '/usr/bin/node /a%b/x.js loop', o)).toThrow(/contains %/);
+    expect(() => cronLines(10, '/usr/bin/node x\nrm -rf /', o)).toThrow(UsageError);
+    expect(() => cronLines(10, CMD, { runnerLock: '/var/run/re route/runner.lock' })).toThrow(/must be an absolute path of plain characters/);
+  });
+
+  test('the guard, as /bin/sh runs it: no runner (no lock, a dead pid) starts one; a live runner does not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reroute-guard-'));
+    try {
+      const lock = join(dir, 'runner.lock');
+      const started = join(dir, 'started');
+      const line = cronLines(1, `touch ${started}`, { runnerLock: lock })[1]!;
+      const command = line.replace(/^\* \* \* \* \* sleep 10; /, '').replace(` ${LINE_MARKER}`, '');
+      const run = () => {
+        rmSync(started, { force: true });
+        execFileSync('/bin/sh', ['-c', command]);
+        return existsSync(started);
+      };
+      expect(run()).toBe(true); // no lock file
+      writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 7, start: null }));
+      expect(run()).toBe(true); // its pid is gone
+      writeFileSync(lock, JSON.stringify({ pid: process.pid, start: null }));
+      expect(run()).toBe(false); // a live runner
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
 describe('withAgentLines / withoutAgentLines', () => {
-  const lines10 = cronLines(10, CMD);
+  const lines10 = cronLines(10, RUN(10), { runnerLock: LOCK });
 
   test('install keeps every foreign line, uninstall gives back the exact original', () => {
     const installed = withAgentLines(ESXI_CRONTAB, lines10);
@@ -104,10 +135,10 @@ describe('withAgentLines / withoutAgentLines', () => {
   test('a different cadence replaces ours only, in place', () => {
     const foreignAfter = '30 2 * * * /bin/other-job.sh\n';
     const once = withAgentLines(ESXI_CRONTAB, lines10) + foreignAfter;
-    const lines30 = cronLines(30, CMD);
+    const lines30 = cronLines(120, CMD, { runnerLock: LOCK });
     const again = withAgentLines(once, lines30);
     expect(again).toBe(ESXI_CRONTAB + lines30.join('\n') + '\n' + foreignAfter);
-    expect(countAgentLines(again)).toBe(2);
+    expect(countAgentLines(again)).toBe(1);
   });
 
   test('a line that only mentions the marker in the middle is not ours', () => {
@@ -131,9 +162,9 @@ describe('withAgentLines / withoutAgentLines', () => {
       .map((s) => s.replace(/\n/g, ' '))
       .filter((s) => !isAgentLine(s));
     fc.assert(
-      fc.property(fc.array(foreignLine, { maxLength: 12 }), fc.constantFrom(5, 10, 15, 20, 30, 60, 300), (foreign, every) => {
+      fc.property(fc.array(foreignLine, { maxLength: 12 }), fc.constantFrom(0.25, 1, 10, 30, 60, 300), (foreign, every) => {
         const text = foreign.map((l) => l + '\n').join('');
-        const lines = cronLines(every, CMD);
+        const lines = cronLines(every, CMD, { runnerLock: LOCK });
         const installed = withAgentLines(text, lines);
         expect(withAgentLines(installed, lines)).toBe(installed);
         expect(countAgentLines(installed)).toBe(lines.length);
@@ -149,14 +180,14 @@ describe('boot block (ESXi local.sh)', () => {
     crontabPath: '/var/spool/cron/crontabs/root',
     crondPidFile: '/var/run/crond.pid',
     crondStart: '/usr/lib/vmware/busybox/bin/busybox crond',
-    lines: cronLines(10, CMD),
+    lines: cronLines(10, RUN(10), { runnerLock: LOCK }),
   });
 
   test('the block drops stale lines, appends ours through a quoted here-document and restarts crond', () => {
     expect(block[0]).toBe(BLOCK_BEGIN);
     expect(block[1]).toBe(`/bin/sed -i '/ ${LINE_MARKER}$/d' /var/spool/cron/crontabs/root`);
     expect(block[2]).toBe(`/bin/cat >> /var/spool/cron/crontabs/root <<'REROUTE_AGENT_EOF'`);
-    expect(block.slice(3, 9)).toEqual(cronLines(10, CMD));
+    expect(block.slice(3, 9)).toEqual(cronLines(10, RUN(10), { runnerLock: LOCK }));
     expect(block.slice(9)).toEqual([
       'REROUTE_AGENT_EOF',
       '/bin/kill $(/bin/cat /var/run/crond.pid 2>/dev/null) 2>/dev/null',
@@ -179,7 +210,7 @@ describe('boot block (ESXi local.sh)', () => {
       crontabPath: '/var/spool/cron/crontabs/root',
       crondPidFile: '/var/run/crond.pid',
       crondStart: '/usr/lib/vmware/busybox/bin/busybox crond',
-      lines: cronLines(30, CMD),
+      lines: cronLines(30, RUN(30), { runnerLock: LOCK }),
     });
     const other = withBootBlock(once, block30, FILE);
     expect(other).toBe(withBootBlock(ESXI_LOCAL_SH, block30, FILE));
@@ -214,7 +245,7 @@ describe('boot block run by a real shell (as ESXi runs local.sh at boot)', () =>
   test('restores our lines once, keeps foreign ones, replaces stale ones, restarts crond; twice = same crontab', () => {
     const tab = `${dir}/root`;
     const started = `${dir}/crond-started`;
-    const lines = cronLines(20, `/usr/bin/node '/vmfs/volumes/data store/reroute.js' loop --config /scratch/c.json >/dev/null 2>&1`);
+    const lines = cronLines(20, `/usr/bin/node '/vmfs/volumes/data store/reroute.js' loop --every 20 --config /scratch/c.json >/dev/null 2>&1`, { runnerLock: LOCK });
     const script = withBootBlock(
       '#!/bin/sh\necho before > /dev/null\nexit 0\n',
       bootBlock({ crontabPath: tab, crondPidFile: `${dir}/crond.pid`, crondStart: `/bin/sh -c 'echo x >> ${started}'`, lines }),

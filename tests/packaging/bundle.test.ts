@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { packageVersion, ROOT } from '../../scripts/pack/common';
 import { BUNDLE_DIR, emptyRootWithBundle, ensureBundle, shippedNodeVersion } from '../support/bundle';
 import { writeConfig } from '../support/config';
+import { runnerLines } from '../support/cron-lines';
 import { describeNetns, NetnsLab } from '../support/netns';
 
 jest.setTimeout(120_000);
@@ -91,7 +92,7 @@ describeNetns('bundle: runs from an empty root', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const lines = readFileSync(join(root, 'etc', 'cron.d', 'reroute'), 'utf8').trim().split('\n');
-    expect(lines).toEqual([0, 30].map((k) => `* * * * * root sleep ${k}; ${LAUNCHER} loop --config /work/config.json >/dev/null 2>&1 # reroute-agent`));
+    expect(lines).toEqual(runnerLines(`${LAUNCHER} loop --every 30 --config /work/config.json >/dev/null 2>&1`, { user: 'root' }));
     expect(inRoot(['uninstall', '--platform', 'linux']).status).toBe(0);
     expect(existsSync(join(root, 'etc', 'cron.d', 'reroute'))).toBe(false);
   });

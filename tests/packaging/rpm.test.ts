@@ -5,6 +5,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileDigest, packageVersion, ROOT, walkTree } from '../../scripts/pack/common';
+import { runnerLines } from '../support/cron-lines';
 import { BUNDLE_DIR, ensureBundle, staticBusybox } from '../support/bundle';
 import { describeNetns } from '../support/netns';
 
@@ -80,7 +81,7 @@ describeNetns('rpm: install, upgrade and erase in a dom0-like root', () => {
   let root: string;
   const cronFile = () => join(root, 'etc/cron.d/reroute');
   const rpmIn = (...args: string[]) => spawnSync('rpm', ['--root', root, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const LINE = '/opt/reroute/bin/reroute loop --config /etc/reroute/config.json >/dev/null 2>&1 # reroute-agent';
+  const COMMAND = '/opt/reroute/bin/reroute loop --every 30 --config /etc/reroute/config.json >/dev/null 2>&1';
 
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'reroute-dom0-'));
@@ -110,7 +111,7 @@ describeNetns('rpm: install, upgrade and erase in a dom0-like root', () => {
     writeFileSync(join(root, 'etc/reroute/install.conf'), 'every=30\n');
     const r = rpmIn('-U', '--replacepkgs', '--nodeps', rpmFile);
     expect(r.status).toBe(0);
-    expect(readFileSync(cronFile(), 'utf8')).toBe([0, 30].map((k) => `* * * * * root sleep ${k}; ${LINE}\n`).join(''));
+    expect(readFileSync(cronFile(), 'utf8')).toBe(runnerLines(COMMAND, { user: 'root' }).map((l) => `${l}\n`).join(''));
     expect(rpmIn('-qf', '/etc/cron.d/reroute').stdout.trim()).toBe(`reroute-${packageVersion().replace('-', '~')}-1.x86_64`);
   });
 

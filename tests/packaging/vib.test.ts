@@ -6,12 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { digest, packageVersion, ROOT } from '../../scripts/pack/common';
+import { runnerLines } from '../support/cron-lines';
 import { ensureBundle, staticBusybox } from '../support/bundle';
 import { describeNetns, NetnsLab } from '../support/netns';
 
 jest.setTimeout(180_000);
 
-const LINE = '/opt/reroute/bin/reroute loop --config /scratch/reroute/config.json >/dev/null 2>&1 # reroute-agent';
+const COMMAND = (every: number, config = 'config.json') =>
+  `/opt/reroute/bin/reroute loop --every ${every} --config /scratch/reroute/${config} >/dev/null 2>&1`;
 
 /** Build the VIB into a temp dir; returns its path. */
 function buildVib(out: string): string {
@@ -167,7 +169,7 @@ describeNetns('vib: the init script on an ESXi-like root', () => {
     const r = init('start', 'install');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(ours(crontab())).toEqual([0, 10, 20, 30, 40, 50].map((k) => `* * * * * sleep ${k}; ${LINE}`));
+    expect(ours(crontab())).toEqual(runnerLines(COMMAND(1)));
     expect(crontab()).toContain('/sbin/tmpwatch.py');
     expect(localSh()).toContain('# >>> reroute-agent');
     expect(readFileSync(join(root, 'work/crond-starts'), 'utf8')).toBe('crond\n');
@@ -183,7 +185,7 @@ describeNetns('vib: the init script on an ESXi-like root', () => {
     writeFileSync(join(root, 'scratch/reroute/install.conf'), 'every=30\nconfig=/scratch/reroute/other.json\n');
     try {
       expect(init('start').status).toBe(0);
-      expect(ours(crontab())).toEqual([0, 30].map((k) => `* * * * * sleep ${k}; ${LINE.replace('config.json', 'other.json')}`));
+      expect(ours(crontab())).toEqual(runnerLines(COMMAND(30, 'other.json')));
     } finally {
       rmSync(join(root, 'scratch/reroute/install.conf'));
     }

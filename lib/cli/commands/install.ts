@@ -1,5 +1,6 @@
-// `reroute install --every <seconds> [--root dir]`: cron lines (one per sub-minute offset) and, on ESXi, the boot block.
-import { join, resolve } from 'node:path';
+// `reroute install [--every <seconds>] [--root dir]`: the cron lines (by default the long-lived mode, a pass a second,
+// one process a minute) and, on ESXi, the boot block.
+import { dirname, join, resolve } from 'node:path';
 import { bootBlock, cadenceFor, countAgentLines, cronLines, withAgentLines, withBootBlock } from '../../install/crontab';
 import {
   checkedPlatform,
@@ -11,11 +12,15 @@ import {
   targetsFor,
 } from '../../install/targets';
 import { configPath } from '../../config/load';
+import { pathsNamedBy } from '../../config/paths';
 import { writeFileAtomic } from '../../runtime/files';
 import type { CommandEnv } from '../context';
 
+/** The installed default: a pass every second, one process a minute (docs/install.md). */
+export const DEFAULT_EVERY_SEC = 1;
+
 export interface InstallOptions {
-  every: number;
+  every?: number;
   root?: string;
   platform?: string;
   node?: string;
@@ -53,7 +58,8 @@ function defaultNode(): string {
 
 /** Install (or re-install with another cadence); prints every file written. Exit 0, or throws UsageError (2). */
 export async function run(opts: InstallOptions, env: CommandEnv): Promise<number> {
-  cadenceFor(opts.every); // the cheapest check first: a bad --every is reported before any path
+  const every = opts.every ?? DEFAULT_EVERY_SEC;
+  const cadence = cadenceFor(every); // the cheapest check first: a bad --every is reported before any path
   const root = checkedRoot(opts.root);
   const t = targetsFor(checkedPlatform(opts.platform, root), root);
   const abs = (p: string | undefined) => (p !== undefined && root === null ? resolve(p) : p);
@@ -62,11 +68,15 @@ export async function run(opts: InstallOptions, env: CommandEnv): Promise<number
   const entryGiven = opts.entry !== undefined ? abs(opts.entry) : defaultEntry(env);
   const entry = entryGiven === null ? null : existingPath('the agent entry', entryGiven, root, '--entry');
   const config = existingPath('the config file', abs(configPath(env.globals.config)), root, '--config');
-  const lines = cronLines(opts.every, loopCommand(node, entry, config), t.cronUser ?? undefined);
+  // The guard lines check the runner's lock, beside the record file the config names (as the host will see it).
+  const runnerLock = join(dirname(pathsNamedBy(readText(join(root ?? '/', config))).record), 'runner.lock');
+  const command = loopCommand(node, entry, config, cadence.mode === 'runner' ? every : null);
+  const lines = cronLines(every, command, { user: t.cronUser ?? undefined, runnerLock });
 
   const writes: { file: string; text: string; mode: number; what: string }[] = [];
   const say = env.display.out;
-  say(`reroute install: every ${opts.every} s on ${t.platform}${root === null ? '' : ` under ${root}`} (${lines.length} cron lines)`);
+  const how = cadence.mode === 'runner' ? 'one long-lived process a minute' : 'one process a pass';
+  say(`reroute install: a pass every ${every} s (${how}) on ${t.platform}${root === null ? '' : ` under ${root}`} (${lines.length} cron lines)`);
 
   const oldTab = readText(t.crontab.file);
   const newTab = withAgentLines(oldTab, lines);

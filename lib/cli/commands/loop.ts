@@ -1,13 +1,46 @@
-// `reroute loop`: one automatic pass, as cron runs it.
+// `reroute loop`: one automatic pass, as cron ran it; with --every, the long-lived mode install sets up: a pass every
+// cadence until the next minute's process takes over (lib/pass/runner.ts).
+import { dirname, join } from 'node:path';
+import { UsageError } from '../../errors';
 import { openAgent } from '../../pass/agent';
 import { runPass } from '../../pass/pass';
+import { runLoop } from '../../pass/runner';
 import { onExitFlush } from '../exit';
 import type { CommandEnv } from '../context';
 
-/** Run one LOOP pass; exit 1 when the route had to change and could not. */
-export async function run(env: CommandEnv): Promise<number> {
+export interface LoopOptions {
+  /** cadence in seconds (long-lived mode); absent: one pass */
+  every?: string;
+  /** how long the long-lived mode runs, seconds; default: to the next minute's process */
+  for?: string;
+}
+
+/** Seconds given on the command line, within bounds, as ms. */
+function seconds(option: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n < min || n > max) {
+    throw new UsageError(`loop: ${option} "${value}" is not a number of seconds from ${min} to ${max}`);
+  }
+  return Math.round(n * 1000);
+}
+
+/** What the runner watches to notice an upgrade: the bundle's executable, or the loader and the bundle it loads. */
+function binaries(env: CommandEnv): string[] {
+  if (process.env.REROUTE_BUNDLE) return [join(process.env.REROUTE_BUNDLE, 'bin', 'reroute.real')];
+  const entry = env.boot?.entry;
+  return entry ? [entry, join(dirname(entry), 'main.js')] : [];
+}
+
+/** Run one LOOP pass (exit 1 when the route had to change and could not), or the long-lived mode. */
+export async function run(opts: LoopOptions, env: CommandEnv): Promise<number> {
+  if (opts.for !== undefined && opts.every === undefined) throw new UsageError('loop: --for goes with --every');
+  const everyMs = opts.every === undefined ? null : seconds('--every', opts.every, 0.25, 59);
+  const forMs = opts.for === undefined ? undefined : seconds('--for', opts.for, 1, 3600);
   const agent = await openAgent(env.globals);
   onExitFlush(() => agent.log.flush());
+  if (everyMs !== null) {
+    return runLoop(agent, { everyMs, forMs, watchFiles: [agent.configPath, ...binaries(env)] });
+  }
   const report = await runPass(agent);
   if (env.globals.verbose || env.globals.dryRun) {
     const d = report.decision;

@@ -71,7 +71,7 @@ export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> 
     }
   }
   let said = '';
-  const report = await runPass(agent, (state, now) => {
+  const report = await runPass(agent, { edit: (state, now) => {
     if (opts.auto) {
       if (state.pin) log.info(`route --auto: pin to ${state.pin.target} removed; LOOP mode decides`);
       said = state.pin ? `pin to ${state.pin.target} removed: LOOP mode` : 'no pin was set: LOOP mode';
@@ -89,7 +89,7 @@ export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> 
       `route --target ${target}${opts.force ? ' --force' : ''}: pinned ${forMs === null ? 'until route --auto' : `for ${opts.for}`}`,
     );
     said = `pinned to ${target}${forMs === null ? ' until `reroute route --auto`' : ` for ${opts.for}`}`;
-  });
+  } });
   env.display.out(said);
   env.display.out(describe(report, config.nfsVip));
   return report.switched === 'failed' ? 1 : 0;

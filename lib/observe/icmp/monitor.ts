@@ -1,0 +1,271 @@
+// The ICMP monitor of the long-lived runner: echoes flow all the time over one raw socket, every `intervalMs` to the
+// targets that matter now (the local SCVM, the current target, the pin, the SCVMs the engine would take next) and
+// every `slowIntervalMs` to the rest; a pass reads the verdicts as they stand instead of waiting for a sweep.
+//
+// The verdict rule (docs/probe.md):
+// - how long an echo may stay unanswered adapts to the round trips seen, as TCP's retransmission timeout does
+//   (RFC 6298: smoothed RTT plus four times its variation, between probe.rtoMinMs and probe.rtoMaxMs); a reply that
+//   comes later still counts as a round trip, so on a slow nested cluster the wait grows by itself;
+// - DOWN when `downAfter` echoes in a row went unanswered past their wait AND nothing at all has come back for
+//   `silenceMs`: the floor is the longest stall to forgive, so one late burst is never "down" (the seed's lesson: a
+//   twitchy ping made routes flap); a send the kernel refuses (no route) is down at once;
+// - UP when `upAfter` echoes in a row were answered (the first verdict of a target: its first answer).
+import { performance } from 'node:perf_hooks';
+import type { Config } from '../../config/schema';
+import { isIPv4 } from '../../net/ipv4';
+import type { Log } from '../../runtime/log';
+import type { ProbeResult } from '../../types';
+import { buildEchoRequest, classifyDatagram, echoPayload, type SentEcho } from './packet';
+import { errnoName, openSocket, type RawSocket } from './socket';
+
+export type Verdict = 'up' | 'down' | 'unknown';
+export type MonitorSettings = Config['probe'];
+
+/** What the monitor knows of a target, handed from one process to the next (the runner's RAM file). */
+export interface TargetMemory {
+  srtt: number | null;
+  rttvar: number | null;
+  verdict: Verdict;
+}
+export type MonitorSnapshot = Record<string, TargetMemory>;
+
+/** Echoes kept per target for the loss and round-trip figures a pass reports. */
+const WINDOW = 20;
+/** Timer granularity added to the wait (RFC 6298's G). */
+const GRANULARITY_MS = 10;
+
+interface Echo {
+  seq: number;
+  sentAt: number;
+  /** round trip when answered; -1 while open; -2 when past its wait (it may still be answered later) */
+  rtt: number;
+}
+
+class Target {
+  readonly echoes: Echo[] = [];
+  srtt: number | null;
+  rttvar: number | null;
+  verdict: Verdict;
+  fast = false;
+  nextSendAt = 0;
+  /** echoes in a row past their wait, answered in a row */
+  lostInRow = 0;
+  answeredInRow = 0;
+  /** when something last came back (or, before that, when watching began): silence is measured from here */
+  lastHeardAt: number;
+  error: string | undefined;
+
+  constructor(
+    readonly ip: string,
+    memory: TargetMemory | undefined,
+    now: number,
+  ) {
+    this.srtt = memory?.srtt ?? null;
+    this.rttvar = memory?.rttvar ?? null;
+    this.verdict = memory?.verdict ?? 'unknown';
+    this.lastHeardAt = now;
+  }
+
+  rto(s: MonitorSettings): number {
+    if (this.srtt === null || this.rttvar === null) return s.rtoMaxMs; // nothing measured yet: wait the longest
+    return Math.min(s.rtoMaxMs, Math.max(s.rtoMinMs, this.srtt + Math.max(GRANULARITY_MS, 4 * this.rttvar)));
+  }
+
+  /** RFC 6298 section 2 */
+  sample(rtt: number): void {
+    if (this.srtt === null || this.rttvar === null) {
+      this.srtt = rtt;
+      this.rttvar = rtt / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
+      this.srtt = 0.875 * this.srtt + 0.125 * rtt;
+    }
+  }
+}
+
+/** The monitor of one process. Construct it once; call watch() every pass; read results(); close() at the end. */
+export class ProbeMonitor {
+  private readonly socket: RawSocket;
+  private readonly targets = new Map<string, Target>();
+  private readonly identifier = 1 + Math.floor(Math.random() * 0xffff);
+  private readonly payload: Buffer;
+  private readonly packets = new Map<number, Buffer>();
+  private seq = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly listeners: Array<(ip: string, verdict: Verdict) => void> = [];
+  private closed = false;
+
+  /** Opens the raw socket: throws PermissionError without the privilege. */
+  constructor(
+    private readonly settings: MonitorSettings,
+    private readonly log: Log,
+    private readonly memory: MonitorSnapshot = {},
+  ) {
+    this.payload = echoPayload(settings.payloadBytes);
+    this.socket = openSocket(64, log);
+    if (typeof this.socket.wrap?.send !== 'function') throw new Error('raw-socket has no direct send (raw-socket 1.8 needed)');
+    this.socket.on('message', (buffer) => this.onMessage(buffer));
+    this.socket.on('error', (error) => log.debug('icmp monitor: socket error', { error: error.message }));
+    // Judged twice per echo interval, so a verdict is due at most half an interval after the silence ran out.
+    this.timer = setInterval(() => this.tick(), Math.max(GRANULARITY_MS, Math.min(50, settings.intervalMs / 2)));
+  }
+
+  /** Watch `all` (each every slowIntervalMs), of which `fast` every intervalMs. Targets not named stop being watched. */
+  watch(fast: readonly string[], all: readonly string[]): void {
+    const now = performance.now();
+    const wanted = new Set([...fast, ...all].filter((ip) => isIPv4(ip)));
+    for (const ip of this.targets.keys()) if (!wanted.has(ip)) this.targets.delete(ip);
+    for (const ip of wanted) {
+      let t = this.targets.get(ip);
+      if (!t) this.targets.set(ip, (t = new Target(ip, this.memory[ip], now)));
+      const wasFast = t.fast;
+      t.fast = fast.includes(ip);
+      if (t.fast && !wasFast) t.nextSendAt = now; // promoted: at once
+    }
+  }
+
+  /** Called when a target's verdict changes. */
+  onChange(fn: (ip: string, verdict: Verdict) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** The verdicts as they stand, as the engine reads probes: a target still unknown is left out (never "down"). */
+  results(): Record<string, ProbeResult> {
+    const out: Record<string, ProbeResult> = {};
+    for (const t of this.targets.values()) {
+      if (t.verdict === 'unknown') continue;
+      const judged = t.echoes.filter((e) => e.rtt !== -1);
+      const rtts = judged.filter((e) => e.rtt >= 0).map((e) => e.rtt);
+      const r: ProbeResult = {
+        ip: t.ip,
+        sent: judged.length,
+        received: rtts.length,
+        lossPct: judged.length === 0 ? 0 : Math.round((1000 * (judged.length - rtts.length)) / judged.length) / 10,
+        rttMinMs: rtts.length ? Math.min(...rtts) : null,
+        rttAvgMs: rtts.length ? rtts.reduce((a, b) => a + b, 0) / rtts.length : null,
+        rttMaxMs: rtts.length ? Math.max(...rtts) : null,
+        reachable: t.verdict === 'up',
+      };
+      if (t.error !== undefined) r.error = t.error;
+      out[t.ip] = r;
+    }
+    return out;
+  }
+
+  /** The verdict of one target now. */
+  verdictOf(ip: string): Verdict {
+    return this.targets.get(ip)?.verdict ?? 'unknown';
+  }
+
+  /** What to hand to the next process: round-trip estimates and verdicts. */
+  snapshot(): MonitorSnapshot {
+    const out: MonitorSnapshot = {};
+    for (const t of this.targets.values()) out[t.ip] = { srtt: t.srtt, rttvar: t.rttvar, verdict: t.verdict };
+    return out;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    try {
+      this.socket.close();
+    } catch {
+      // closed already
+    }
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const s = this.settings;
+    for (const t of this.targets.values()) {
+      this.expire(t, now);
+      this.judge(t, now);
+      if (now >= t.nextSendAt) {
+        this.send(t, now);
+        t.nextSendAt = now + (t.fast ? s.intervalMs : s.slowIntervalMs);
+      }
+    }
+  }
+
+  /** Echoes unanswered past the target's wait count as lost (a later answer still counts as a round trip). */
+  private expire(t: Target, now: number): void {
+    const wait = t.rto(this.settings);
+    for (const e of t.echoes) {
+      if (e.rtt === -1 && now - e.sentAt > wait) {
+        e.rtt = -2;
+        t.lostInRow++;
+        t.answeredInRow = 0;
+      }
+    }
+  }
+
+  private judge(t: Target, now: number): void {
+    const s = this.settings;
+    let next: Verdict = t.verdict;
+    if (t.error !== undefined) next = 'down';
+    else if (t.lostInRow >= s.downAfter && now - t.lastHeardAt >= s.silenceMs) next = 'down';
+    else if (t.answeredInRow >= (t.verdict === 'unknown' ? 1 : s.upAfter)) next = 'up';
+    if (next === t.verdict) return;
+    t.verdict = next;
+    this.log.debug(`icmp monitor: ${t.ip} is ${next}`, { lostInRow: t.lostInRow, rtoMs: Math.round(t.rto(s)) });
+    for (const fn of this.listeners) fn(t.ip, next);
+  }
+
+  private packet(seq: number): Buffer {
+    let p = this.packets.get(seq);
+    if (!p) {
+      p = buildEchoRequest(this.identifier, seq, this.payload);
+      if (this.packets.size > 4096) this.packets.clear();
+      this.packets.set(seq, p);
+    }
+    return p;
+  }
+
+  private send(t: Target, now: number): void {
+    if (this.closed) return;
+    this.seq = (this.seq + 1) & 0xffff;
+    const seq = this.seq;
+    const packet = this.packet(seq);
+    try {
+      this.socket.wrap!.send(packet, 0, packet.length, t.ip, () => undefined);
+    } catch (e) {
+      const code = errnoName(e as Error);
+      if (/EAGAIN|ENOBUFS|temporarily unavailable/i.test(code)) return; // the socket is full: try again next time
+      // no route, or an unreachable one: certain, and this target's own (an unconnected raw socket queues no errors)
+      if (t.error !== code) this.log.debug(`icmp monitor: send to ${t.ip} failed`, { error: code });
+      t.error = code;
+      this.judge(t, now);
+      return;
+    }
+    t.error = undefined;
+    t.echoes.push({ seq, sentAt: now, rtt: -1 });
+    if (t.echoes.length > WINDOW) t.echoes.shift();
+  }
+
+  private readonly lookup = (source: string, sequence: number): SentEcho | undefined => {
+    const e = this.targets.get(source)?.echoes.find((x) => x.seq === sequence);
+    return e ? { sentAt: e.sentAt, answered: e.rtt >= 0 } : undefined;
+  };
+
+  private onMessage(buffer: Buffer): void {
+    const now = performance.now();
+    const c = classifyDatagram(buffer, {
+      identifier: this.identifier,
+      payload: this.payload,
+      waitMs: Number.POSITIVE_INFINITY, // late answers are round trips too: the wait adapts to them
+      now,
+      lookup: this.lookup,
+    });
+    if (c.kind === 'ignored') return;
+    const t = this.targets.get(c.source)!;
+    const e = t.echoes.find((x) => x.seq === c.sequence)!;
+    const wasLost = e.rtt === -2;
+    e.rtt = c.rttMs;
+    t.sample(c.rttMs);
+    t.lastHeardAt = now;
+    t.lostInRow = 0; // it answers, if late: not dead
+    if (!wasLost) t.answeredInRow++;
+    this.judge(t, now);
+  }
+}

@@ -1,0 +1,171 @@
+// The long-lived mode (`reroute loop --every <s>`): one process makes a pass every cadence until the next minute's
+// process takes over, so cron starts one process a minute instead of one a pass. Every pass is the same pass as a
+// one-pass `loop` (lock, load, observe, decide, act, save), so `reroute route` and a one-pass `loop` still interleave
+// safely; only the ICMP verdicts come from a monitor that pings all the time instead of a sweep per pass.
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { LockedError, RerouteError } from '../errors';
+import { ProbeMonitor, type MonitorSnapshot } from '../observe/icmp/monitor';
+import { writeFileAtomic } from '../runtime/files';
+import { monotonicMs } from '../runtime/host';
+import { acquireLock, type PassLock } from '../runtime/lock';
+import { startWatchdog, type Watchdog } from '../runtime/watchdog';
+import type { Agent } from './agent';
+import { runPass, type PassReport } from './pass';
+
+export interface RunnerOptions {
+  /** cadence, ms */
+  everyMs: number;
+  /** run this long, ms; default: until the next minute's process is due (the next minute boundary) plus one cadence */
+  forMs?: number;
+  /** files whose change (an upgrade, a new config) ends this process and starts a successor on them */
+  watchFiles: string[];
+}
+
+/** What a stop was for: the end of this process's minute, SIGTERM, or a changed config or binary. */
+type Stop = 'end' | 'sigterm' | 'changed';
+
+const POLL_MS = 50;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+function identity(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/** The runner lock: one runner at a time. A successor waits here until its predecessor is gone (or overdue: killed). */
+async function takeRunnerLock(path: string, holdMs: number, agent: Agent, giveUpAt: number): Promise<PassLock | null> {
+  for (;;) {
+    try {
+      return acquireLock(path, { holdMs, graceMs: 3 * agent.config.commandTimeoutMs + agent.config.passDeadlineMs, log: agent.log });
+    } catch (e) {
+      if (!(e instanceof LockedError)) throw e;
+      if (monotonicMs() >= giveUpAt) return null;
+      await sleep(POLL_MS);
+    }
+  }
+}
+
+function readSnapshot(path: string): MonitorSnapshot {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as MonitorSnapshot;
+  } catch {
+    return {};
+  }
+}
+
+/** Run passes every `everyMs` until this process's end; returns the exit code. */
+export async function runLoop(agent: Agent, opts: RunnerOptions): Promise<number> {
+  const { config, log } = agent;
+  const started = monotonicMs();
+  const endAt = started + (opts.forMs ?? 60_000 - (Date.now() % 60_000) + opts.everyMs);
+  const runDir = dirname(config.paths.record);
+  // Held for this process's life: a predecessor still passing makes this one wait; a stuck one is killed.
+  const runner = await takeRunnerLock(join(runDir, 'runner.lock'), endAt - started, agent, endAt - opts.everyMs);
+  if (!runner) {
+    log.debug('runner: the previous runner held on past this one\'s window; leaving the passes to it');
+    return 0;
+  }
+  const memoryFile = join(runDir, 'monitor.json');
+  const monitor = new ProbeMonitor(config.probe, log, readSnapshot(memoryFile));
+  const maxPassMs = config.passDeadlineMs + 3 * config.commandTimeoutMs + 2000; // the deadline and its one grace
+  const watchdog = startWatchdog(join(runDir, 'pass-running'), config.paths.log, maxPassMs);
+  const seen = new Map(opts.watchFiles.map((f) => [f, identity(f)]));
+  let stop: Stop | null = null;
+  let wake: () => void = () => undefined;
+  const onTerm = () => {
+    stop ??= 'sigterm';
+    wake();
+  };
+  process.on('SIGTERM', onTerm);
+  // A change of verdict on the local SCVM or the current target starts a pass at once.
+  let critical = new Set<string>([config.local.dataIp]);
+  monitor.onChange((ip) => {
+    if (critical.has(ip)) wake();
+  });
+  // The first pass at once (the hand-over leaves no gap), then one per slot: each host's slots sit at an offset of
+  // its own within the cadence, so a cluster's hosts do not pass in lockstep.
+  const grid = monotonicMs() + Math.floor(Math.random() * opts.everyMs);
+  try {
+    while (stop === null) {
+      // no pass starts later than the end minus one cadence: the next minute's process starts its first by then
+      if (monotonicMs() > endAt - opts.everyMs) {
+        stop = 'end';
+        break;
+      }
+      const report = await onePass(agent, monitor, watchdog);
+      if (report) critical = new Set(report.watch.fast.slice(0, 2));
+      for (const [file, was] of seen) {
+        if (identity(file) !== was) {
+          log.info(`runner: ${file} changed; handing over to a runner started on it`);
+          stop = 'changed';
+        }
+      }
+      if (stop !== null) break;
+      const now = monotonicMs();
+      const next = grid + (Math.floor((now - grid) / opts.everyMs) + 1) * opts.everyMs;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, next - now);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = () => undefined;
+    }
+  } finally {
+    process.off('SIGTERM', onTerm);
+    watchdog.stop();
+    try {
+      writeFileAtomic(memoryFile, JSON.stringify(monitor.snapshot()), { mode: 0o600, dirMode: 0o700 });
+    } catch (e) {
+      log.debug(`runner: cannot keep what the monitor learned: ${(e as Error).message}`);
+    }
+    monitor.close();
+    runner.release();
+  }
+  if (stop === 'changed') startSuccessor(log);
+  log.debug(`runner: done (${stop}) after ${Math.round((monotonicMs() - started) / 1000)} s`);
+  return 0;
+}
+
+/** One pass with the monitor's verdicts, under the watchdog; null when it did not run or failed (the next slot tries). */
+async function onePass(agent: Agent, monitor: ProbeMonitor, watchdog: Watchdog): Promise<PassReport | null> {
+  const { config, log } = agent;
+  watchdog.passStarts();
+  try {
+    return await runPass(agent, {
+      probes: async (all, fast) => {
+        monitor.watch(fast, all);
+        return monitor.results();
+      },
+    });
+  } catch (e) {
+    if (e instanceof LockedError) {
+      log.debug(`runner: ${e.message}; trying again at the next slot`);
+      return null;
+    }
+    if (e instanceof RerouteError && ['E_CONFIG', 'E_USAGE', 'E_PERMISSION', 'E_DEADLINE'].includes(e.code)) {
+      throw e; // the one exit path says what; a pass past its deadline ends the process
+    }
+    log.error(`runner: pass failed: ${(e as Error).message}; trying again at the next slot`);
+    return null;
+  } finally {
+    watchdog.passEnds();
+  }
+}
+
+/** Start a runner on the new config or binary; it waits for this one to go, then takes over at once. */
+function startSuccessor(log: Agent['log']): void {
+  try {
+    const child = spawn(process.argv[0]!, process.argv.slice(1), { detached: true, stdio: 'ignore' });
+    child.unref();
+  } catch (e) {
+    log.warn(`runner: could not start a successor (${(e as Error).message}); cron starts one within 10 s`);
+  }
+}
