@@ -636,6 +636,34 @@ export class Cluster {
   startCron(everyMs = 1000, flavour: Flavour = this.flavour): Cron {
     return new Cron(this, everyMs, flavour);
   }
+
+  /**
+   * The long-lived mode in the host namespace, as the installed cron line starts it: `loop --every <everySec>` for
+   * `forSec` (default: to the next minute boundary), with cron's environment.
+   */
+  startRunner(opts: { everySec?: number; forSec?: number; flavour?: Flavour } = {}): Runner {
+    const flavour = opts.flavour ?? this.flavour;
+    const args = ['loop', '--every', String(opts.everySec ?? 1), ...(opts.forSec === undefined ? [] : ['--for', String(opts.forSec)])];
+    const child = spawn('ip', ['netns', 'exec', this.ns('host'), ...this.agent, ...args, '--config', this.configPath(flavour)], {
+      cwd: '/',
+      env: this.cronEnv(flavour),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout.resume();
+    const exit = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal, stderr })),
+    );
+    return { child, exit, startedAt: Date.now() };
+  }
+}
+
+/** A long-lived runner started by startRunner. */
+export interface Runner {
+  child: ReturnType<typeof spawn>;
+  exit: Promise<{ code: number | null; signal: string | null; stderr: string }>;
+  startedAt: number;
 }
 
 /** Passes started on a fixed cadence until stop(). */

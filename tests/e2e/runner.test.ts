@@ -1,0 +1,94 @@
+// The long-lived mode in the simulated cluster: one process passing every second. A crash of the local SCVM moves the
+// host's NFS traffic to a remote SCVM; two processes hand over without a gap; SIGTERM ends the process after the pass
+// it is in; `reroute route --target` given meanwhile is obeyed at the runner's next pass. Margins hold on a loaded
+// machine: how fast is measured by scripts/bench-failover, not here.
+import { readFileSync } from 'node:fs';
+import { PLAN } from '../support/cluster';
+import { describeNetns } from '../support/netns';
+import { journalOf, killScvm, NfsWatch, sleep, switchesOf, useClusterHarness, waitFor } from '../support/cluster-e2e';
+
+jest.setTimeout(120_000);
+
+const LOCAL = PLAN.scvms[0].dataIp;
+
+describeNetns('e2e: the long-lived runner', () => {
+  const e2e = useClusterHarness();
+
+  it('after a crash of the local SCVM, NFS traffic reaches a remote SCVM within 5 s', async () => {
+    const cluster = await e2e.up();
+    const runner = cluster.startRunner({ forSec: 30 });
+    const watch = new NfsWatch(cluster, 50);
+    try {
+      await waitFor('the runner passing', () => journalOf(cluster).length >= 2, 20_000);
+      await sleep(Math.random() * 1000);
+      const tKill = Date.now();
+      await killScvm(cluster, 'scvm-1');
+      const out = await watch.waitFirst(tKill, (w) => w === 'scvm-2' || w === 'scvm-3', 5000);
+      expect(out.at - tKill).toBeLessThan(5000);
+      expect(switchesOf(cluster).map((j) => j.reason)).toEqual(['local-icmp-down']);
+    } finally {
+      await watch.stop();
+      runner.child.kill('SIGTERM');
+      await runner.exit;
+    }
+  });
+
+  it('hand-over: the next process takes over without a gap much longer than the cadence; passes never overlap', async () => {
+    const cluster = await e2e.up();
+    const first = cluster.startRunner({ forSec: 6 });
+    await waitFor('the first runner passing', () => journalOf(cluster).length >= 2, 20_000);
+    // the next minute's process, started while the first still runs: it waits for it, then passes at once
+    const second = cluster.startRunner({ forSec: 6 });
+    expect((await first.exit).code).toBe(0);
+    const handedOver = Date.now();
+    await waitFor('the second runner passing', () => journalOf(cluster).some((j) => j.at > handedOver), 20_000);
+    second.child.kill('SIGTERM');
+    expect((await second.exit).code).toBe(0);
+    const at = journalOf(cluster).map((j) => j.at);
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    expect(Math.max(...gaps)).toBeLessThan(1000 + 1500); // a cadence, and a margin for a loaded machine
+    expect(Math.min(...gaps)).toBeGreaterThan(0); // one pass at a time, under the lock
+  });
+
+  it('SIGTERM in the middle of a pass: the pass ends, then the process exits 0', async () => {
+    const cluster = await e2e.up();
+    await cluster.fault('scvm-1', 'slow-api', { delayMs: 1200 }); // each pass waits 1.2 s for its session list
+    const runner = cluster.startRunner({ forSec: 60 });
+    const running = () => {
+      try {
+        return readFileSync(`${cluster.dir}/run/pass-running`, 'utf8').trim() !== '';
+      } catch {
+        return false;
+      }
+    };
+    await waitFor('a pass in progress', () => journalOf(cluster).length >= 1 && running(), 20_000, 10);
+    const before = journalOf(cluster).length;
+    const tTerm = Date.now();
+    runner.child.kill('SIGTERM');
+    const exit = await runner.exit;
+    expect(exit.code).toBe(0);
+    expect(journalOf(cluster).length).toBe(before + 1); // the pass it was in, completed and saved; no other
+    expect(Date.now() - tTerm).toBeLessThan(20_000);
+  });
+
+  it('reroute route --target given while the runner runs is obeyed at its next pass', async () => {
+    const cluster = await e2e.up();
+    const runner = cluster.startRunner({ forSec: 60 });
+    try {
+      await waitFor('the runner passing', () => journalOf(cluster).length >= 2, 20_000);
+      const target = PLAN.scvms[2].dataIp;
+      const pin = await cluster.runPass(undefined, { args: ['route', '--target', target] });
+      expect(pin.code).toBe(0);
+      expect(cluster.hostRoute()).toEqual([target]);
+      const tPinned = Date.now();
+      await waitFor('a runner pass after the pin', () => journalOf(cluster).some((j) => j.at > tPinned + 100), 10_000);
+      const after = journalOf(cluster).filter((j) => j.at > tPinned + 100);
+      expect(after.every((j) => j.reason === 'pinned' && j.to === target && !j.change)).toBe(true);
+      expect(cluster.hostRoute()).toEqual([target]);
+      expect(cluster.hostRoute()).not.toEqual([LOCAL]);
+    } finally {
+      runner.child.kill('SIGTERM');
+      await runner.exit;
+    }
+  });
+});
