@@ -38,7 +38,7 @@ export async function observe(deps: ObserveDeps): Promise<Observations> {
     };
     sessionsNow = await Promise.race([sessions, Promise.resolve(notWaited)]);
     switchesNow = await Promise.race([switches, Promise.resolve(deps.cachedSwitches)]);
-    if (sessionsNow === notWaited) log.info('local SCVM fails ICMP: deciding without waiting for the session list');
+    if (sessionsNow === notWaited) log.debug('local SCVM fails ICMP: deciding without waiting for the session list');
   } else {
     [sessionsNow, switchesNow] = await Promise.all([sessions, switches]);
   }

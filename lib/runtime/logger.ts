@@ -19,7 +19,8 @@ export interface LoggerOptions {
   maxFiles: number;
   /** also echo to stderr (--verbose) */
   echo: boolean;
-  /** a line the same as one logged less than this long ago goes to debug: an outage is not a line every pass, ms */
+  /** a warning or error the same as one logged less than this long ago goes to debug: an outage is not a line every
+   * pass; info lines (a route change is one) are never held back, ms */
   repeatMs?: number;
 }
 
@@ -127,7 +128,7 @@ export function openLog(opts: LoggerOptions): FileLog {
     (level: LogLevel) =>
     (message: string, ctx?: Record<string, unknown>): void => {
       let as = level;
-      if (level !== 'debug' && opts.repeatMs) {
+      if ((level === 'warn' || level === 'error') && opts.repeatMs) {
         const now = performance.now();
         const last = lastSaid.get(message);
         if (last !== undefined && now - last < opts.repeatMs) as = 'debug';

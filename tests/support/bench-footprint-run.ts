@@ -1,0 +1,104 @@
+// scripts/bench-footprint: what the agent as installed takes from its host in steady state, at the installed default
+// (a pass a second, one process a minute): the CPU of all its processes together, the largest RSS of one, and the
+// bytes that reach the persistent disk. The persistent paths (config, state file, log) sit on an ext4 image with
+// default mount options on a loop device, whose sector count is what reached the disk (/sys/block/loopN/stat); the
+// RAM paths (record, locks) on the machine's own file system, as on a host they sit on a RAM disk.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, ensureBuilt } from './cluster';
+import { sleep, waitFor } from './cluster-e2e';
+import { install, type Installed } from './installed';
+import { netnsUnavailableReason } from './netns';
+
+function sh(argv: string[]): string {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}
+
+/** Sectors written to a block device so far (field 7 of /sys/block/<dev>/stat). */
+const sectorsWritten = (dev: string) => Number(readFileSync(`/sys/block/${dev}/stat`, 'utf8').trim().split(/\s+/)[6]);
+
+function statusKb(pid: number, key: string): number {
+  try {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Run the benchmark; returns the exit code. */
+export async function benchMain(argv: string[]): Promise<number> {
+  const i = argv.indexOf('--minutes');
+  const minutes = i >= 0 ? Number(argv[i + 1]) : 10;
+  if (!(minutes > 0)) throw new Error(`--minutes wants a positive number, got "${argv[i + 1]}"`);
+  const why = netnsUnavailableReason();
+  if (why) {
+    process.stderr.write(`bench-footprint: needs root and network namespaces (${why})\n`);
+    return 2;
+  }
+  ensureBuilt();
+  const cluster = await Cluster.up();
+  const scratch = join(cluster.dir, 'scratch');
+  const image = join(cluster.dir, 'scratch.ext4');
+  const cgroup = `/sys/fs/cgroup/cpuacct/reroute-bench-${process.pid}`;
+  let loop = '';
+  let agent: Installed | null = null;
+  try {
+    sh(['truncate', '-s', '64M', image]);
+    sh(['mkfs.ext4', '-q', '-F', image]);
+    loop = sh(['losetup', '-f', '--show', image]);
+    mkdirSync(scratch, { recursive: true });
+    sh(['mount', loop, scratch]);
+    const dev = loop.replace('/dev/', '');
+    agent = install(cluster, { persistent: scratch });
+    // every process of the agent descends from crond: a cgroup counts them all, orphans (a killed runner's) included
+    mkdirSync(cgroup);
+    writeFileSync(join(cgroup, 'cgroup.procs'), String(agent.crond.pid));
+    process.stdout.write(`bench-footprint: installed on ${loop} (ext4, default options); warming up 2 min, then ${minutes} min of steady state\n`);
+    await waitFor('the first runner', () => agent!.journal().length >= 3, 90_000, 200);
+    await sleep(60_000);
+    const cpu0 = Number(readFileSync(join(cgroup, 'cpuacct.usage'), 'utf8'));
+    const disk0 = sectorsWritten(dev);
+    const t0 = Date.now();
+    let maxRssKb = 0;
+    const seenPids = new Set<number>();
+    while (Date.now() - t0 < minutes * 60_000) {
+      for (const pid of agent.agentPids()) {
+        seenPids.add(pid);
+        maxRssKb = Math.max(maxRssKb, statusKb(pid, 'VmHWM'));
+      }
+      await sleep(2000);
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const cpuSec = (Number(readFileSync(join(cgroup, 'cpuacct.usage'), 'utf8')) - cpu0) / 1e9;
+    const bytes = (sectorsWritten(dev) - disk0) * 512;
+    const passes = agent.journal().filter((j) => j.at >= t0).length;
+    process.stdout.write(
+      [
+        '',
+        `footprint as installed (production defaults, a pass every 1 s, one process a minute, busybox crond), ${(seconds / 60).toFixed(1)} min of steady state:`,
+        `  CPU, all the agent's processes together: ${cpuSec.toFixed(2)} s = ${((100 * cpuSec) / seconds).toFixed(2)} % of one core (goal at most 1 %)`,
+        `  largest RSS of one process (VmHWM): ${(maxRssKb / 1024).toFixed(1)} MB (goal at most 60 MB); ${seenPids.size} processes seen`,
+        `  written to the persistent disk: ${(bytes / 1024).toFixed(1)} KB = ${((bytes / 1024) * (3600 / seconds)).toFixed(1)} KB an hour (goal at most 50 KB an hour)`,
+        `  passes in the last 200 of the record: ${Math.min(passes, 200)}${passes >= 200 ? '+' : ''}`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  } finally {
+    agent?.stop();
+    if (loop) {
+      spawnSync('umount', [scratch]);
+      spawnSync('losetup', ['-d', loop]);
+    }
+    try {
+      rmdirSync(cgroup);
+    } catch {
+      // processes still in it die with the cluster
+    }
+    cluster.down();
+  }
+}

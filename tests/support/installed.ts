@@ -1,0 +1,133 @@
+// The agent as `reroute install` sets it up, for the benchmarks: production defaults (a config naming only what a
+// host must name: its SCVMs, the API's port and credentials, the paths), the cron lines install writes, run by a real
+// busybox crond in the simulated cluster's host namespace with cron's bare environment.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PLAN, type Cluster } from './cluster';
+
+const ROOT = join(__dirname, '..', '..');
+
+export interface InstalledOptions {
+  /** where the persistent paths go (the state file, the config, the log): a directory, e.g. a mounted ext4 image */
+  persistent: string;
+  /** install --every; default: none (the installed default) */
+  every?: number;
+  /** config keys beyond production defaults (benchmarks that need them say so) */
+  extra?: Record<string, unknown>;
+}
+
+export interface Installed {
+  config: string;
+  record: string;
+  log: string;
+  crond: ChildProcess;
+  /** pids of the agent's processes now (runners, guards, watchdogs): everything naming our config */
+  agentPids(): number[];
+  /** the runner's journal (RAM record file) */
+  journal(): { at: number; local: string; reason: string; change: boolean; switched?: string; to: string }[];
+  stop(): void;
+}
+
+/** A config of production defaults for the cluster, paths under `persistent` and `run`. */
+export function productionConfig(persistent: string, run: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    hypervisorIp: PLAN.host.manageIp,
+    nfsHostIp: PLAN.host.nfsCidr.split('/')[0],
+    local: { dataIp: PLAN.scvms[0].dataIp, manageIp: PLAN.scvms[0].manageIp },
+    scvms: PLAN.scvms.map((s) => ({ dataIp: s.dataIp, manageIp: s.manageIp })),
+    api: { port: PLAN.apiPort, username: PLAN.username, password: PLAN.password },
+    paths: {
+      state: join(persistent, 'reroute', 'state.json'),
+      record: join(run, 'record.json'),
+      lock: join(run, 'reroute.lock'),
+      log: join(persistent, 'log', 'scvm_failure.log'),
+      logLink: null,
+    },
+    ...extra,
+  };
+}
+
+/** Install the agent for `cluster` and start crond in its host namespace. The first runner starts at the next minute. */
+export function install(cluster: Cluster, opts: InstalledOptions): Installed {
+  const dir = join(cluster.dir, 'installed');
+  const run = join(dir, 'run');
+  const root = join(dir, 'root');
+  mkdirSync(join(opts.persistent, 'reroute'), { recursive: true });
+  mkdirSync(run, { recursive: true });
+  const config = join(opts.persistent, 'reroute', 'config.json');
+  const body = productionConfig(opts.persistent, run, opts.extra);
+  writeFileSync(config, JSON.stringify(body, null, 2), { mode: 0o600 });
+  const node = process.execPath;
+  const entry = join(ROOT, 'dist', 'reroute.js');
+  // install --root checks that what the cron line names exists inside the root: the real files, linked in
+  for (const p of [node, entry, config]) {
+    mkdirSync(dirname(join(root, p)), { recursive: true });
+    if (!existsSync(join(root, p))) symlinkSync(p, join(root, p));
+  }
+  mkdirSync(join(root, 'var/spool/cron/crontabs'), { recursive: true });
+  mkdirSync(join(root, 'etc/rc.local.d'), { recursive: true });
+  const every = opts.every === undefined ? [] : ['--every', String(opts.every)];
+  const r = spawnSync(
+    node,
+    [join(ROOT, 'bin', 'reroute'), '--config', config, 'install', ...every, '--root', root, '--platform', 'esxi', '--node', node, '--entry', entry],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`reroute install failed: ${r.stderr || r.stdout}`);
+  const tabs = join(root, 'var/spool/cron/crontabs');
+  // cron's bare environment; crond in its own process group, so stop() takes it and its jobs
+  const crond = spawn(
+    'ip',
+    ['netns', 'exec', cluster.ns('host'), 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'busybox', 'crond', '-f', '-c', tabs, '-L', join(dir, 'crond.log')],
+    { detached: true, stdio: 'ignore' },
+  );
+  const agentPids = () =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(config) || readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(run);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  return {
+    config,
+    record: join(run, 'record.json'),
+    log: join(opts.persistent, 'log', 'scvm_failure.log'),
+    crond,
+    agentPids,
+    journal() {
+      try {
+        return (JSON.parse(readFileSync(join(run, 'record.json'), 'utf8')) as { engine: { journal: ReturnType<Installed['journal']> } }).engine.journal;
+      } catch {
+        return [];
+      }
+    },
+    stop() {
+      try {
+        process.kill(-crond.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      for (const pid of agentPids()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    },
+  };
+}
+
+/** Run the CLI in the host namespace against the installed config (e.g. `route --target`), with cron's environment. */
+export function cliInHost(cluster: Cluster, installed: Installed, args: string[]): { status: number | null; stderr: string } {
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', cluster.ns('host'), 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', process.execPath, join(ROOT, 'bin', 'reroute'), '--config', installed.config, ...args],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  return { status: r.status, stderr: r.stderr };
+}
