@@ -55,7 +55,7 @@ export function trackNfs(
     return { ...known, run, verdict: 'unknown', why: `${failed} of ${cfg.failures} checks in a row failed, the last: ${check.why}` };
   }
   if (scvm !== null && scvm !== config.local.dataIp) avoid[scvm] = now;
-  return { ...known, run, verdict: 'failed', why: `${failed} checks in a row failed, the last: ${check.why}` };
+  return { ...known, run, verdict: 'failed', why: `${failed} check${failed === 1 ? '' : 's'} in a row failed, the last: ${check.why}` };
 }
 
 /** The verdict for an SCVM by its data IP: the checks for the route's target, the avoid list for other remotes. */
