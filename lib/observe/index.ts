@@ -28,8 +28,8 @@ export async function observe(deps: ObserveDeps): Promise<Observations> {
   const route: Promise<RouteObservation> = backend.readVip();
   const sessions: Promise<SessionsObservation> = client.sessions();
   const switches: Promise<ClusterSwitches | null> = client.switches();
-  const { nfsCheck } = config;
-  const nfs: Promise<NfsCheck> = nfsCheck.enabled ? checkNfs({ vip: config.nfsVip, port: nfsCheck.port, timeoutMs: nfsCheck.timeoutMs }) : Promise.resolve(NFS_CHECK_OFF);
+  const { enabled, port, timeoutMs } = config.nfsCheck;
+  const nfs: Promise<NfsCheck> = enabled ? checkNfs({ vip: config.nfsVip, port, timeoutMs }) : Promise.resolve(NFS_CHECK_OFF);
   const probes = await deps.probes;
   const local = probes[config.local.dataIp];
   let sessionsNow: SessionsObservation;
