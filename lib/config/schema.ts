@@ -272,7 +272,7 @@ export const configSchema = z
         message: `less than passDeadlineMs (${c.passDeadlineMs})`,
       });
     }
-    if (c.nfsCheck.timeoutMs >= c.passDeadlineMs) {
+    if (c.nfsCheck.enabled && c.nfsCheck.timeoutMs >= c.passDeadlineMs) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ['nfsCheck', 'timeoutMs'],
