@@ -237,7 +237,7 @@ describe('issue 15 case 6: ESXi restoring the old route is retried within the pa
     expect(log.messages('warn')).toContain(`the route from ${VIP} is there after all, via 10.10.85.16: no more tries`);
   });
 
-  it('the ESXi pass hands the switch what is left of its deadline', async () => {
+  it('what is left of the pass deadline (Deadline.leftMs, as act hands it over) bounds the tries: a minute holds all 5', async () => {
     const b = await backend({ state: { fail: { add: true } } });
     const deadline = armDeadline(60_000, 1000, recordingLog());
     try {
