@@ -44,6 +44,17 @@ export type SessionsObservation =
 /** Next hop(s) of the VIP /32 route as the host reports them. */
 export type RouteObservation = { ok: true; nextHops: string[] } | { ok: false; reason: string };
 
+/**
+ * The NFS data-path check of one pass: a TCP connect to the NFS VIP, routed via the current target. "failed" is an
+ * answer from the path (a refusal, or none within the deadline); "unknown" is a check that could not be made or was
+ * not made (off, no route, no permission), never evidence against a target.
+ */
+export type NfsCheck =
+  | { result: 'ok'; ms: number }
+  | { result: 'failed'; why: string }
+  // skipped: not made on purpose (the check is off, or the pass did not wait for it)
+  | { result: 'unknown'; why: string; skipped?: boolean };
+
 /** Everything one pass observed. */
 export interface Observations {
   /** ICMP results keyed by IP: the local data IP and every candidate IP probed this pass */
@@ -52,6 +63,8 @@ export interface Observations {
   /** fresh or cached switches; null when never read */
   switches: ClusterSwitches | null;
   route: RouteObservation;
+  /** the NFS data path via the route as observed (config nfsCheck) */
+  nfs: NfsCheck;
 }
 
 /** An operator's pin (ROUTE mode), kept in the state file. */

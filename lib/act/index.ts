@@ -58,7 +58,8 @@ async function switchRoute(decision: Decision, deps: ActDeps): Promise<Outcome['
   log.info(`[+] trying to add route from ${config.nfsVip} to ${decision.nextHop} (was ${from}): ${decision.because}`);
   deadline.step = `switching the route to ${decision.nextHop}`;
   try {
-    const r = await deadline.critical(() => backend.switchTo(decision.nextHop, decision.from));
+    // The ESXi backend retries putting the old route back within what is left of the pass (issue 15 case 6).
+    const r = await deadline.critical(() => backend.switchTo(decision.nextHop, decision.from, { budgetMs: deadline.leftMs() }));
     if (r.dryRun) {
       log.info(`dry run: route from ${config.nfsVip} left via ${from}`);
       return undefined;

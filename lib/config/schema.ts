@@ -106,6 +106,40 @@ export const probeSchema = z
   })
   .strict();
 
+export const nfsCheckSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'check the NFS data path every pass (a TCP connect to nfsVip:port, routed via the current target); off until a false-verdict run on a jittery SCVM shows no switch',
+      ),
+    port: z.number().int().min(1).max(65535).default(2049).describe('TCP port of the NFS service on the VIP (the ESXi firewall ruleset of the VIB opens 2049 only)'),
+    timeoutMs: ms(2000, 100, 30_000).describe('a connect not answered within this fails, ms (2 s lets one lost SYN be sent again)'),
+    failures: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(3)
+      .describe('checks in a row through the same target that must fail before that target counts as failed'),
+    forgetAfterSec: z
+      .number()
+      .int()
+      .min(10)
+      .max(3600)
+      .default(60)
+      .describe('two checks further apart than this are not "in a row" (the agent did not run in between), s'),
+    avoidSec: z
+      .number()
+      .int()
+      .min(0)
+      .max(86_400)
+      .default(600)
+      .describe('a remote SCVM whose NFS failed is no target for this long (its NFS cannot be checked while the route goes elsewhere), s'),
+  })
+  .strict();
+
 export const decideSchema = z
   .object({
     backToNormalSec: z
@@ -223,6 +257,7 @@ export const configSchema = z
       .describe('RDMA clusters: data IP -> "VMware access IP" used as next hop instead'),
     api: apiSchema.default({}),
     probe: probeSchema.default({}),
+    nfsCheck: nfsCheckSchema.default({}),
     decide: decideSchema.default({}),
     heartbeatTtl: z.number().int().min(1).max(1000).default(9).describe('ttl sent in heartbeats; the monitor counts it down'),
     commandTimeoutMs: ms(2000, 100, 60_000).describe('hard timeout of every external command, ms'),
@@ -259,6 +294,13 @@ export const configSchema = z
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ['probe', 'timeoutMs'],
+        message: `less than passDeadlineMs (${c.passDeadlineMs})`,
+      });
+    }
+    if (c.nfsCheck.enabled && c.nfsCheck.timeoutMs >= c.passDeadlineMs) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['nfsCheck', 'timeoutMs'],
         message: `less than passDeadlineMs (${c.passDeadlineMs})`,
       });
     }

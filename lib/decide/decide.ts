@@ -4,6 +4,7 @@ import type { Observations, Pin } from '../types';
 import { activeDataIps, clusterView, icmpOf, judgeLocal, mergeSessions, type ScvmView } from './health';
 import { appendJournal } from './journal';
 import { trackLocal } from './local';
+import { nfsVerdictOf, trackNfs } from './nfs';
 import { judgePin, pinOutcome, type PinTargetFailing } from './pin';
 import { applyRules, type CurrentKind, type RuleContext } from './rules';
 import type { EngineState, LocalStatus, ReasonCode } from './state';
@@ -118,12 +119,6 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   const secondaryChannel =
     cfg.useSecondaryDataChannel === 'cluster' && (obs.switches?.enableSecondaryDataChannel ?? false);
 
-  // The local SCVM's streak, flap damping and session confirmation. "unknown" neither starts nor breaks a streak.
-  const status = judgeLocal(obs, config);
-  const { local, damping, suspect, sightings, healthySec, requiredSec, owesPeriod } = trackLocal(prev, status, now, config);
-  const icmp = (ip: string) => icmpOf(obs.probes, ip);
-  const pinJudged = judgePin(pin, prev.pinWatch, views, icmp, sessions.everSeen, now, config);
-
   // Where the route points now: observed, else believed.
   const access = reverseAccess(config);
   const from = obs.route.ok ? obs.route.nextHops : prev.target === null ? [] : [config.accessIps[prev.target] ?? prev.target];
@@ -132,6 +127,17 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
     : prev.target;
   const cur = viewOf(views, currentIp);
   const kind: CurrentKind = currentIp === config.local.dataIp ? 'local' : cur.kind;
+
+  // The NFS data path: this pass's check went via the route as observed (a believed route is no evidence).
+  const nfs = trackNfs(prev.record, obs.nfs, obs.route.ok ? currentIp : null, cur.view?.dataIp ?? null, now, config);
+  for (const v of views) v.nfs = nfsVerdictOf(nfs, v.dataIp, config);
+
+  // The local SCVM's streak, flap damping and session confirmation. "unknown" neither starts nor breaks a streak.
+  const observed = judgeLocal(obs, config);
+  const status: LocalStatus = kind === 'local' && localView.nfs === 'failed' && observed !== 'icmp-down' ? 'nfs-down' : observed;
+  const { local, damping, suspect, sightings, healthySec, requiredSec, owesPeriod } = trackLocal(prev, status, now, config);
+  const icmp = (ip: string) => icmpOf(obs.probes, ip);
+  const pinJudged = judgePin(pin, prev.pinWatch, views, icmp, sessions.everSeen, now, config);
 
   const ctx: RuleContext = {
     config,
@@ -152,6 +158,7 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
     healthySec,
     requiredSec,
     current: { ip: currentIp, kind, view: cur.view },
+    nfsWhy: nfs.why,
   };
   const choice = applyRules(ctx);
   const pinned = pinOutcome(pinJudged, choice, rerouteEnabled, config);
@@ -183,6 +190,12 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   if (!obs.sessions.ok) {
     const age = listAt === null ? (sessions.everSeen ? 'none since the host booted' : 'none ever received') : `last one ${Math.round((now - listAt) / 1000)} s old`;
     raised.push({ key: 'api-down', text: `no fresh session list (${obs.sessions.reason}; ${age}): deciding on ping and the last list` });
+  }
+  if (nfs.run !== null && nfs.run.failed > 0 && obs.nfs.result === 'failed') {
+    raised.push({ key: 'nfs-failing', text: `NFS data path via ${nfs.run.target}: ${nfs.why}` });
+  }
+  if (config.nfsCheck.enabled && obs.nfs.result === 'unknown' && !obs.nfs.skipped) {
+    raised.push({ key: 'nfs-unknown', text: `the NFS data-path check could not be made (${obs.nfs.why}); it never counts against a target` });
   }
   if (!obs.route.ok) {
     raised.push({ key: 'route-unreadable', text: `could not read the route (${obs.route.reason}); assuming it goes via ${prev.target ?? 'nothing'}` });
@@ -228,6 +241,8 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
         config.journalSize,
       ),
       warnedAt: warned.warnedAt,
+      nfsRun: nfs.run,
+      nfsAvoid: nfs.avoid,
     },
   };
   const v = scvmFor(views, choice.target);

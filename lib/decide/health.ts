@@ -1,6 +1,7 @@
 // What this pass knows about each SCVM: ICMP from the probes, liveness from the session list (fresh or remembered).
 import type { Config } from '../config/schema';
 import type { Observations, ProbeResult } from '../types';
+import type { NfsVerdict } from './nfs';
 import type { EngineState, KnownScvm, LocalStatus } from './state';
 
 /** SCVMs unseen in fresh lists for this long are forgotten (removed from the cluster). */
@@ -92,6 +93,8 @@ export interface ScvmView {
   alive: boolean | null;
   dataIcmp: Icmp;
   manageIcmp: Icmp;
+  /** its NFS data path (nfsVerdictOf): "failed" makes it no usable target */
+  nfs: NfsVerdict;
 }
 
 /** Every SCVM known from the config and the session lists, the local one included, sorted by data IP. */
@@ -99,7 +102,7 @@ export function clusterView(config: Config, known: KnownScvm[], probes: Record<s
   const byIp = new Map<string, ScvmView>();
   const add = (dataIp: string, manageIp: string | null, zone: string | null) => {
     if (byIp.has(dataIp)) return;
-    byIp.set(dataIp, { dataIp, manageIp, zone, sessionId: null, alive: null, dataIcmp: 'unknown', manageIcmp: 'unknown' });
+    byIp.set(dataIp, { dataIp, manageIp, zone, sessionId: null, alive: null, dataIcmp: 'unknown', manageIcmp: 'unknown', nfs: 'unknown' });
   };
   add(config.local.dataIp, config.local.manageIp, config.local.zone ?? config.zone ?? null);
   for (const s of config.scvms) add(s.dataIp, s.manageIp, s.zone ?? null);
@@ -111,7 +114,7 @@ export function clusterView(config: Config, known: KnownScvm[], probes: Record<s
       v.sessionId = k.sessionId;
       v.alive = k.alive;
     } else {
-      byIp.set(k.dataIp, { ...k, dataIcmp: 'unknown', manageIcmp: 'unknown' });
+      byIp.set(k.dataIp, { ...k, dataIcmp: 'unknown', manageIcmp: 'unknown', nfs: 'unknown' });
     }
   }
   const views = [...byIp.values()];
@@ -123,16 +126,17 @@ export function clusterView(config: Config, known: KnownScvm[], probes: Record<s
 }
 
 /**
- * A remote data IP is usable when it answers ICMP and its session is alive. Before any session list was ever
- * received (cold start during an API outage) ICMP alone decides, so a crash then still has somewhere to go.
+ * A remote data IP is usable when it answers ICMP, its session is alive and its NFS is not known failed. Before any
+ * session list was ever received (cold start during an API outage) ICMP alone decides, so a crash then still has
+ * somewhere to go.
  */
 export function dataUsable(v: ScvmView, sessionsEverSeen: boolean): boolean {
-  if (v.dataIcmp !== 'up') return false;
+  if (v.dataIcmp !== 'up' || v.nfs === 'failed') return false;
   return v.alive === true || (!sessionsEverSeen && v.alive === null);
 }
 
-/** The secondary data channel: a management IP is usable when it answers ICMP and its SCVM's session is alive. */
+/** The secondary data channel: a management IP is usable when it answers ICMP, its SCVM's session is alive and NFS not failed. */
 export function manageUsable(v: ScvmView, sessionsEverSeen: boolean): boolean {
-  if (!v.manageIp || v.manageIcmp !== 'up') return false;
+  if (!v.manageIp || v.manageIcmp !== 'up' || v.nfs === 'failed') return false;
   return v.alive === true || (!sessionsEverSeen && v.alive === null);
 }

@@ -10,6 +10,7 @@ export function appendJournal(journal: JournalEntry[], entry: JournalEntry, size
 const LOCAL_WORDS: Record<JournalEntry['local'], string> = {
   healthy: 'local SCVM healthy',
   'icmp-down': 'local SCVM not answering ping',
+  'nfs-down': 'local SCVM not answering NFS',
   'session-missing': 'local SCVM without a session',
   'session-dead': 'local SCVM session not alive',
   unknown: 'local SCVM not confirmed (no session list)',

@@ -38,7 +38,8 @@ export function trackLocal(prev: EngineState, status: LocalStatus, now: number, 
 type NextLocal = Pick<LocalTrack, 'local' | 'damping' | 'suspect' | 'sightings'>;
 
 /**
- * ICMP loss is down at once (the fast path). A list without a live local session is down only once
+ * ICMP loss is down at once (the fast path), and so is an NFS data path that failed its checks in a row (the checks
+ * in a row are its confirmation). A list without a live local session is down only once
  * decide.sessionConfirmLists fresh lists no older than decide.sessionConfirmSec have shown it: one partial list (a meta
  * leader change) moves no host, while a chunk service that restarts between lists is still caught, since a list
  * showing it alive in between does not reset the count. "unknown" (no fresh list) neither starts nor breaks a streak.
@@ -52,7 +53,7 @@ function nextLocal(prev: EngineState, status: LocalStatus, now: number, config: 
   const confirmed = sessionBad && sessionBadAt.length >= cfg.sessionConfirmLists;
   const base = { ...prev.local, sessionBadAt };
 
-  if (status === 'icmp-down' || confirmed) {
+  if (status === 'icmp-down' || status === 'nfs-down' || confirmed) {
     const damping = prev.local.down ? prev.damping : recordRelapse(prev.damping, now, cfg);
     const local = { ...base, down: true, healthySince: null, downSince: prev.local.down ? prev.local.downSince : now };
     return { local, damping, suspect: false, sightings: sessionBadAt.length };

@@ -27,11 +27,13 @@ export interface PinJudgement {
 }
 
 // Failing: no ping, or an SCVM whose session is not alive in the lists (missing from them counts once a list was
-// ever received, as for a usable remote). An address that is no SCVM's is judged by ping alone.
+// ever received, as for a usable remote), or whose NFS failed (nfsCheck). An address that is no SCVM's is judged by
+// ping alone.
 function failingWords(target: string, views: ScvmView[], icmp: (ip: string) => Icmp, sessionsEverSeen: boolean): string | null {
   if (icmp(target) === 'down') return `${target} does not answer ping`;
   const v = views.find((x) => x.dataIp === target) ?? views.find((x) => x.manageIp === target);
   if (v && v.alive !== true && (sessionsEverSeen || v.alive === false)) return `the SCVM behind ${target} has no live session`;
+  if (v && v.nfs === 'failed') return `the SCVM behind ${target} does not answer NFS`;
   return null;
 }
 

@@ -35,6 +35,8 @@ export interface RuleContext {
   healthySec: number | null;
   requiredSec: number;
   current: { ip: string | null; kind: CurrentKind; view: ScvmView | null };
+  /** what the NFS data-path checks through the current target say, in words */
+  nfsWhy: string;
 }
 
 /** What a row decided. */
@@ -56,6 +58,8 @@ function localWords(ctx: RuleContext): string {
   switch (ctx.local) {
     case 'icmp-down':
       return `local SCVM ${ip} does not answer ping`;
+    case 'nfs-down':
+      return `local SCVM ${ip} answers ping but not NFS (${ctx.nfsWhy})`;
     case 'session-missing':
       return `local SCVM ${ip} answers ping but the session list has no session for it${confirmWords(ctx)}`;
     case 'session-dead':
@@ -95,6 +99,7 @@ function failedWords(ctx: RuleContext): string {
   const icmp = currentIcmp(ctx);
   if (icmp === 'down') return `current target ${ip} does not answer ping`;
   if (view.alive === false) return `current target ${ip} has no live session`;
+  if (view.nfs === 'failed') return `current target ${ip} does not answer NFS (${ctx.nfsWhy})`;
   if (icmp === 'unknown') return `current target ${ip} was not probed`;
   return `current target ${ip} is not usable`;
 }
@@ -116,6 +121,7 @@ function currentHealthy(ctx: RuleContext): boolean {
 
 function outReason(local: LocalStatus): ReasonCode {
   if (local === 'icmp-down') return 'local-icmp-down';
+  if (local === 'nfs-down') return 'local-nfs-down';
   if (local === 'session-dead') return 'local-session-dead';
   return 'local-session-missing';
 }

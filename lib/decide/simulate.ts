@@ -1,7 +1,7 @@
 // Replay a timeline through the real engine with a virtual clock: observe (from the scripted world) -> decide ->
 // act (instant, or failing when scripted) -> record. Pure: the same timeline gives the same report.
 import type { Config } from '../config/schema';
-import type { ClusterSwitches, Observations, Pin, ProbeResult, ZbsSession } from '../types';
+import type { ClusterSwitches, NfsCheck, Observations, Pin, ProbeResult, ZbsSession } from '../types';
 import { decide } from './decide';
 import { applyOutcome } from './outcome';
 import { probeTargets } from './probe-targets';
@@ -18,6 +18,8 @@ interface ScvmWorld {
   icmp: boolean;
   session: 'alive' | 'dead' | 'missing';
   manageIcmp: boolean;
+  /** its NFS service accepts connections */
+  nfs: boolean;
 }
 
 interface World {
@@ -51,11 +53,11 @@ export interface SimReport {
   durationSec: number;
   passes: number;
   switches: SimSwitch[];
-  /** seconds the route pointed at a target that did not answer ping or had no live session */
+  /** seconds the route pointed at a target that did not answer ping, had no live session or no NFS */
   deadPathSec: number;
   /** seconds the route pointed anywhere but the local SCVM */
   reroutedSec: number;
-  /** changes of scripted facts (each SCVM's ping, session, management ping; API; cluster switches; operator pin) */
+  /** changes of scripted facts (each SCVM's ping, session, management ping, NFS; API; cluster switches; operator pin) */
   healthChanges: number;
   /** what happened to the operator's pin: set, refused (as `reroute route` refuses it), removed, cleared by the agent */
   pins: { atSec: number; text: string }[];
@@ -71,6 +73,7 @@ function apply(world: World, set: WorldSet, localIp: string): void {
     if (s.icmp !== undefined) w.icmp = s.icmp;
     if (s.session !== undefined) w.session = s.session;
     if (s.manageIcmp !== undefined) w.manageIcmp = s.manageIcmp;
+    if (s.nfs !== undefined) w.nfs = s.nfs;
   };
   if (set.local) edit(localIp, set.local);
   for (const [ip, s] of Object.entries(set.scvms ?? {})) edit(ip, s);
@@ -104,7 +107,7 @@ function operatorPin(world: World, p: NonNullable<WorldSet['pin']> | null, now: 
 function healthFacts(world: World, operatorPin: Pin | null, now: number): unknown[] {
   const inForce = operatorPin && (operatorPin.until === null || operatorPin.until > now) ? operatorPin.setAt : null;
   const facts: unknown[] = [world.api, world.reroute, world.secondaryChannel, inForce];
-  for (const s of world.scvms.values()) facts.push(s.icmp, s.session, s.manageIcmp);
+  for (const s of world.scvms.values()) facts.push(s.icmp, s.session, s.manageIcmp, s.nfs);
   return facts;
 }
 
@@ -114,7 +117,26 @@ function probe(ip: string, up: boolean): ProbeResult {
     : { ip, sent: 10, received: 0, lossPct: 100, rttMinMs: null, rttAvgMs: null, rttMaxMs: null, reachable: false };
 }
 
-function observe(world: World, ips: string[], switches: ClusterSwitches | null): Observations {
+/** The SCVM behind a route's next hop, and whether the hop is its management IP. */
+function behind(world: World, hop: string | undefined): { s: ScvmWorld; manage: boolean } | null {
+  for (const s of world.scvms.values()) {
+    if (s.dataIp === hop) return { s, manage: false };
+    if (s.manageIp === hop) return { s, manage: true };
+  }
+  return null;
+}
+
+/** The data-path check through the route: a connect answers when the hop answers and the SCVM's NFS is up. */
+function nfsCheck(world: World, config: Config): NfsCheck {
+  if (!config.nfsCheck.enabled) return { result: 'unknown', why: 'the NFS data-path check is off (nfsCheck.enabled)', skipped: true };
+  const hop = world.route[0];
+  if (hop === undefined) return { result: 'unknown', why: 'no route' };
+  const b = behind(world, hop);
+  const answers = b !== null && (b.manage ? b.s.manageIcmp : b.s.icmp) && b.s.nfs;
+  return answers ? { result: 'ok', ms: 1 } : { result: 'failed', why: `no answer within ${config.nfsCheck.timeoutMs} ms` };
+}
+
+function observe(world: World, ips: string[], switches: ClusterSwitches | null, config: Config): Observations {
   const probes: Record<string, ProbeResult> = {};
   const byAnyIp = new Map<string, { s: ScvmWorld; manage: boolean }>();
   for (const s of world.scvms.values()) {
@@ -142,16 +164,14 @@ function observe(world: World, ips: string[], switches: ClusterSwitches | null):
     sessions: world.api ? { ok: true, sessions, from } : { ok: false, reason: `HTTP to ${from} timed out` },
     switches,
     route: { ok: true, nextHops: [...world.route] },
+    nfs: nfsCheck(world, config),
   };
 }
 
 function pathDead(world: World, hop: string | undefined): boolean {
-  if (hop === undefined) return true;
-  for (const s of world.scvms.values()) {
-    if (s.dataIp === hop) return !s.icmp || s.session !== 'alive';
-    if (s.manageIp === hop) return !s.manageIcmp || s.session !== 'alive';
-  }
-  return true;
+  const b = behind(world, hop);
+  if (b === null) return true;
+  return !(b.manage ? b.s.manageIcmp : b.s.icmp) || b.s.session !== 'alive' || !b.s.nfs;
 }
 
 /** Replay `timeline` against `config` (which names the cluster), one engine pass every passEverySec. */
@@ -161,7 +181,7 @@ export function simulate(timeline: Timeline, config: Config): SimReport {
   for (const s of [config.local, ...config.scvms]) {
     if (scvms.has(s.dataIp)) continue;
     const zone = s.dataIp === localIp ? (config.local.zone ?? config.zone ?? null) : (s.zone ?? null);
-    scvms.set(s.dataIp, { dataIp: s.dataIp, manageIp: s.manageIp, zone, icmp: true, session: 'alive', manageIcmp: true });
+    scvms.set(s.dataIp, { dataIp: s.dataIp, manageIp: s.manageIp, zone, icmp: true, session: 'alive', manageIcmp: true, nfs: true });
   }
   const world: World = {
     scvms,
@@ -209,7 +229,7 @@ export function simulate(timeline: Timeline, config: Config): SimReport {
     if (t % timeline.passEverySec === 0) {
       const now = SIM_EPOCH_MS + t * 1000;
       if (world.api) switchesCache = { enableReroute: world.reroute, enableSecondaryDataChannel: world.secondaryChannel };
-      const obs = observe(world, probeTargets(config, state), switchesCache);
+      const obs = observe(world, probeTargets(config, state), switchesCache, config);
       const { decision, state: next } = decide({ obs, state, pin: world.pin, config, now, hostId: config.local.manageIp });
       state = next;
       report.passes++;

@@ -4,8 +4,11 @@ import { z } from 'zod';
 
 const ms = () => z.number().int().min(0);
 
-/** How the local SCVM looked this pass ("local healthy"). "unknown" = answers ping but no fresh session list to confirm. */
-export const localStatusSchema = z.enum(['healthy', 'icmp-down', 'session-missing', 'session-dead', 'unknown']);
+/**
+ * How the local SCVM looked this pass ("local healthy"). "unknown" = answers ping but no fresh session list to confirm;
+ * "nfs-down" = the route goes via it and its NFS failed nfsCheck.failures checks in a row.
+ */
+export const localStatusSchema = z.enum(['healthy', 'icmp-down', 'nfs-down', 'session-missing', 'session-dead', 'unknown']);
 export type LocalStatus = z.output<typeof localStatusSchema>;
 
 /** Why the engine chose what it chose; one code per row of the priority table in docs/decision.md. */
@@ -19,6 +22,7 @@ export const reasonSchema = z.enum([
   'local-unconfirmed',
   'local-session-unconfirmed',
   'local-icmp-down',
+  'local-nfs-down',
   'local-session-missing',
   'local-session-dead',
   'remote-ok',
@@ -84,6 +88,14 @@ export const engineRecordSchema = z.object({
   refreshFailing: z
     .object({ target: z.string(), since: ms(), attempts: z.number().int().min(1), lastError: z.string() })
     .nullable(),
+  /**
+   * the NFS data-path checks through the route's target (nfsCheck): how many failed in a row and when the last known
+   * one was made. Every check changes it, hence here and not in the state file; losing it at a reboot costs at most
+   * nfsCheck.failures checks more before a verdict, never a wrong one
+   */
+  nfsRun: z.object({ target: z.string(), failed: z.number().int().min(0), lastAt: ms() }).nullable().default(null),
+  /** data IP of a remote SCVM -> when its NFS was last found failed; no target for nfsCheck.avoidSec after that */
+  nfsAvoid: z.record(ms()).default({}),
 });
 export type EngineRecord = z.output<typeof engineRecordSchema>;
 
@@ -142,7 +154,7 @@ export type EngineState = z.output<typeof engineStateSchema>;
 
 /** An empty record: a first run, or the first pass after a reboot. */
 export function emptyRecord(): EngineRecord {
-  return { listAt: null, listFrom: null, lastSeen: {}, journal: [], warnedAt: {}, refreshFailing: null };
+  return { listAt: null, listFrom: null, lastSeen: {}, journal: [], warnedAt: {}, refreshFailing: null, nfsRun: null, nfsAvoid: {} };
 }
 
 /** The state of a host the engine has never seen: route believed unknown, no history. */

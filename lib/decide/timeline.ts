@@ -9,6 +9,8 @@ const scvmSet = z
     icmp: z.boolean().optional(),
     session: z.enum(['alive', 'dead', 'missing']).optional(),
     manageIcmp: z.boolean().optional(),
+    /** its NFS service accepts connections (the data-path check, config nfsCheck) */
+    nfs: z.boolean().optional(),
   })
   .strict();
 

@@ -1,11 +1,12 @@
-// Observe one pass: the VIP route, ICMP to every candidate, and the session list, all at once.
+// Observe one pass: the VIP route, ICMP to every candidate, the session list and the NFS data path, all at once.
 // Fast out: when the local SCVM fails ICMP the pass does not wait for the session list; meta needs seconds to notice
 // a dead SCVM and VM I/O hangs meanwhile.
 import type { Config } from '../config/schema';
 import type { Log } from '../runtime/log';
-import type { Observations, ProbeResult, SessionsObservation, ClusterSwitches, RouteObservation } from '../types';
+import type { Observations, ProbeResult, SessionsObservation, ClusterSwitches, RouteObservation, NfsCheck } from '../types';
 import type { RouteBackend } from '../routes';
 import type { ZbsClient } from './zbs/client';
+import { checkNfs, NFS_CHECK_OFF } from './nfs';
 import type { Deadline } from '../runtime/deadline';
 
 export interface ObserveDeps {
@@ -27,10 +28,13 @@ export async function observe(deps: ObserveDeps): Promise<Observations> {
   const route: Promise<RouteObservation> = backend.readVip();
   const sessions: Promise<SessionsObservation> = client.sessions();
   const switches: Promise<ClusterSwitches | null> = client.switches();
+  const { enabled, port, timeoutMs } = config.nfsCheck;
+  const nfs: Promise<NfsCheck> = enabled ? checkNfs({ vip: config.nfsVip, port, timeoutMs }) : Promise.resolve(NFS_CHECK_OFF);
   const probes = await deps.probes;
   const local = probes[config.local.dataIp];
   let sessionsNow: SessionsObservation;
   let switchesNow: ClusterSwitches | null;
+  let nfsNow: NfsCheck;
   if (local && !local.reachable) {
     const notWaited: SessionsObservation = {
       ok: false,
@@ -38,10 +42,11 @@ export async function observe(deps: ObserveDeps): Promise<Observations> {
     };
     sessionsNow = await Promise.race([sessions, Promise.resolve(notWaited)]);
     switchesNow = await Promise.race([switches, Promise.resolve(deps.cachedSwitches)]);
+    nfsNow = await Promise.race([nfs, Promise.resolve<NfsCheck>({ result: 'unknown', why: 'not awaited (fast out)', skipped: true })]);
     if (sessionsNow === notWaited) log.debug('local SCVM fails ICMP: deciding without waiting for the session list');
   } else {
-    [sessionsNow, switchesNow] = await Promise.all([sessions, switches]);
+    [sessionsNow, switchesNow, nfsNow] = await Promise.all([sessions, switches, nfs]);
   }
   const routeNow = await route;
-  return { probes, sessions: sessionsNow, switches: switchesNow, route: routeNow };
+  return { probes, sessions: sessionsNow, switches: switchesNow, route: routeNow, nfs: nfsNow };
 }

@@ -1,5 +1,5 @@
 // ESXi route backend: esxcfg-route (or esxcli where esxcfg-route is missing). ESXi has no "replace", so a switch
-// is delete-then-add, and a failed add puts the old route back at once.
+// is delete-then-add, and a failed add puts the old route back at once, retried within the pass (docs/routes.md).
 import { CommandError, RouteError } from '../errors';
 import {
   esxiVipNextHops,
@@ -9,13 +9,21 @@ import {
   vmknicHostIps,
 } from './esxi-parse';
 import type { RouteObservation } from '../types';
-import { alreadyRight, attempt, readCommand, requireIPv4, unchanged } from './commands';
-import type { BackendDeps, RouteBackend, SwitchResult } from './types';
+import { monotonicMs } from '../runtime/host';
+import { alreadyRight, attempt, readCommand, requireIPv4, unchanged, type Attempt } from './commands';
+import type { BackendDeps, RouteBackend, SwitchOptions, SwitchResult } from './types';
 
 /** The ESXi tool that lists and changes routes. */
 export type EsxiRouteTool = 'esxcfg-route' | 'esxcli';
 
 const ESXCLI_ROUTE = ['esxcli', 'network', 'ip', 'route', 'ipv4'];
+
+/** Attempts at putting the old route back after a failed add, and the pause between two of them. */
+const RESTORE_ATTEMPTS = 5;
+const RESTORE_PAUSE_MS = 500;
+
+/** What putting the old route back came to: the VIP's next hops after it, or every attempt's failure. */
+type Restore = { ok: true; via: string[]; attempts: number } | { ok: false; error: string; attempts: number };
 
 /** Reads and moves the VIP route on an ESXi host. */
 export class EsxiRouteBackend implements RouteBackend {
@@ -61,8 +69,9 @@ export class EsxiRouteBackend implements RouteBackend {
     }
   }
 
-  async switchTo(nextHop: string, current: string[]): Promise<SwitchResult> {
+  async switchTo(nextHop: string, current: string[], opts: SwitchOptions = {}): Promise<SwitchResult> {
     const { vip, log, dryRun, runner } = this.deps;
+    const until = monotonicMs() + (opts.budgetMs ?? Number.POSITIVE_INFINITY);
     requireIPv4(nextHop, 'the next hop of the VIP route');
     current.forEach((h) => requireIPv4(h, 'a current next hop of the VIP route'));
     if (nextHop === vip) throw new RouteError(`refusing to route ${vip} via itself`, { nextHop });
@@ -104,15 +113,16 @@ export class EsxiRouteBackend implements RouteBackend {
       const a = await issue(this.addArgv(nextHop));
       if (!a.ok) {
         result.changed = deleted.length > 0;
-        const restore = await this.restore(deleted, issue);
-        result.restored = restore.ok;
+        const restore = await this.restore(deleted, issue, until);
+        result.restored = putBack(restore, deleted);
         const seen = await this.readVip();
         result.after = seen.ok ? seen.nextHops : [];
         const what = `adding the route from ${vip} to ${nextHop} failed: ${a.error}`;
-        throw new RouteError(restore.ok ? `${what}; put back the route via ${deleted[0]}` : `${what}; ${restore.error}`, {
+        throw new RouteError(`${what}; ${restoreWords(restore, deleted)}`, {
           result,
           addError: a.error,
           restoreError: restore.ok ? undefined : restore.error,
+          restoreAttempts: restore.attempts,
         });
       }
     }
@@ -124,8 +134,8 @@ export class EsxiRouteBackend implements RouteBackend {
     if (!alreadyRight(seen.nextHops, nextHop)) {
       // Never leave the host without a VIP route: if nothing is there, put the old one back.
       if (seen.nextHops.length === 0) {
-        const restore = await this.restore(deleted, issue);
-        result.restored = restore.ok;
+        const restore = await this.restore(deleted, issue, until);
+        result.restored = putBack(restore, deleted);
         const again = await this.readVip();
         result.after = again.ok ? again.nextHops : [];
       }
@@ -137,15 +147,40 @@ export class EsxiRouteBackend implements RouteBackend {
     return result;
   }
 
-  private async restore(
-    deleted: string[],
-    issue: (argv: string[]) => Promise<{ ok: true } | { ok: false; error: string }>,
-  ): Promise<{ ok: true } | { ok: false; error: string }> {
+  /**
+   * Put the old route back after a failed add. One failed attempt used to leave the host without a route until the
+   * next pass (issue 15 case 6), so it is tried up to RESTORE_ATTEMPTS times, RESTORE_PAUSE_MS apart, while `until`
+   * leaves room for another attempt and the read-back after it. Before each retry the table is read: a command that
+   * failed or ran past its timeout may have taken effect all the same, and any VIP route there ends the retries.
+   */
+  private async restore(deleted: string[], issue: (argv: string[]) => Promise<Attempt>, until: number): Promise<Restore> {
+    const { vip, log, commandTimeoutMs } = this.deps;
     const old = deleted[0];
-    if (old === undefined) return { ok: false, error: 'there was no old route to put back' };
-    this.deps.log.warn(`putting back the route from ${this.deps.vip} via ${old}`);
-    const r = await issue(this.addArgv(old));
-    return r.ok ? r : { ok: false, error: `putting back the route via ${old} also failed: ${r.error}` };
+    if (old === undefined) return { ok: false, error: 'there was no old route to put back', attempts: 0 };
+    let error = '';
+    let attempts = 0;
+    while (attempts < RESTORE_ATTEMPTS) {
+      if (attempts > 0) {
+        // this retry: the pause, a read, the add; then the switch's own read-back
+        if (monotonicMs() + RESTORE_PAUSE_MS + 3 * commandTimeoutMs > until) {
+          log.warn(`no time left in this pass for another try at putting back the route from ${vip} via ${old}`);
+          break;
+        }
+        await sleep(RESTORE_PAUSE_MS);
+        const seen = await this.readVip();
+        if (seen.ok && seen.nextHops.length > 0) {
+          log.warn(`the route from ${vip} is there after all, via ${seen.nextHops.join(', ')}: no more tries`);
+          return { ok: true, via: seen.nextHops, attempts };
+        }
+      }
+      attempts++;
+      log.warn(`putting back the route from ${vip} via ${old} (attempt ${attempts} of ${RESTORE_ATTEMPTS})`);
+      const r = await issue(this.addArgv(old));
+      if (r.ok) return { ok: true, via: [old], attempts };
+      error = r.error;
+      log.error(`putting back the route from ${vip} via ${old} failed (attempt ${attempts} of ${RESTORE_ATTEMPTS}): ${error}`);
+    }
+    return { ok: false, error: `putting back the route via ${old} also failed (${attempts} attempts; last: ${error})`, attempts };
   }
 
   async hostIps(): Promise<string[]> {
@@ -154,4 +189,19 @@ export class EsxiRouteBackend implements RouteBackend {
     if (!parsed.ok) throw new CommandError(parsed.reason, r);
     return vmknicHostIps(parsed.value, [this.deps.nfsHostIp]);
   }
+}
+
+/** The old route is back (not merely some route: a failed add may have taken effect after all). */
+function putBack(r: Restore, deleted: string[]): boolean {
+  return r.ok && deleted[0] !== undefined && r.via.includes(deleted[0]);
+}
+
+function restoreWords(r: Restore, deleted: string[]): string {
+  if (!r.ok) return r.error;
+  if (!putBack(r, deleted)) return `the route is there via ${r.via.join(', ')} after all`;
+  return `put back the route via ${deleted[0]}${r.attempts > 1 ? ` (attempt ${r.attempts})` : ''}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

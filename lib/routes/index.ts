@@ -10,7 +10,7 @@ import { LinuxRouteBackend } from './linux';
 import { resolvePlatform, type DetectOptions } from './platform';
 import type { BackendDeps, RouteBackend } from './types';
 
-export type { RouteBackend, SwitchResult } from './types';
+export type { RouteBackend, SwitchOptions, SwitchResult } from './types';
 
 /** Options of createRouteBackend beyond the config. */
 export interface BackendOptions {
@@ -52,6 +52,7 @@ export async function createRouteBackend(config: Config, log: Log, opts: Backend
     log,
     dryRun: opts.dryRun,
     runner: commandRunner(log, config.commandTimeoutMs, env),
+    commandTimeoutMs: config.commandTimeoutMs,
   };
   log.debug(`route backend: platform ${platform} (config ${config.platform})`);
   if (platform === 'esxi') {

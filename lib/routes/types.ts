@@ -18,13 +18,19 @@ export interface SwitchResult {
   restored: boolean;
 }
 
+/** How a switch may spend its time. */
+export interface SwitchOptions {
+  /** the time the whole switch may take, ms (what is left of the pass's deadline); none: no bound beyond each command's */
+  budgetMs?: number;
+}
+
 /** Reads and moves the `<vip>/32` host route of one platform. */
 export interface RouteBackend {
   readonly platform: 'esxi' | 'linux';
   /** Next hops of the static `<vip>/32` routes; failure is data ({ok:false}), never a throw. */
   readVip(): Promise<RouteObservation>;
   /** Make `nextHop` the only next hop; no command at all when `current` is already exactly that. Throws RouteError. */
-  switchTo(nextHop: string, current: string[]): Promise<SwitchResult>;
+  switchTo(nextHop: string, current: string[], opts?: SwitchOptions): Promise<SwitchResult>;
   /** This host's IPv4s for the session refresh, without nfsHostIp, loopback and link-local. Throws CommandError. */
   hostIps(): Promise<string[]>;
 }
@@ -42,4 +48,6 @@ export interface BackendDeps {
   log: Log;
   dryRun: boolean;
   runner: CommandRunner;
+  /** the hard timeout of one command (config.commandTimeoutMs), ms: what a switch plans its retries with */
+  commandTimeoutMs: number;
 }

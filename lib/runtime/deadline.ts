@@ -2,6 +2,7 @@
 // command and request has its own timeout; this is the bound on the whole pass, whatever it is waiting for.
 import { DeadlineError } from '../errors';
 import { killAllChildren } from './child-groups';
+import { monotonicMs } from './host';
 import type { Log } from './log';
 
 export interface Deadline {
@@ -11,6 +12,8 @@ export interface Deadline {
   readonly expired: Promise<never>;
   /** Run `fn` as a critical section (a route switch half done): a deadline falling inside it waits one grace period. */
   critical<T>(fn: () => Promise<T>): Promise<T>;
+  /** Milliseconds left before the deadline (0 once it has passed); the grace of a critical section is not counted. */
+  leftMs(): number;
   /** The pass is over: disarm. */
   stop(): void;
 }
@@ -38,6 +41,7 @@ export function armDeadline(ms: number, graceMs: number, log: Log): Deadline {
     log.error(`${err.message}; killed ${killed} child process group(s)`);
     fail(err);
   };
+  const endsAt = monotonicMs() + ms;
   let timer = setTimeout(fire, ms);
   const d: Deadline = {
     step: 'starting',
@@ -50,6 +54,7 @@ export function armDeadline(ms: number, graceMs: number, log: Log): Deadline {
         inCritical--;
       }
     },
+    leftMs: () => Math.max(0, endsAt - monotonicMs()),
     stop: () => clearTimeout(timer),
   };
   return d;

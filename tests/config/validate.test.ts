@@ -63,6 +63,12 @@ describe('validateConfig', () => {
     expect(problems({ ...base(), probe: { count: 2, minReplies: 3 } })[0]).toMatch(/probe.minReplies.*at most probe.count/);
     expect(problems({ ...base(), passDeadlineMs: 1500 })[0]).toMatch(/probe.timeoutMs.*less than passDeadlineMs/);
     expect(problems({ ...base(), api: { username: 'admin' } })[0]).toMatch(/api.password/);
+    // the NFS data-path check's deadline must fit the pass, once the check is on
+    const short = { ...base(), passDeadlineMs: 3000, probe: { timeoutMs: 1000 }, api: { budgetMs: 2000 } };
+    expect(validateConfig(short).ok).toBe(true);
+    expect(problems({ ...short, nfsCheck: { enabled: true, timeoutMs: 3000 } })).toEqual([
+      'key "nfsCheck.timeoutMs" is 3000, expected less than passDeadlineMs (3000)',
+    ]);
   });
 
   it('collects every problem, not just the first', () => {

@@ -3,7 +3,7 @@ import type { Config } from '../../lib/config/schema';
 import { validateConfig } from '../../lib/config/validate';
 import { decide, type DecideInput } from '../../lib/decide/decide';
 import { initialEngineState, type EngineState } from '../../lib/decide/state';
-import type { ClusterSwitches, Observations, Pin, ProbeResult, ZbsSession } from '../../lib/types';
+import type { ClusterSwitches, NfsCheck, Observations, Pin, ProbeResult, ZbsSession } from '../../lib/types';
 
 export const LOCAL = '10.10.85.15';
 export const R16 = '10.10.85.16';
@@ -44,6 +44,15 @@ export interface ObsSpec {
   sessions?: ZbsSession[] | 'api-down';
   switches?: ClusterSwitches | null;
   route?: string[] | 'unreadable';
+  /** the NFS data-path check of the pass: true ok, false failed (no answer), or a whole result; default: off */
+  nfs?: boolean | NfsCheck;
+}
+
+/** The data-path check as a pass reports it. */
+export function nfsCheck(spec: ObsSpec['nfs']): NfsCheck {
+  if (spec === undefined) return { result: 'unknown', why: 'the NFS data-path check is off (nfsCheck.enabled)', skipped: true };
+  if (typeof spec !== 'boolean') return spec;
+  return spec ? { result: 'ok', ms: 1 } : { result: 'failed', why: 'no answer from 192.168.33.2:2049 within 2000 ms' };
 }
 
 export function obs(spec: ObsSpec = {}): Observations {
@@ -56,6 +65,7 @@ export function obs(spec: ObsSpec = {}): Observations {
     sessions: list === 'api-down' ? { ok: false, reason: 'connect ETIMEDOUT' } : { ok: true, sessions: list, from: M16 },
     switches: spec.switches === undefined ? { enableReroute: true, enableSecondaryDataChannel: false } : spec.switches,
     route: spec.route === 'unreadable' ? { ok: false, reason: 'esxcfg-route timed out' } : { ok: true, nextHops: spec.route ?? [LOCAL] },
+    nfs: nfsCheck(spec.nfs),
   };
 }
 

@@ -1,9 +1,9 @@
-// Issue 15 ("Decision engine: what a red team found"), cases 1-4: each case as whole decisions, states and timelines.
+// Issue 15 ("Decision engine: what a red team found"), cases 1-5: each case as whole decisions, states and timelines.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decide } from '../../lib/decide/decide';
 import { simulate } from '../../lib/decide/simulate';
-import { engineStateSchema, initialEngineState, type EngineState } from '../../lib/decide/state';
+import { engineRecordSchema, engineStateSchema, initialEngineState, type EngineState } from '../../lib/decide/state';
 import { parseTimeline } from '../../lib/decide/timeline';
 import { pinSchema } from '../../lib/state/schema';
 import type { Pin } from '../../lib/types';
@@ -255,5 +255,138 @@ describe('issue 15 case 4: one session list moved the route', () => {
     const s = initialEngineState();
     const { sessionBadAt: _s, ...oldLocal } = s.local;
     expect(engineStateSchema.parse({ ...s, local: oldLocal })).toEqual(s);
+  });
+});
+
+describe('issue 15 case 5: no check of the NFS data path', () => {
+  const on = config({ nfsCheck: { enabled: true } });
+  const nfsFails: ObsSpec = { nfs: false };
+  const run = (specs: ObsSpec[], opts: Parameters<typeof passes>[1] = {}) => passes(specs, { cfg: on, ...opts });
+
+  test('the timeline: the local NFS dies while ping and session are fine; the route leaves at the third failed check', () => {
+    const r = example('nfs-down');
+    expect(r.moves).toEqual([
+      [75, LOCAL, R16, 'local-nfs-down'],
+      // the local SCVM's NFS cannot be checked from elsewhere: back after the stable period, out again (damping)
+      [260, R16, LOCAL, 'local-stable'],
+      [275, LOCAL, R16, 'local-nfs-down'],
+      [540, R16, LOCAL, 'local-stable'],
+      [555, LOCAL, R16, 'local-nfs-down'],
+      [900, R16, LOCAL, 'local-stable'],
+    ]);
+    expect(r.deadPathSec).toBe(44);
+  });
+
+  test('the same timeline with the check off (the default): nothing moves, 540 s on a dead path', () => {
+    const raw = JSON.parse(readFileSync(join(EXAMPLES, 'nfs-down.json'), 'utf8'));
+    delete raw.config;
+    const r = replay(raw);
+    expect(r.moves).toEqual([]);
+    expect(r.deadPathSec).toBe(540);
+  });
+
+  test('failures over a window, not one: two failed checks keep the route and warn; the third moves it, one relapse', () => {
+    const { results, state } = run([nfsFails, nfsFails, nfsFails]);
+    expect(results.map(row)).toEqual([
+      { row: 4, reason: 'local-ok', target: LOCAL, nextHop: LOCAL, change: false },
+      { row: 4, reason: 'local-ok', target: LOCAL, nextHop: LOCAL, change: false },
+      { row: 5, reason: 'local-nfs-down', target: R16, nextHop: R16, change: true },
+    ]);
+    expect(results[0]!.warnings).toEqual([
+      `NFS data path via ${LOCAL}: 1 of 3 checks in a row failed, the last: no answer from 192.168.33.2:2049 within 2000 ms`,
+    ]);
+    expect(results[2]!.local).toBe('nfs-down');
+    expect(results[2]!.because).toBe(
+      `local SCVM ${LOCAL} answers ping but not NFS (3 checks in a row failed, the last: no answer from 192.168.33.2:2049 within 2000 ms): switching to ${R16} (slot of this host when 1 host(s) without a usable SCVM share 2 usable SCVM(s))`,
+    );
+    expect(state.local).toMatchObject({ down: true, downSince: T0 + 10_000, healthySince: null });
+    expect(state.damping.relapses).toEqual([T0 + 10_000]);
+    expect(state.record.nfsRun).toEqual({ target: LOCAL, failed: 3, lastAt: T0 + 10_000 });
+    // the local SCVM is not avoided: its stable period and flap damping decide the return
+    expect(state.record.nfsAvoid).toEqual({});
+  });
+
+  test('an answered check ends the run; a check that could not be made neither counts nor ends it', () => {
+    const eperm: ObsSpec = { nfs: { result: 'unknown', why: 'cannot connect to 192.168.33.2:2049 from this host (EPERM)' } };
+    const { results } = run([nfsFails, nfsFails, { nfs: true }, nfsFails, eperm, eperm, nfsFails, eperm, nfsFails]);
+    expect(results.map((d) => d.reason)).toEqual([
+      'local-ok', 'local-ok', 'local-ok', 'local-ok', 'local-ok', 'local-ok', 'local-ok', 'local-ok', 'local-nfs-down',
+    ]);
+    expect(results[4]!.warnings).toEqual([
+      'the NFS data-path check could not be made (cannot connect to 192.168.33.2:2049 from this host (EPERM)); it never counts against a target',
+    ]);
+  });
+
+  test('a check that cannot be made is never down, however long it lasts', () => {
+    const eperm: ObsSpec = { nfs: { result: 'unknown', why: 'EPERM' } };
+    const { results, state } = run(Array.from({ length: 40 }, () => eperm));
+    expect(new Set(results.map((d) => d.reason))).toEqual(new Set(['local-ok']));
+    expect(state.local.down).toBe(false);
+  });
+
+  test('checks further apart than nfsCheck.forgetAfterSec are not in a row', () => {
+    const { results } = run([nfsFails, nfsFails, nfsFails], { stepSec: 61 });
+    expect(results.map((d) => d.reason)).toEqual(['local-ok', 'local-ok', 'local-ok']);
+  });
+
+  test('the checks count for the target they went through: a new target starts a new run', () => {
+    const { results, state } = run([nfsFails, nfsFails, { ...nfsFails, route: [R16] }, { ...nfsFails, route: [R16] }], {
+      state: engineState({ local: healthyFor(30), damping: oneRelapse }),
+    });
+    expect(results.map((d) => d.reason)).toEqual(['local-ok', 'local-ok', 'remote-ok', 'remote-ok']);
+    expect(state.record.nfsRun).toEqual({ target: R16, failed: 2, lastAt: T0 + 15_000 });
+  });
+
+  test('a believed route (the route could not be read) is no evidence: the check is not counted', () => {
+    const { results, state } = run([nfsFails, nfsFails, { ...nfsFails, route: 'unreadable' }], { state: engineState({ target: LOCAL }) });
+    expect(results[2]!.reason).toBe('local-ok');
+    expect(state.record.nfsRun).toEqual({ target: LOCAL, failed: 2, lastAt: T0 + 5000 });
+  });
+
+  test('a remote target whose NFS fails: remote to remote, and that SCVM is no target for nfsCheck.avoidSec', () => {
+    const onR16 = { route: [R16] };
+    const state = engineState({ target: R16, local: healthyFor(30), damping: oneRelapse });
+    const out = run([{ ...onR16, nfs: false }, { ...onR16, nfs: false }, { ...onR16, nfs: false }], { state });
+    expect(out.results.map(row)[2]).toEqual({ row: 9, reason: 'remote-failed-move', target: R17, nextHop: R17, change: true });
+    expect(out.results[2]!.because).toMatch(new RegExp(`^current target ${R16} does not answer NFS \\(3 checks in a row failed`));
+    expect(out.state.record.nfsAvoid).toEqual({ [R16]: T0 + 10_000 });
+
+    // On R17 (its NFS unknown: it is never checked before the route goes there), R17 then loses ping: R16 answers
+    // ping and has a live session but its NFS failed 5 s ago: not a target; the local SCVM is taken early instead.
+    const r17Dead = { route: [R17], up: { [R17]: false } };
+    const soon = decide(input({ config: on, state: out.state, now: T0 + 15_000, spec: r17Dead }));
+    expect(row(soon.decision)).toEqual({ row: 10, reason: 'remote-failed-local-early', target: LOCAL, nextHop: LOCAL, change: true });
+    const localDeadToo = { route: [R17], up: { [R17]: false, [LOCAL]: false } };
+    const later = decide(input({ config: on, state: out.state, now: T0 + 10_000 + 600_000, spec: localDeadToo }));
+    expect(row(later.decision)).toEqual({ row: 9, reason: 'remote-failed-move', target: R16, nextHop: R16, change: true });
+    expect(later.state.record.nfsAvoid).toEqual({});
+  });
+
+  test('an avoided remote that the route stays on (nothing better) is trusted again once its check answers', () => {
+    const state = engineState({ target: R16, local: localDown, record: { ...engineState().record, nfsAvoid: { [R16]: T0 - 1000 } } });
+    const { decision, state: next } = decide(input({ config: on, state, spec: { route: [R16], up: { [LOCAL]: false, [R17]: false }, nfs: true } }));
+    expect(row(decision)).toEqual({ row: 6, reason: 'remote-ok', target: R16, nextHop: R16, change: false });
+    expect(next.record.nfsAvoid).toEqual({});
+  });
+
+  test('a pinned target whose NFS fails is a failing pin (pin grace applies)', () => {
+    const pin: Pin = { target: R17, until: null, setAt: T0 - 600_000 };
+    const state = engineState({ target: R17, record: { ...engineState().record, nfsRun: { target: R17, failed: 2, lastAt: T0 - 5000 } } });
+    const { decision } = decide(input({ config: on, state, pin, spec: { route: [R17], nfs: false } }));
+    expect(row(decision)).toEqual({ row: 2, reason: 'pinned-failing', target: R17, nextHop: R17, change: false });
+    expect(decision.pinTargetFailing).toMatchObject({ target: R17, why: `the SCVM behind ${R17} does not answer NFS` });
+  });
+
+  test('with the check off, failed checks change nothing and nothing is kept', () => {
+    const { results, state } = passes([nfsFails, nfsFails, nfsFails, nfsFails]);
+    expect(new Set(results.map((d) => d.reason))).toEqual(new Set(['local-ok']));
+    expect(results.every((d) => d.warnings.length === 0)).toBe(true);
+    expect(state.record).toMatchObject({ nfsRun: null, nfsAvoid: {} });
+  });
+
+  test('record files written before: a record without the NFS fields still loads', () => {
+    const r = engineState().record;
+    const { nfsRun: _r, nfsAvoid: _a, ...old } = r;
+    expect(engineRecordSchema.parse(old)).toEqual(r);
   });
 });

@@ -5,6 +5,7 @@ import { decide } from '../../lib/decide/decide';
 import { icmpOf } from '../../lib/decide/health';
 import { simulate, type SimReport } from '../../lib/decide/simulate';
 import { parseTimeline, type Timeline } from '../../lib/decide/timeline';
+import type { Config } from '../../lib/config/schema';
 import type { Pin } from '../../lib/types';
 import { LOCAL, M16, M17, R16, R17, T0, input, obs, session, type ObsSpec } from './builders';
 
@@ -17,24 +18,43 @@ const scvmSet = fc.record(
   { icmp: fc.boolean(), session: fc.constantFrom('alive' as const, 'dead' as const, 'missing' as const) },
   { requiredKeys: [] },
 );
+/** ... and the SCVM's NFS service (issue 15 case 5), for timelines with the data-path check */
+const scvmSetNfs = fc.record(
+  { icmp: fc.boolean(), session: fc.constantFrom('alive' as const, 'dead' as const, 'missing' as const), nfs: fc.boolean() },
+  { requiredKeys: [] },
+);
 const pinSet = fc.option(
   fc.record(
     { target: fc.constantFrom(...IPS, FOREIGN), force: fc.boolean(), forSec: fc.integer({ min: 1, max: 600 }) },
     { requiredKeys: ['target', 'force'] },
   ),
 );
-const event = fc.record({
-  at: fc.integer({ min: 0, max: DURATION - 1 }),
-  set: fc.record(
-    { scvms: fc.dictionary(fc.constantFrom(...IPS), scvmSet, { maxKeys: 3 }), api: fc.boolean(), reroute: fc.boolean(), pin: pinSet },
-    { requiredKeys: ['scvms'] },
-  ),
-});
+const eventOf = (set: typeof scvmSet) =>
+  fc.record({
+    at: fc.integer({ min: 0, max: DURATION - 1 }),
+    set: fc.record(
+      { scvms: fc.dictionary(fc.constantFrom(...IPS), set, { maxKeys: 3 }), api: fc.boolean(), reroute: fc.boolean(), pin: pinSet },
+      { requiredKeys: ['scvms'] },
+    ),
+  });
 const timelineArb = fc.record({
   durationSec: fc.constant(DURATION),
   passEverySec: fc.integer({ min: 1, max: 10 }),
-  events: fc.array(event, { maxLength: 25 }),
+  events: fc.array(eventOf(scvmSet), { maxLength: 25 }),
 });
+/** Timelines with NFS faults and the data-path check on (its window and avoid time drawn too). */
+const nfsTimelineArb = fc.record({
+  durationSec: fc.constant(DURATION),
+  passEverySec: fc.integer({ min: 1, max: 10 }),
+  config: fc.record({
+    nfsCheck: fc.record({ enabled: fc.constant(true), failures: fc.integer({ min: 1, max: 4 }), avoidSec: fc.integer({ min: 0, max: 900 }) }),
+  }),
+  events: fc.array(eventOf(scvmSetNfs as unknown as typeof scvmSet), { maxLength: 25 }),
+});
+const BOTH = [
+  ['timelines', timelineArb],
+  ['timelines with NFS faults and the data-path check on', nfsTimelineArb],
+] as const;
 
 function run(raw: unknown): { t: Timeline; report: SimReport; cfg: ReturnType<typeof parse>['config'] } {
   const { timeline, config } = parse(raw);
@@ -49,6 +69,8 @@ function parse(raw: unknown) {
 interface WorldAt {
   healthy: Set<string>;
   icmp: Map<string, boolean>;
+  /** the NFS service of each SCVM answers */
+  nfs: Map<string, boolean>;
   api: boolean;
   localIcmp: boolean;
   localSession: string;
@@ -60,7 +82,7 @@ interface WorldAt {
 // The scripted world at each second, rebuilt independently of the simulator (the engine may clear a pin; this
 // only tracks what the operator set).
 function worldBySec(t: Timeline): WorldAt[] {
-  const w = new Map(IPS.map((ip) => [ip, { icmp: true, session: 'alive' as string }]));
+  const w = new Map(IPS.map((ip) => [ip, { icmp: true, session: 'alive' as string, nfs: true }]));
   let api = true;
   let pinnedEver = false;
   let pin: WorldAt['pin'] = null;
@@ -80,9 +102,24 @@ function worldBySec(t: Timeline): WorldAt[] {
     }
     const healthy = new Set(IPS.filter((ip) => w.get(ip)!.icmp && w.get(ip)!.session === 'alive'));
     const icmp = new Map(IPS.map((ip) => [ip, w.get(ip)!.icmp]));
-    out.push({ healthy, icmp, api, localIcmp: w.get(LOCAL)!.icmp, localSession: w.get(LOCAL)!.session, pinnedEver, pin });
+    const nfs = new Map(IPS.map((ip) => [ip, w.get(ip)!.nfs]));
+    out.push({ healthy, icmp, nfs, api, localIcmp: w.get(LOCAL)!.icmp, localSession: w.get(LOCAL)!.session, pinnedEver, pin });
   }
   return out;
+}
+
+/**
+ * The SCVMs a healthy target may be found among at second `at`: healthy (ping, live session), and, with the data-path
+ * check on, for a remote one, its path (ping and NFS) never dead in the last nfsCheck.avoidSec: a remote whose NFS the
+ * engine found failed is avoided that long, and the world cannot tell whether the engine saw it.
+ */
+function targetsAt(world: WorldAt[], cfg: Config, at: number): Set<string> {
+  const w = world[at]!;
+  if (!cfg.nfsCheck.enabled) return w.healthy;
+  const from = Math.max(0, at - cfg.nfsCheck.avoidSec);
+  return new Set(
+    [...w.healthy].filter((ip) => ip === LOCAL || world.slice(from, at + 1).every((x) => x.nfs.get(ip) && x.icmp.get(ip))),
+  );
 }
 
 /** Every pass of the last `sec` seconds before `at` saw the local SCVM answer ping and no fresh list against it. */
@@ -100,10 +137,10 @@ function localFineFor(world: WorldAt[], t: Timeline, at: number, sec: number): b
 const forcedPin = (w: WorldAt, sw: { to: string; reason: string }) =>
   (sw.reason === 'pinned' || sw.reason === 'pinned-failing') && w.pin !== null && w.pin.force && w.pin.target === sw.to;
 
-describe('engine invariants over random timelines', () => {
+describe.each(BOTH)('engine invariants over random %s', (_name, arb) => {
   test('no row takes the route onto a target that fails ping in this pass, except the no-route fallback and a --force pin', () => {
     fc.assert(
-      fc.property(timelineArb, (raw) => {
+      fc.property(arb, (raw) => {
         const { t, report } = run(raw);
         const world = worldBySec(t);
         for (const sw of report.switches) {
@@ -121,14 +158,14 @@ describe('engine invariants over random timelines', () => {
 
   test('never routes to a target known dead while a healthy one exists (fresh list, at pass time), except a --force pin', () => {
     fc.assert(
-      fc.property(timelineArb, (raw) => {
-        const { t, report } = run(raw);
+      fc.property(arb, (raw) => {
+        const { t, report, cfg } = run(raw);
         const world = worldBySec(t);
         for (const sw of report.switches) {
           const w = world[sw.atSec]!;
           // Known dead = no ping or a fresh list without a live session. A dead target is only acceptable
           // when nothing else is healthy (row 12 keeps the route) or the evidence is not fresh.
-          if (w.api && !w.healthy.has(sw.to) && w.healthy.size > 0 && !forcedPin(w, sw)) return false;
+          if (w.api && !w.healthy.has(sw.to) && targetsAt(world, cfg, sw.atSec).size > 0 && !forcedPin(w, sw)) return false;
         }
         return true;
       }),
@@ -138,7 +175,7 @@ describe('engine invariants over random timelines', () => {
 
   test('the route goes back to the local SCVM before its required period only when no other target is usable, under a pin, or disabled off a failing target', () => {
     fc.assert(
-      fc.property(timelineArb, (raw) => {
+      fc.property(arb, (raw) => {
         const { t, report, cfg } = run(raw);
         const world = worldBySec(t);
         for (const sw of report.switches) {
@@ -156,7 +193,7 @@ describe('engine invariants over random timelines', () => {
               if (!(stable && localFineFor(world, t, sw.atSec, cfg.decide.backToNormalSec)) && !w.pinnedEver) return false;
               break;
             case 'remote-failed-local-early':
-              if (w.api && [...w.healthy].some((ip) => ip !== LOCAL)) return false;
+              if (w.api && [...targetsAt(world, cfg, sw.atSec)].some((ip) => ip !== LOCAL)) return false;
               break;
             case 'reroute-disabled-move':
               if (w.icmp.get(sw.from) === true) return false;
@@ -174,7 +211,9 @@ describe('engine invariants over random timelines', () => {
       { numRuns: 200 },
     );
   });
+});
 
+describe('engine invariants over random timelines', () => {
   test('never more switches than health changes; never a pass without a route', () => {
     fc.assert(
       fc.property(timelineArb, (raw) => {
@@ -198,6 +237,45 @@ describe('engine invariants over random timelines', () => {
   });
 });
 
+describe('issue 15 case 5: the NFS data path over random timelines', () => {
+  test('no false verdict: the route leaves the local SCVM for NFS only after its path failed that many checks in a row', () => {
+    fc.assert(
+      fc.property(nfsTimelineArb, (raw) => {
+        const { t, report, cfg } = run(raw);
+        const world = worldBySec(t);
+        for (const sw of report.switches.filter((s) => s.reason === 'local-nfs-down')) {
+          for (let k = 0; k < cfg.nfsCheck.failures; k++) {
+            const w = world[sw.atSec - k * t.passEverySec];
+            if (!w || (w.nfs.get(LOCAL) && w.icmp.get(LOCAL))) return false;
+          }
+        }
+        return true;
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('with the check off (the default), NFS faults move nothing: the same route, second by second, as without them', () => {
+    fc.assert(
+      fc.property(nfsTimelineArb, (raw) => {
+        const off = { ...raw, config: { nfsCheck: { ...raw.config.nfsCheck, enabled: false } } };
+        const without = {
+          ...off,
+          events: off.events.map((e) => ({
+            ...e,
+            set: { ...e.set, scvms: Object.fromEntries(Object.entries(e.set.scvms).map(([ip, v]) => [ip, { ...v, nfs: undefined }])) },
+          })),
+        };
+        const a = run(JSON.parse(JSON.stringify(off))).report;
+        const b = run(JSON.parse(JSON.stringify(without))).report;
+        expect(a.routeBySec).toEqual(b.routeBySec);
+        expect(a.switches).toEqual(b.switches);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
 // One random pass after a few random ones: every address, route shape, list, switch and pin the engine may meet.
 const ADDRS = [LOCAL, R16, R17, M16, M17, FOREIGN];
 const specArb: fc.Arbitrary<ObsSpec> = fc.record({
@@ -208,6 +286,7 @@ const specArb: fc.Arbitrary<ObsSpec> = fc.record({
   ),
   switches: fc.option(fc.record({ enableReroute: fc.boolean(), enableSecondaryDataChannel: fc.boolean() })),
   route: fc.oneof(fc.constant('unreadable' as const), fc.subarray(ADDRS, { maxLength: 2 })),
+  nfs: fc.option(fc.boolean(), { nil: undefined }),
 });
 const pinArb: fc.Arbitrary<Pin | null> = fc.option(
   fc.record({
@@ -221,8 +300,9 @@ const pinArb: fc.Arbitrary<Pin | null> = fc.option(
 describe('engine invariants over random single passes', () => {
   test('a decision never moves the route onto an address that fails ping, except the no-route fallback and a --force pin', () => {
     fc.assert(
-      fc.property(fc.array(specArb, { maxLength: 4 }), specArb, pinArb, fc.integer({ min: 0, max: 120 }), (before, spec, pin, grace) => {
-        const cfg = { ...input().config, decide: { ...input().config.decide, pinGraceSec: grace } };
+      fc.property(fc.array(specArb, { maxLength: 4 }), specArb, pinArb, fc.integer({ min: 0, max: 120 }), fc.boolean(), (before, spec, pin, grace, nfsOn) => {
+        const base = input().config;
+        const cfg = { ...base, decide: { ...base.decide, pinGraceSec: grace }, nfsCheck: { ...base.nfsCheck, enabled: nfsOn, failures: 2 } };
         let state = input().state;
         before.forEach((b, i) => {
           state = decide(input({ obs: obs(b), state, pin, config: cfg, now: T0 - (before.length - i) * 5000 })).state;

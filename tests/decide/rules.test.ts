@@ -145,6 +145,15 @@ describe('priority table', () => {
     expect(row(deadTwice)).toEqual({ row: 5, reason: 'local-session-dead', target: R16, nextHop: R16, change: true });
   });
 
+  test('row 5: the local NFS failed its checks in a row (nfsCheck on; ping and session fine): fast out', () => {
+    const cfg = config({ nfsCheck: { enabled: true, failures: 2 } });
+    const out = passes([{ nfs: false }, { nfs: false }], { cfg }).results.map(row);
+    expect(out).toEqual([
+      { row: 4, reason: 'local-ok', target: LOCAL, nextHop: LOCAL, change: false },
+      { row: 5, reason: 'local-nfs-down', target: R16, nextHop: R16, change: true },
+    ]);
+  });
+
   test('row 5: the switch orders the session refresh at the new target (refresh after add)', () => {
     const { decision } = decide(input({ spec: { up: { [LOCAL]: false } } }));
     expect(decision.refresh).toEqual({ target: R16, apiIp: M16, sessionId: 's-16' });
@@ -193,6 +202,17 @@ describe('priority table', () => {
       state: engineState({ local: downState }),
     }));
     expect(row(decision)).toEqual({ row: 9, reason: 'remote-failed-move', target: R17, nextHop: R17, change: true });
+  });
+
+  test('row 9: a remote whose NFS failed its checks in a row (nfsCheck on) counts as failed', () => {
+    const cfg = config({ nfsCheck: { enabled: true, failures: 1 } });
+    const { decision } = decide(input({
+      config: cfg,
+      spec: { up: { [LOCAL]: false }, route: [R16], nfs: false },
+      state: engineState({ local: downState }),
+    }));
+    expect(row(decision)).toEqual({ row: 9, reason: 'remote-failed-move', target: R17, nextHop: R17, change: true });
+    expect(decision.because).toMatch(new RegExp(`^current target ${R16} does not answer NFS \\(1 check in a row failed`));
   });
 
   test('row 9: a remote with a dead session counts as failed, ping or not', () => {

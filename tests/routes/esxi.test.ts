@@ -6,6 +6,7 @@ import { configSchema, type Config, type ConfigInput } from '../../lib/config/sc
 import { ConfigError, MissingValueError, RouteError } from '../../lib/errors';
 import { createRouteBackend, type RouteBackend, type SwitchResult } from '../../lib/routes';
 import { fakeEsxiHost, type FakeEsxiHost, type FakeEsxiState, type FakeEsxiTool } from '../support/esxi';
+import { armDeadline } from '../../lib/runtime/deadline';
 import { recordingLog, type RecordingLog } from '../support/log';
 
 const VIP = '192.168.33.2';
@@ -126,12 +127,14 @@ describe('ESXi backend over the fake esxcfg-route', () => {
     expect(failed?.context).toMatchObject({ status: 1, stderr: expect.stringContaining('simulated failure of add') });
   });
 
-  it('reports both failures when putting the old route back fails too', async () => {
-    const b = await backend({ state: { fail: { add: 2 } } });
+  it('reports both failures when every attempt at putting the old route back fails too', async () => {
+    const b = await backend({ state: { fail: { add: true } } });
     const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15']));
-    expect(e.message).toMatch(/adding the route .* failed: .*simulated failure of add.*; putting back the route via 10\.10\.85\.15 also failed: .*simulated failure of add/);
+    expect(e.message).toMatch(
+      /adding the route .* failed: .*simulated failure of add.*; putting back the route via 10\.10\.85\.15 also failed \(5 attempts; last: .*simulated failure of add/,
+    );
     expect(e.context.result.restored).toBe(false);
-    expect(e.context).toMatchObject({ addError: expect.any(String), restoreError: expect.any(String) });
+    expect(e.context).toMatchObject({ addError: expect.any(String), restoreError: expect.any(String), restoreAttempts: 5 });
   });
 
   it('stops before adding when the delete fails, leaving the route in place', async () => {
@@ -174,14 +177,77 @@ describe('ESXi backend: hard timeouts (field incident: esxcfg-route -l hung the 
   it('a hanging add is killed, the old route is tried again, and the switch throws in time', async () => {
     const b = await backend({ state: { hang: ['-a'] }, cfg: { commandTimeoutMs: 500 } });
     const t0 = Date.now();
-    const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15']));
+    // the pass leaves this switch 4 s: the add, the first try at putting the old route back, and one retry fit
+    const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15'], { budgetMs: 4000 }));
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(e.message).toContain('ran past its 500 ms timeout');
-    expect(e.context.result.commands.map((c) => c.join(' '))).toEqual([
-      `esxcfg-route -d ${VIP}/32 10.10.85.15`,
-      `esxcfg-route -a ${VIP}/32 10.10.85.16`,
-      `esxcfg-route -a ${VIP}/32 10.10.85.15`,
+    const adds = e.context.result.commands.map((c) => c.join(' ')).filter((c) => c.includes(' -a '));
+    expect(adds[0]).toBe(`esxcfg-route -a ${VIP}/32 10.10.85.16`);
+    expect(adds.slice(1).every((c) => c === `esxcfg-route -a ${VIP}/32 10.10.85.15`)).toBe(true);
+    expect(adds.length).toBeGreaterThanOrEqual(2);
+    expect(adds.length).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('issue 15 case 6: ESXi restoring the old route is retried within the pass', () => {
+  const attempts = () => log.messages('warn').filter((m) => m.startsWith('putting back the route'));
+
+  it('the add and the first two tries at putting the old route back fail: the third puts it back, each try logged', async () => {
+    const b = await backend({ state: { fail: { add: 3 } } });
+    const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15']));
+    expect(e.message).toContain('put back the route via 10.10.85.15 (attempt 3)');
+    expect(e.context.result).toMatchObject({ restored: true, after: ['10.10.85.15'] });
+    expect(e.context).toMatchObject({ restoreAttempts: 3 });
+    expect(vipGateways()).toEqual(['10.10.85.15']);
+    expect(host.changingCalls().map((c) => c.argv.join(' '))).toEqual([
+      `-d ${VIP}/32 10.10.85.15`,
+      `-a ${VIP}/32 10.10.85.16`,
+      `-a ${VIP}/32 10.10.85.15`,
+      `-a ${VIP}/32 10.10.85.15`,
+      `-a ${VIP}/32 10.10.85.15`,
     ]);
+    expect(attempts()).toEqual([1, 2, 3].map((n) => `putting back the route from ${VIP} via 10.10.85.15 (attempt ${n} of 5)`));
+    expect(log.messages('error').filter((m) => m.startsWith('putting back the route'))).toEqual([
+      expect.stringMatching(/^putting back the route from 192\.168\.33\.2 via 10\.10\.85\.15 failed \(attempt 1 of 5\): .*simulated failure of add/),
+      expect.stringMatching(/\(attempt 2 of 5\)/),
+    ]);
+  });
+
+  it('with no time left in the pass there is one try only, and the log says why there is no other', async () => {
+    const b = await backend({ state: { fail: { add: true } } });
+    const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15'], { budgetMs: 0 }));
+    expect(e.context).toMatchObject({ restoreAttempts: 1 });
+    expect(attempts()).toHaveLength(1);
+    expect(log.messages('warn')).toContain(`no time left in this pass for another try at putting back the route from ${VIP} via 10.10.85.15`);
+    expect(vipGateways()).toEqual([]);
+  });
+
+  it('an add that ran past its timeout but took effect ends the retries: the route is there, nothing is added on top', async () => {
+    const b = await backend({ state: { hangDone: { add: 1 } }, cfg: { commandTimeoutMs: 500 } });
+    const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15']));
+    expect(e.message).toContain('the route is there via 10.10.85.16 after all');
+    expect(e.context.result).toMatchObject({ restored: false, after: ['10.10.85.16'] });
+    expect(vipGateways()).toEqual(['10.10.85.16']);
+    // the first try at .15 fails on the existing route; the read before the second finds .16
+    expect(host.changingCalls().map((c) => c.argv.join(' '))).toEqual([
+      `-d ${VIP}/32 10.10.85.15`,
+      `-a ${VIP}/32 10.10.85.16`,
+      `-a ${VIP}/32 10.10.85.15`,
+    ]);
+    expect(log.messages('warn')).toContain(`the route from ${VIP} is there after all, via 10.10.85.16: no more tries`);
+  });
+
+  it('what is left of the pass deadline (Deadline.leftMs, as act hands it over) bounds the tries: a minute holds all 5', async () => {
+    const b = await backend({ state: { fail: { add: true } } });
+    const deadline = armDeadline(60_000, 1000, recordingLog());
+    try {
+      expect(deadline.leftMs()).toBeGreaterThan(50_000);
+      expect(deadline.leftMs()).toBeLessThanOrEqual(60_000);
+      const e = await routeError(b.switchTo('10.10.85.16', ['10.10.85.15'], { budgetMs: deadline.leftMs() }));
+      expect(e.context).toMatchObject({ restoreAttempts: 5 });
+    } finally {
+      deadline.stop();
+    }
   });
 });
 

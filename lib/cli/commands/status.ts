@@ -26,6 +26,8 @@ export async function run(opts: { json: boolean }, env: CommandEnv): Promise<num
   const pinActive = state.pin !== null && (state.pin.until === null || state.pin.until > time.now);
   const refreshedTo = engine.refreshed?.target ?? config.local.dataIp;
   const owed = engine.target !== null && engine.target !== refreshedTo ? engine.target : null;
+  const { nfsRun, nfsAvoid } = engine.record;
+  const nfsAvoidedUntil = Object.fromEntries(Object.entries(nfsAvoid).map(([ip, at]) => [ip, when(at + config.nfsCheck.avoidSec * 1000)]));
   const status = {
     mode: pinActive ? 'ROUTE' : 'LOOP',
     platform: backend.platform,
@@ -36,6 +38,7 @@ export async function run(opts: { json: boolean }, env: CommandEnv): Promise<num
     pin: state.pin && { target: state.pin.target, until: state.pin.until === null ? null : when(state.pin.until) },
     refresh: { owedTo: owed, lastDone: engine.refreshed && { ...engine.refreshed, at: when(engine.refreshed.at) }, failing: engine.record.refreshFailing },
     activeScvmDataIps: engine.activeDataIps,
+    nfsCheck: { enabled: config.nfsCheck.enabled, run: nfsRun && { ...nfsRun, lastAt: when(nfsRun.lastAt) }, avoidedUntil: nfsAvoidedUntil },
     lastReason: last ? { reason: last.reason, because: last.because, at: when(last.at) } : null,
     lastPass: state.lastPass && { ...state.lastPass, at: when(state.lastPass.at) },
     journal: journal.slice(-SHOWN).map((j) => ({ ...j, at: when(j.at) })),
@@ -53,6 +56,11 @@ export async function run(opts: { json: boolean }, env: CommandEnv): Promise<num
   out(`route:       ${config.nfsVip}/32 via ${route.ok ? route.nextHops.join(', ') || 'NO ROUTE' : `unreadable (${route.reason})`}`);
   out(`local SCVM:  ${config.local.dataIp} ${status.local.status}${engine.local.healthySince !== null ? `, healthy since ${when(engine.local.healthySince)}` : ''}`);
   out(`active SCVMs: ${engine.activeDataIps.join(', ') || 'none known'} (session list of ${when(engine.record.listAt)})`);
+  if (config.nfsCheck.enabled) {
+    const run = nfsRun === null ? 'no check counted yet' : `via ${nfsRun.target}: ${nfsRun.failed === 0 ? 'answered' : `${nfsRun.failed} failed in a row (failed at ${config.nfsCheck.failures})`} at ${when(nfsRun.lastAt)}`;
+    const avoided = Object.entries(nfsAvoidedUntil).map(([ip, until]) => `${ip} until ${until}`);
+    out(`NFS check:   ${run}${avoided.length ? `; avoided: ${avoided.join(', ')}` : ''}`);
+  }
   if (last) out(`last reason: ${last.because}`);
   if (owed) {
     const f = engine.record.refreshFailing;

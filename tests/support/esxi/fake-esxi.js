@@ -6,6 +6,8 @@
 //   hang:   [ op names or argv words ]  -> the call never returns (with a child holding its pipes)
 //   hangAfter: { op: n }               -> the first n calls of op work, every later one hangs (a pass stuck
 //                                         after a change took effect: the read-back after an add hangs)
+//   hangDone: { op: n }                -> the next n calls of op take effect, then hang (a change that ran past
+//                                         its timeout although it was made)
 //   output: { op: "raw text" }          -> printed instead of the table (garbage-output tests)
 //   format: "modern" | "old"            -> esxcfg-route -l with / without the Interface column
 //   vmknicFormat: "modern" | "old"      -> esxcfg-vmknic -l with / without TSO MSS and NetStack
@@ -259,7 +261,10 @@ function run(tool, op, argv, state, body) {
   if (s.hang) return hangForever();
   if (s.fail) die(s.fail);
   if (s.output !== undefined) return process.stdout.write(s.output);
+  const done = (state.hangDone || {})[op];
+  if (typeof done === 'number' && done > 0) state.hangDone[op] = done - 1;
   body();
+  if (typeof done === 'number' && done > 0) hangForever();
 }
 
 const ESXCFG_ROUTE_USAGE = 'Usage: esxcfg-route [-l] | [-a|-d] <network>/<prefix>|<network> <netmask>|default <gateway>';

@@ -22,6 +22,7 @@ export interface FakeEsxiState {
   fail: Record<string, number | boolean>;
   hang: string[];
   hangAfter?: Record<string, number>;
+  hangDone?: Record<string, number>;
   output: Record<string, string>;
 }
 
