@@ -36,9 +36,13 @@ export interface ClusterSwitches {
   enableSecondaryDataChannel: boolean;
 }
 
-/** The session list of this pass: fresh from one SCVM, or why there is none. */
+/**
+ * The session list of this pass: fresh from one SCVM, or why there is none. `fresh: false`: the last fresh list,
+ * reused by a pass that did not ask (the long-lived mode asks every api.sessionsEverySec, docs/api.md): it counts as
+ * what the cluster says, but never as a new sighting.
+ */
 export type SessionsObservation =
-  | { ok: true; sessions: ZbsSession[]; from: string }
+  | { ok: true; sessions: ZbsSession[]; from: string; fresh?: boolean }
   | { ok: false; reason: string };
 
 /** Next hop(s) of the VIP /32 route as the host reports them. */

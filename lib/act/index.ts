@@ -24,12 +24,17 @@ export interface ActDeps {
   now: number;
   /** Called after a switch took effect, before the refresh: the caller makes the new state durable. */
   switched(state: EngineState): void;
+  /** whether a heartbeat naming this target is due (its pace, lib/pass/pacing.ts); absent: every pass */
+  heartbeatDue?(to: string): boolean;
 }
 
 export interface ActResult {
   state: EngineState;
   outcome: Outcome;
-  heartbeat: 'sent' | 'failed' | 'none';
+  /** 'paced': not due this pass */
+  heartbeat: 'sent' | 'failed' | 'none' | 'paced';
+  /** the target the heartbeat named, when one was sent (whether or not it got through) */
+  heartbeatTo?: string;
 }
 
 /** The host's management IP when the config does not name it: the one beside the local SCVM's, else the first. */
@@ -128,6 +133,8 @@ export async function act(decision: Decision, decided: EngineState, deps: ActDep
   let heartbeat: ActResult['heartbeat'] = 'none';
   if (hb === null) {
     log.warn('no heartbeat this pass: the route target has no known management IP');
+  } else if (deps.heartbeatDue && !deps.heartbeatDue(hb.nfsTargetIp)) {
+    heartbeat = 'paced';
   } else if (dryRun) {
     log.info(`dry run: would send a heartbeat to ${hb.apiIp}`);
   } else {
@@ -135,5 +142,5 @@ export async function act(decision: Decision, decided: EngineState, deps: ActDep
     const r = await sendHeartbeat({ client, config, log }, { targetManageIp: hb.apiIp, nfsTargetIp: hb.nfsTargetIp, hypervisorIp });
     heartbeat = r.ok ? 'sent' : 'failed';
   }
-  return { state, outcome, heartbeat };
+  return { state, outcome, heartbeat, ...((heartbeat === 'sent' || heartbeat === 'failed') && hb ? { heartbeatTo: hb.nfsTargetIp } : {}) };
 }

@@ -57,6 +57,22 @@ export const apiSchema = z
     budgetMs: ms(4000, 200, 60_000).describe('time the API part of a pass may take in all, ms'),
     staggerMs: ms(150, 0, 5000).describe('delay between starting requests to successive SCVMs when racing, ms'),
     switchesRefreshSec: z.number().int().min(10).max(86_400).default(300).describe('re-read cluster switches every N s'),
+    sessionsEverySec: z
+      .number()
+      .int()
+      .min(1)
+      .max(600)
+      .default(3)
+      .describe(
+        'ask for the session list at most every N s while nothing is happening (at once when an ICMP verdict changes or a session-only suspicion waits for confirmation)',
+      ),
+    heartbeatEverySec: z
+      .number()
+      .int()
+      .min(1)
+      .max(600)
+      .default(10)
+      .describe('send the heartbeat every N s (at once when the route\'s target changes); well inside heartbeatTtl\'s window'),
     tokenLifetimeSec: z
       .number()
       .int()

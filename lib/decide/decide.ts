@@ -112,7 +112,8 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
 
   const memory = mergeSessions({ sessions: prev.sessions, lastSeen: prev.record.lastSeen }, obs.sessions, now);
   const sessions = memory.sessions;
-  const listAt = obs.sessions.ok ? now : prev.record.listAt;
+  const freshList = obs.sessions.ok && obs.sessions.fresh !== false;
+  const listAt = freshList ? now : prev.record.listAt;
   const views = clusterView(config, sessions.known, obs.probes);
   const localView = views.find((v) => v.dataIp === config.local.dataIp)!;
   const rerouteEnabled = obs.switches?.enableReroute ?? true;
@@ -135,7 +136,7 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   // The local SCVM's streak, flap damping and session confirmation. "unknown" neither starts nor breaks a streak.
   const observed = judgeLocal(obs, config);
   const status: LocalStatus = kind === 'local' && localView.nfs === 'failed' && observed !== 'icmp-down' ? 'nfs-down' : observed;
-  const { local, damping, suspect, sightings, healthySec, requiredSec, owesPeriod } = trackLocal(prev, status, now, config);
+  const { local, damping, suspect, sightings, healthySec, requiredSec, owesPeriod } = trackLocal(prev, status, freshList, now, config);
   const icmp = (ip: string) => icmpOf(obs.probes, ip);
   const pinJudged = judgePin(pin, prev.pinWatch, views, icmp, sessions.everSeen, now, config);
 
@@ -223,7 +224,7 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
     pinWatch: pinned.pinWatch,
     record: {
       listAt,
-      listFrom: obs.sessions.ok ? obs.sessions.from : prev.record.listFrom,
+      listFrom: freshList && obs.sessions.ok ? obs.sessions.from : prev.record.listFrom,
       lastSeen: memory.lastSeen,
       refreshFailing: prev.record.refreshFailing,
       journal: appendJournal(

@@ -26,8 +26,8 @@ export interface LocalTrack {
 const SESSION_BAD: LocalStatus[] = ['session-missing', 'session-dead'];
 
 /** The local SCVM after this pass: its memory (nextLocal), its streak and the stable period a return needs. */
-export function trackLocal(prev: EngineState, status: LocalStatus, now: number, config: Config): LocalTrack {
-  const t = nextLocal(prev, status, now, config);
+export function trackLocal(prev: EngineState, status: LocalStatus, freshList: boolean, now: number, config: Config): LocalTrack {
+  const t = nextLocal(prev, status, freshList, now, config);
   const healthySec = t.local.healthySince === null ? null : Math.floor((now - t.local.healthySince) / 1000);
   const requiredSec = requiredStableSec(t.damping, now, config.decide);
   const relapsed = t.damping.relapses.length > 0;
@@ -44,12 +44,13 @@ type NextLocal = Pick<LocalTrack, 'local' | 'damping' | 'suspect' | 'sightings'>
  * leader change) moves no host, while a chunk service that restarts between lists is still caught, since a list
  * showing it alive in between does not reset the count. "unknown" (no fresh list) neither starts nor breaks a streak.
  */
-function nextLocal(prev: EngineState, status: LocalStatus, now: number, config: Config): NextLocal {
+function nextLocal(prev: EngineState, status: LocalStatus, freshList: boolean, now: number, config: Config): NextLocal {
   const cfg = config.decide;
   const windowMs = cfg.sessionConfirmSec * 1000;
   const recent = prev.local.sessionBadAt.filter((t) => t <= now && now - t <= windowMs);
   const sessionBad = SESSION_BAD.includes(status);
-  const sessionBadAt = sessionBad ? [...recent, now].slice(-cfg.sessionConfirmLists) : recent;
+  // a sighting is a fresh list: a reused one (a pass that did not ask) is the same sighting again
+  const sessionBadAt = sessionBad && freshList ? [...recent, now].slice(-cfg.sessionConfirmLists) : recent;
   const confirmed = sessionBad && sessionBadAt.length >= cfg.sessionConfirmLists;
   const base = { ...prev.local, sessionBadAt };
 

@@ -19,6 +19,8 @@ export interface ObserveDeps {
   probes: Promise<Record<string, ProbeResult>>;
   /** switches as cached in the state, used when the pass does not wait for the API */
   cachedSwitches: ClusterSwitches | null;
+  /** the last fresh session list, when this pass need not ask for one (the pacing, lib/pass/pacing.ts) */
+  reuseList: SessionsObservation | null;
 }
 
 /** Everything this pass needs to decide. */
@@ -26,7 +28,7 @@ export async function observe(deps: ObserveDeps): Promise<Observations> {
   const { config, log, backend, client } = deps;
   deps.deadline.step = 'observing (route, ICMP, API)';
   const route: Promise<RouteObservation> = backend.readVip();
-  const sessions: Promise<SessionsObservation> = client.sessions();
+  const sessions: Promise<SessionsObservation> = deps.reuseList ? Promise.resolve(deps.reuseList) : client.sessions();
   const switches: Promise<ClusterSwitches | null> = client.switches();
   const { enabled, port, timeoutMs } = config.nfsCheck;
   const nfs: Promise<NfsCheck> = enabled ? checkNfs({ vip: config.nfsVip, port, timeoutMs }) : Promise.resolve(NFS_CHECK_OFF);

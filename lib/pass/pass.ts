@@ -12,13 +12,15 @@ import { loadState, removeStaleTemps, saveLasting, saveRecord } from '../state/s
 import type { State } from '../state/schema';
 import type { ProbeResult } from '../types';
 import type { Agent } from './agent';
+import { heartbeatDue, listToReuse } from './pacing';
 import { logPass, warnReadOnly } from './pass-log';
 
 /** What one pass did, for the commands that print it. */
 export interface PassReport {
   decision: Decision;
   switched: 'no' | 'yes' | 'failed' | 'dry-run';
-  heartbeat: 'sent' | 'failed' | 'none';
+  /** 'paced': not due this pass (api.heartbeatEverySec) */
+  heartbeat: 'sent' | 'failed' | 'none' | 'paced';
   /** what the next passes need pinged: `fast` as closely as the local SCVM, all of `all` */
   watch: { fast: string[]; all: string[] };
 }
@@ -32,6 +34,8 @@ export type ProbeSource = (targets: string[], fast: string[]) => Promise<Record<
 export interface PassOptions {
   edit?: StateEdit;
   probes?: ProbeSource;
+  /** an ICMP verdict changed since the last pass: ask for a fresh session list whatever the pace */
+  urgent?: boolean;
 }
 
 /** A sweep of the pass's own (one-pass `loop`, `route`). */
@@ -45,13 +49,13 @@ export async function runPass(agent: Agent, opts: PassOptions = {}): Promise<Pas
   const { config, log } = agent;
   const deadline = armDeadline(config.passDeadlineMs, 3 * config.commandTimeoutMs, log);
   try {
-    return await Promise.race([deadline.expired, pass(agent, deadline, opts.edit, opts.probes ?? sweepProbes(agent))]);
+    return await Promise.race([deadline.expired, pass(agent, deadline, opts, opts.probes ?? sweepProbes(agent))]);
   } finally {
     deadline.stop();
   }
 }
 
-async function pass(agent: Agent, deadline: Deadline, edit: StateEdit | undefined, probe: ProbeSource): Promise<PassReport> {
+async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: ProbeSource): Promise<PassReport> {
   const { config, log, backend, dryRun } = agent;
   const reading = readClock();
   deadline.step = 'taking the lock';
@@ -65,18 +69,29 @@ async function pass(agent: Agent, deadline: Deadline, edit: StateEdit | undefine
     let state = loaded.state;
     if (time.gap && !loaded.firstRun) state.engine = afterTimeGap(state.engine);
     if (loaded.readOnly) warnReadOnly(log, loaded.readOnly, config.paths.record);
-    edit?.(state, time.now);
+    opts.edit?.(state, time.now);
     const writable = !dryRun && loaded.readOnly === null;
 
     const probes = probe(probeTargets(config, state.engine), watchFirst(config, state.engine, config.probe.watchNext));
     const agentNow = () => time.now + (monotonicMs() - reading.mono);
     const client = createZbsClient({ config, credentials: agent.credentials, log, cache: state.api, now: agentNow });
     try {
-      const obs = await observe({ config, log, backend, client, deadline, probes, cachedSwitches: state.api.switches });
+      const reuseList = listToReuse(state, config, time.now, opts.urgent === true);
+      const obs = await observe({ config, log, backend, client, deadline, probes, cachedSwitches: state.api.switches, reuseList });
 
       deadline.step = 'deciding';
       const input = { obs, state: state.engine, pin: state.pin, config, now: time.now, hostId: agent.hostId };
-      const { decision, state: decided } = decide(input);
+      let { decision, state: decided } = decide(input);
+      if (reuseList !== null && decision.change) {
+        // a switch is never made on a reused list: ask now, and decide again on what the cluster says
+        deadline.step = 'observing (the session list, before a switch)';
+        obs.sessions = await client.sessions();
+        ({ decision, state: decided } = decide(input));
+      }
+      if (obs.sessions !== reuseList) {
+        state.listAsked = { at: time.now, ok: obs.sessions.ok };
+        if (obs.sessions.ok) state.lastList = { from: obs.sessions.from, sessions: obs.sessions.sessions };
+      }
       if (decision.clearPin && state.pin) {
         const why = decision.pinTargetFailing?.cleared ? 'its target failed past decide.pinGraceSec' : 'expired';
         log.info(`pin to ${state.pin.target} removed (${why}); back to LOOP mode`);
@@ -91,7 +106,9 @@ async function pass(agent: Agent, deadline: Deadline, edit: StateEdit | undefine
       const acted = await act(decision, decided, {
         config, log, backend, client, lock, deadline, dryRun, now: time.now,
         switched: (engine) => save({ ...state, engine }), // durable before the refresh is sent
+        heartbeatDue: (to) => heartbeatDue(state.heartbeat, to, config, time.now),
       });
+      if (acted.heartbeatTo) state.heartbeat = { at: time.now, to: acted.heartbeatTo, ok: acted.heartbeat === 'sent' };
 
       deadline.step = 'saving the state';
       state = { ...state, engine: acted.state, lastPass: { at: time.now, ok: true, durationMs: monotonicMs() - reading.mono } };

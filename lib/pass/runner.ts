@@ -10,6 +10,7 @@ import { ProbeMonitor, type MonitorSnapshot } from '../observe/icmp/monitor';
 import { writeFileAtomic } from '../runtime/files';
 import { monotonicMs } from '../runtime/host';
 import { acquireLock, type PassLock } from '../runtime/lock';
+import { cachedRoutes } from '../routes/cached';
 import { startWatchdog, type Watchdog } from '../runtime/watchdog';
 import type { Agent } from './agent';
 import { runPass, type PassReport } from './pass';
@@ -27,6 +28,8 @@ export interface RunnerOptions {
 type Stop = 'end' | 'sigterm' | 'changed';
 
 const POLL_MS = 50;
+/** how long the runner trusts a route it read (lib/routes/cached.ts) */
+const ROUTE_MAX_AGE_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 function identity(file: string): string {
@@ -60,7 +63,8 @@ function readSnapshot(path: string): MonitorSnapshot {
 }
 
 /** Run passes every `everyMs` until this process's end; returns the exit code. */
-export async function runLoop(agent: Agent, opts: RunnerOptions): Promise<number> {
+export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise<number> {
+  const agent: Agent = { ...processAgent, backend: cachedRoutes(processAgent.backend, ROUTE_MAX_AGE_MS, monotonicMs) };
   const { config, log } = agent;
   const started = monotonicMs();
   const endAt = started + (opts.forMs ?? 60_000 - (Date.now() % 60_000) + opts.everyMs);
@@ -83,9 +87,12 @@ export async function runLoop(agent: Agent, opts: RunnerOptions): Promise<number
     wake();
   };
   process.on('SIGTERM', onTerm);
-  // A change of verdict on the local SCVM or the current target starts a pass at once.
+  // A change of verdict on the local SCVM or the current target starts a pass at once; any change of verdict makes
+  // the next pass ask for a fresh session list (lib/pass/pacing.ts).
   let critical = new Set<string>([config.local.dataIp]);
+  let verdictChanged = false;
   monitor.onChange((ip) => {
+    verdictChanged = true;
     if (critical.has(ip)) wake();
   });
   // The first pass at once (the hand-over leaves no gap), then one per slot: each host's slots sit at an offset of
@@ -98,7 +105,9 @@ export async function runLoop(agent: Agent, opts: RunnerOptions): Promise<number
         stop = 'end';
         break;
       }
-      const report = await onePass(agent, monitor, watchdog);
+      const urgent = verdictChanged;
+      verdictChanged = false;
+      const report = await onePass(agent, monitor, watchdog, urgent);
       if (report) critical = new Set(report.watch.fast.slice(0, 2));
       for (const [file, was] of seen) {
         if (identity(file) !== was) {
@@ -135,11 +144,12 @@ export async function runLoop(agent: Agent, opts: RunnerOptions): Promise<number
 }
 
 /** One pass with the monitor's verdicts, under the watchdog; null when it did not run or failed (the next slot tries). */
-async function onePass(agent: Agent, monitor: ProbeMonitor, watchdog: Watchdog): Promise<PassReport | null> {
+async function onePass(agent: Agent, monitor: ProbeMonitor, watchdog: Watchdog, urgent: boolean): Promise<PassReport | null> {
   const { config, log } = agent;
   watchdog.passStarts();
   try {
     return await runPass(agent, {
+      urgent,
       probes: async (all, fast) => {
         monitor.watch(fast, all);
         return monitor.results();

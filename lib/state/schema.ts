@@ -11,6 +11,7 @@ import { isIPv4 } from '../net/ipv4';
 import { emptyRecord, engineRecordSchema, engineStateSchema, initialEngineState, type EngineState } from '../decide/state';
 import { apiCacheSchema, initialApiCache, type ApiCache } from '../observe/zbs/cache';
 import type { ClockAnchor } from '../runtime/clock';
+import type { ZbsSession } from '../types';
 
 export const STATE_VERSION = 2;
 
@@ -32,6 +33,23 @@ export const lastPassSchema = z.object({
 
 const clockSchema = z.object({ boot: z.string().nullable(), mono: z.number(), agent: z.number() });
 
+const lastListSchema = z.object({
+  from: z.string(),
+  sessions: z.array(
+    z.object({
+      sessionId: z.string(),
+      dataIp: z.string().refine(isIPv4),
+      manageIp: z.string().refine(isIPv4).nullable(),
+      zone: z.string().nullable(),
+      alive: z.boolean(),
+      aliveSec: z.number().nullable(),
+    }),
+  ),
+});
+
+const heartbeatSchema = z.object({ at: z.number(), to: z.string(), ok: z.boolean() });
+const listAskedSchema = z.object({ at: z.number(), ok: z.boolean() });
+
 /** Everything a pass works with. */
 export interface State {
   pin: z.output<typeof pinSchema> | null;
@@ -40,11 +58,26 @@ export interface State {
   lastPass: z.output<typeof lastPassSchema> | null;
   /** agent time of the last "steady" log line (a pass that changed nothing is logged only every log.steadyEverySec) */
   steadyLoggedAt: number | null;
+  /** the last fresh session list, reused by passes that do not ask (api.sessionsEverySec) */
+  lastList: { from: string; sessions: ZbsSession[] } | null;
+  /** the last time this host asked for the session list, and whether it got one (api.sessionsEverySec) */
+  listAsked: { at: number; ok: boolean } | null;
+  /** the last heartbeat sent: when, the target it named, whether it got through (api.heartbeatEverySec) */
+  heartbeat: { at: number; to: string; ok: boolean } | null;
 }
 
 /** A first run's state. */
 export function initialState(): State {
-  return { pin: null, engine: initialEngineState(), api: initialApiCache(), lastPass: null, steadyLoggedAt: null };
+  return {
+    pin: null,
+    engine: initialEngineState(),
+    api: initialApiCache(),
+    lastPass: null,
+    steadyLoggedAt: null,
+    lastList: null,
+    listAsked: null,
+    heartbeat: null,
+  };
 }
 
 /** The text of the state file for `state`, without its clock: two passes that changed nothing give the same text. */
@@ -67,6 +100,9 @@ export function recordFileText(state: State): string {
     switches: state.api.switches,
     lastPass: state.lastPass,
     steadyLoggedAt: state.steadyLoggedAt,
+    lastList: state.lastList,
+    listAsked: state.listAsked,
+    heartbeat: state.heartbeat,
   }) + '\n';
 }
 
@@ -140,6 +176,9 @@ export function parseRecordFile(raw: unknown): {
   switches: ApiCache['switches'];
   lastPass: State['lastPass'];
   steadyLoggedAt: number | null;
+  lastList: State['lastList'];
+  listAsked: State['listAsked'];
+  heartbeat: State['heartbeat'];
   newer: number | null;
 } {
   const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -149,6 +188,9 @@ export function parseRecordFile(raw: unknown): {
     switches: part(apiCacheSchema, { switches: r.switches })?.switches ?? null,
     lastPass: part(lastPassSchema, r.lastPass),
     steadyLoggedAt: typeof r.steadyLoggedAt === 'number' ? r.steadyLoggedAt : null,
+    lastList: part(lastListSchema, r.lastList),
+    listAsked: part(listAskedSchema, r.listAsked),
+    heartbeat: part(heartbeatSchema, r.heartbeat),
     newer: version > STATE_VERSION ? version : null,
   };
 }

@@ -105,6 +105,9 @@ export function loadState(paths: StatePaths, log: Log, opts: LoadOptions): Loade
     state.api = { ...state.api, switches: r.switches };
     state.lastPass = r.lastPass;
     state.steadyLoggedAt = r.steadyLoggedAt;
+    state.lastList = r.lastList;
+    state.listAsked = r.listAsked;
+    state.heartbeat = r.heartbeat;
     if (r.newer !== null) readOnly.push(`record file ${paths.record} was written by a newer reroute (version ${r.newer})`);
   }
   return {
