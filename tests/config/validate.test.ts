@@ -63,6 +63,13 @@ describe('validateConfig', () => {
     expect(problems({ ...base(), probe: { count: 2, minReplies: 3 } })[0]).toMatch(/probe.minReplies.*at most probe.count/);
     expect(problems({ ...base(), passDeadlineMs: 1500 })[0]).toMatch(/probe.timeoutMs.*less than passDeadlineMs/);
     expect(problems({ ...base(), api: { username: 'admin' } })[0]).toMatch(/api.password/);
+    expect(problems({ ...base(), api: { hedgeFloorMs: 500, hedgeCeilingMs: 400 } })).toEqual([
+      'key "api.hedgeCeilingMs" is 400, expected at least api.hedgeFloorMs (500)',
+    ]);
+  });
+
+  it('still loads a config that sets api.staggerMs (no longer used since the bounded race)', () => {
+    expect(validateConfig({ ...base(), api: { staggerMs: 150 } }).ok).toBe(true);
   });
 
   it('collects every problem, not just the first', () => {
