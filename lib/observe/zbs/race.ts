@@ -119,6 +119,7 @@ export function race<T>(
       }
       failures.push(r.reason);
       log.debug(`ZBS API: ${what} from ${q.ip} unavailable: ${r.reason}`);
+      if (!hedgeDue) clearTimeout(hedgeTimer); // the request it timed has failed; the next one gets its own
       pump();
     };
 
