@@ -55,7 +55,36 @@ export const apiSchema = z
     connectTimeoutMs: ms(1000, 50, 30_000).describe('TCP connect timeout of one request, ms'),
     requestTimeoutMs: ms(2000, 100, 60_000).describe('total timeout of one request, ms'),
     budgetMs: ms(4000, 200, 60_000).describe('time the API part of a pass may take in all, ms'),
-    staggerMs: ms(150, 0, 5000).describe('delay between starting requests to successive SCVMs when racing, ms'),
+    // The bounded race (issue 18, docs/api.md "Which SCVM is asked").
+    hedgeFloorMs: ms(150, 10, 60_000).describe(
+      'the hedge (one more SCVM asked while the first request is unanswered) never goes sooner than this, ms',
+    ),
+    hedgeCeilingMs: ms(1000, 10, 60_000).describe(
+      'the hedge never goes later than this; in between, after the 95th percentile of recent answer times; the ceiling while none is known, ms',
+    ),
+    retryTokens: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(10)
+      .describe(
+        'retry budget of the process: every extra request (the hedge, the next SCVM after a failure) spends a token; empty: one SCVM a call; 0: the local SCVM only',
+      ),
+    retryRefillSec: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .default(10)
+      .describe('a token comes back every N s; a call that gets an answer gives back what it spent and one more, s'),
+    staggerMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(5000)
+      .optional()
+      .describe('no longer used (the race hedges after hedgeFloorMs..hedgeCeilingMs); accepted so that older configs load'),
     switchesRefreshSec: z.number().int().min(10).max(86_400).default(300).describe('re-read cluster switches every N s'),
     sessionsEverySec: z
       .number()
@@ -325,6 +354,13 @@ export const configSchema = z
         code: z.ZodIssueCode.custom,
         path: ['api', 'budgetMs'],
         message: `less than passDeadlineMs (${c.passDeadlineMs})`,
+      });
+    }
+    if (c.api.hedgeCeilingMs < c.api.hedgeFloorMs) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['api', 'hedgeCeilingMs'],
+        message: `at least api.hedgeFloorMs (${c.api.hedgeFloorMs})`,
       });
     }
     if (c.decide.maxBackToNormalSec < c.decide.backToNormalSec) {

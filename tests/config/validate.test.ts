@@ -69,6 +69,13 @@ describe('validateConfig', () => {
     expect(problems({ ...short, nfsCheck: { enabled: true, timeoutMs: 3000 } })).toEqual([
       'key "nfsCheck.timeoutMs" is 3000, expected less than passDeadlineMs (3000)',
     ]);
+    expect(problems({ ...base(), api: { hedgeFloorMs: 500, hedgeCeilingMs: 400 } })).toEqual([
+      'key "api.hedgeCeilingMs" is 400, expected at least api.hedgeFloorMs (500)',
+    ]);
+  });
+
+  it('still loads a config that sets api.staggerMs (no longer used since the bounded race)', () => {
+    expect(validateConfig({ ...base(), api: { staggerMs: 150 } }).ok).toBe(true);
   });
 
   it('collects every problem, not just the first', () => {

@@ -409,7 +409,8 @@ export class Cluster {
         connectTimeoutMs: 1000,
         requestTimeoutMs: 1500,
         budgetMs: 3000,
-        staggerMs: 1500,
+        hedgeFloorMs: 1500,
+        hedgeCeilingMs: 1500,
         switchesRefreshSec: 10,
       },
       // Short probe: 5 echoes 50 ms apart, 2 replies make a target reachable, whole sweep within 800 ms.

@@ -109,6 +109,8 @@ export interface EmuRecord {
   /** refresh: the uuid in the path */
   sessionId?: string;
   remote?: string;
+  /** when the answer was sent in full, or the connection closed without one (epoch ms); absent while still open */
+  endedAt?: number;
 }
 
 export interface EmuRecords {
@@ -349,6 +351,9 @@ export function startZbsEmulator(opts: EmuOptions = {}): Promise<ZbsEmulator> {
     const bodyText = await readBody(req);
     if (!ep) return fail(res, 404, 'ENOTFOUND', `no endpoint ${method} ${path}`);
     const rec: EmuRecord = { at: Date.now(), endpoint: ep, method, path, status: 0, remote: req.socket.remoteAddress };
+    res.once('close', () => {
+      rec.endedAt = Date.now();
+    });
     const finish = (status: number, body: unknown) => {
       rec.status = status;
       send(res, status, body);

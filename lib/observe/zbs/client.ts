@@ -1,4 +1,5 @@
-// The ZBS API client of one pass: session list, cluster switches, and authenticated calls for refresh/heartbeat.
+// The ZBS API client of one pass: session list, cluster switches, and authenticated calls for refresh/heartbeat. What
+// outlives the pass (connections, the race's memory) is the process's link (link.ts).
 // Failure is data: nothing here throws; every failure is {ok:false, reason} plus a log line saying what was wrong.
 // An unusable API is never itself a reason to switch routes (DESIGN §5 "If HTTP fails, do not switch").
 import type { Config } from '../../config/schema';
@@ -7,7 +8,8 @@ import type { Log } from '../../runtime/log';
 import type { ClusterSwitches, SessionsObservation } from '../../types';
 import { isIPv4 } from '../../net/ipv4';
 import type { ApiCache } from './cache';
-import { createHttp, type Http } from './http';
+import { openZbsLink, type ZbsLink } from './link';
+import { race, type RaceResult } from './race';
 import { parseLogin, parseSessionList, parseSwitches, type Parsed } from './schemas';
 
 export const TOKEN_HEADER = 'X-SmartX-Token';
@@ -21,6 +23,8 @@ export interface ZbsClientDeps {
   cache: ApiCache;
   /** wall clock, epoch ms (token expiry, switches age) */
   now: () => number;
+  /** the process's connections and race memory (the long-lived runner's); without it the client opens its own */
+  link?: ZbsLink;
 }
 
 export interface ApiCall {
@@ -34,7 +38,7 @@ export interface ApiCall {
 export type ApiCallResult = { ok: true; status: number; body: unknown } | { ok: false; reason: string };
 
 export interface ZbsClient {
-  /** The session list, raced over the SCVMs: local first, then the others every api.staggerMs; first good answer wins. */
+  /** The session list, raced over the SCVMs (race.ts): local first, another only after a failure or as the hedge. */
   sessions(): Promise<SessionsObservation>;
   /** Cluster switches: the cached value while younger than api.switchesRefreshSec, else re-read (cache kept on failure). */
   switches(): Promise<ClusterSwitches | null>;
@@ -42,19 +46,18 @@ export interface ZbsClient {
   call(ip: string, req: ApiCall): Promise<ApiCallResult>;
   /** Drop the pooled connections: after a route switch, later requests open new ones. */
   dropConnections(): void;
-  /** Abort what still runs and close every connection. Call once at the end of the pass. */
+  /** Abort this client's calls; close the connections too unless the caller gave the link. Once, at the pass's end. */
   close(): Promise<void>;
 }
 
 type Token = { ok: true; value: string | null } | { ok: false; reason: string };
 
 /** Create the client of one pass. */
-export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
+export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
   const { config, credentials, log, cache, now } = deps;
   const api = config.api;
-  const io =
-    http ??
-    createHttp({ scheme: api.scheme, port: api.port, connectTimeoutMs: api.connectTimeoutMs, maxBodyBytes: api.maxBodyBytes });
+  const link = deps.link ?? openZbsLink(api);
+  const io = link.http;
   const closing = new AbortController();
   let spentMs = 0;
 
@@ -166,54 +169,12 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
     }
   }
 
-  /** Ask the SCVMs in turn, local first, a new one every staggerMs or as soon as one fails; first good answer wins. */
-  function race<T>(
-    what: string,
-    attempt: (ip: string, signal: AbortSignal) => Promise<Parsed<T>>,
-    outer: AbortSignal,
-  ): Promise<{ ok: true; value: T; from: string } | { ok: false; reason: string }> {
-    const ips = candidates();
-    const won = new AbortController();
-    const signal = AbortSignal.any([outer, won.signal]);
-    return new Promise((resolve) => {
-      const failures: string[] = [];
-      let next = 0;
-      let running = 0;
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const launch = (): void => {
-        clearTimeout(timer);
-        if (settled || next >= ips.length) return;
-        const ip = ips[next++] as string;
-        running++;
-        attempt(ip, signal).then(
-          (r) => done(ip, r),
-          (e: unknown) => done(ip, { ok: false, reason: `unexpected: ${(e as Error).message}` }),
-        );
-        if (next < ips.length) timer = setTimeout(launch, api.staggerMs);
-      };
-      const done = (ip: string, r: Parsed<T>): void => {
-        running--;
-        if (settled) return;
-        if (r.ok) {
-          settled = true;
-          clearTimeout(timer);
-          won.abort(new Error(`${ip} answered first`));
-          resolve({ ok: true, value: r.value, from: ip });
-          return;
-        }
-        failures.push(r.reason);
-        log.debug(`ZBS API: ${what} from ${ip} unavailable: ${r.reason}`);
-        if (next < ips.length) launch();
-        else if (running === 0) {
-          settled = true;
-          resolve({ ok: false, reason: failures.join('; ') });
-        }
-      };
-      if (ips.length === 0) resolve({ ok: false, reason: 'no SCVM manage IP configured' });
-      else launch();
-    });
-  }
+  const raceScvms = <T>(what: string, attempt: (ip: string, signal: AbortSignal) => Promise<Parsed<T>>) =>
+    withinBudget<RaceResult<T>>(
+      what,
+      (signal) => race({ what, ips: candidates(), state: link.race, log, signal }, attempt),
+      (reason) => ({ ok: false, reason }),
+    );
 
   const getParsed =
     <T>(path: string, parse: (body: unknown) => Parsed<T>) =>
@@ -225,12 +186,7 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
 
   return {
     async sessions() {
-      const r = await withinBudget(
-        'session list',
-        (signal) =>
-          race('session list', getParsed(api.sessionsPath, (b) => parseSessionList(b, api.maxSessions)), signal),
-        (reason) => ({ ok: false as const, reason }),
-      );
+      const r = await raceScvms('session list', getParsed(api.sessionsPath, (b) => parseSessionList(b, api.maxSessions)));
       if (!r.ok) {
         const reason = `ZBS API unavailable: ${r.reason}`;
         // the engine warns (rate-limited) with this reason: "no fresh session list (...)"
@@ -246,11 +202,7 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
       const current = c ? { enableReroute: c.enableReroute, enableSecondaryDataChannel: c.enableSecondaryDataChannel } : null;
       const age = c ? now() - c.fetchedAt : Infinity;
       if (c && age >= 0 && age < api.switchesRefreshSec * 1000) return current;
-      const r = await withinBudget(
-        'cluster switches',
-        (signal) => race('cluster switches', getParsed(api.switchesPath, parseSwitches), signal),
-        (reason) => ({ ok: false as const, reason }),
-      );
+      const r = await raceScvms('cluster switches', getParsed(api.switchesPath, parseSwitches));
       if (!r.ok) {
         const kept = c ? `keeping the value read at ${new Date(c.fetchedAt).toISOString()}` : 'none known yet';
         log.warn(`cluster switches unavailable (${r.reason}); ${kept}`);
@@ -268,17 +220,23 @@ export function createZbsClient(deps: ZbsClientDeps, http?: Http): ZbsClient {
     async call(ip, req) {
       if (!isIPv4(ip)) return { ok: false, reason: `refusing to call the API at a non-IPv4 address` };
       if (!req.path.startsWith('/')) return { ok: false, reason: `refusing a request path that is not absolute` };
-      return withinBudget(`${req.method} ${req.path}`, (signal) => authed(ip, req, signal), (reason) => ({
-        ok: false as const,
-        reason,
-      }));
+      // One request to one SCVM: it counts among the process's requests in flight, as a call's first request does.
+      const slot = link.race.slots.take(true);
+      try {
+        return await withinBudget(`${req.method} ${req.path}`, (signal) => authed(ip, req, signal), (reason) => ({
+          ok: false as const,
+          reason,
+        }));
+      } finally {
+        slot?.release();
+      }
     },
 
     dropConnections: () => io.dropConnections(),
 
     async close() {
       closing.abort(new Error('client closed'));
-      await io.close();
+      if (!deps.link) await link.close();
     },
   };
 }

@@ -1,8 +1,8 @@
 // One HTTP request to an SCVM's API, bounded and never throwing: JSON in, JSON out, or the reason there is none.
 // Timeouts are our own timers: undici's connect/headers timeouts fire up to 500 ms late, AbortSignal.timeout does not.
-// Connections are kept alive within a pass (a steady pass sends its heartbeat on the connection that fetched the
-// session list), dropped after a route switch (what comes after a switch starts afresh), and destroyed by close() at
-// the end of the pass, so nothing keeps the process alive.
+// Connections are kept alive for as long as the Http lives (a steady pass sends its heartbeat on the connection that
+// fetched the session list; the long-lived runner keeps one Http for the process, link.ts), dropped after a route
+// switch (what comes after a switch starts afresh), and destroyed by close(), so nothing keeps the process alive.
 import { connect as netConnect, type Socket } from 'node:net';
 import type * as Tls from 'node:tls';
 import type { Dispatcher } from 'undici';
@@ -106,7 +106,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): P
   return Buffer.concat(chunks);
 }
 
-/** An HTTP helper for one pass; close() it at the end of the pass. */
+/** An HTTP helper for a pass or a process (link.ts); close() it at the end. */
 export function createHttp(opts: HttpOptions): Http {
   const newPool = () => {
     const sockets = new Set<Socket>();

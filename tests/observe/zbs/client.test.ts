@@ -3,23 +3,34 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { apiCacheSchema, initialApiCache, type ApiCache } from '../../../lib/observe/zbs/cache';
 import { createZbsClient, type ZbsClient } from '../../../lib/observe/zbs/client';
+import { openZbsLink, type ZbsLink } from '../../../lib/observe/zbs/link';
+import { BUDGET_EMPTY } from '../../../lib/observe/zbs/race';
 import type { Config } from '../../../lib/config/schema';
 import { recordingLog, type RecordingLog } from '../../support/log';
-import { CREDENTIALS, labConfig, loginCount, scvm, startLab, type Lab } from './lab';
+import { CREDENTIALS, labConfig, loginCount, maxInFlight, requestCount, scvm, startLab, type Lab } from './lab';
 
 let lab: Lab;
 let clients: ZbsClient[] = [];
+let links: ZbsLink[] = [];
 
-function client(cache: ApiCache, opts: { config?: Config; now?: () => number; log?: RecordingLog } = {}) {
+function client(cache: ApiCache, opts: { config?: Config; now?: () => number; log?: RecordingLog; link?: ZbsLink } = {}) {
   const c = createZbsClient({
     config: opts.config ?? lab.config,
     credentials: CREDENTIALS,
     log: opts.log ?? recordingLog(),
     cache,
     now: opts.now ?? Date.now,
+    link: opts.link,
   });
   clients.push(c);
   return c;
+}
+
+/** A process's link, as the long-lived runner holds it across passes. */
+function processLink(config: Config): ZbsLink {
+  const link = openZbsLink(config.api);
+  links.push(link);
+  return link;
 }
 
 beforeEach(async () => {
@@ -27,7 +38,9 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await Promise.all(clients.map((c) => c.close()));
+  await Promise.all(links.map((l) => l.close()));
   clients = [];
+  links = [];
   await lab.close();
 });
 
@@ -135,9 +148,11 @@ describe('racing the SCVMs', () => {
     expect(log.messages('debug').join('\n')).toMatch(/from 127\.0\.0\.1 unavailable: login: .*connection refused/);
   });
 
-  test('local API hangs: the next SCVM starts after the stagger and wins; the loser is abandoned', async () => {
+  test('local API hangs: the hedge goes to the next SCVM after the hedge delay and wins', async () => {
     lab.emus[0]!.patch({ faults: { all: { hang: true } } });
-    const config = labConfig(3, lab.port, { api: { staggerMs: 100, requestTimeoutMs: 20_000, budgetMs: 9000 } });
+    const config = labConfig(3, lab.port, {
+      api: { hedgeFloorMs: 100, hedgeCeilingMs: 100, requestTimeoutMs: 20_000, budgetMs: 9000 },
+    });
     const started = performance.now();
     const s = await client(initialApiCache(), { config }).sessions();
     const took = performance.now() - started;
@@ -155,6 +170,145 @@ describe('racing the SCVMs', () => {
     expect(log.messages('debug').join('\n')).toMatch(/127\.0\.0\.1 unavailable: .*not JSON/);
   });
 });
+
+describe('a bounded race (issue 18): one SCVM at a time, one hedge, a retry budget', () => {
+  /** A token in the cache, and the records cleared: what follows counts the session list requests only. */
+  async function loggedIn(config: Config): Promise<ApiCache> {
+    const cache = initialApiCache();
+    expect((await client(cache, { config: labConfig(1, lab.port) }).sessions()).ok).toBe(true);
+    lab.emus.forEach((e) => e.clearRecords());
+    return cache;
+  }
+  const lists = (i: number) => lab.emus[i]!.records.sessionLists.length;
+
+  test('(a) a healthy local SCVM: one request a call, nobody else asked', async () => {
+    const config = labConfig(4, lab.port, { api: { hedgeFloorMs: 50, hedgeCeilingMs: 5000 } });
+    const cache = await loggedIn(config);
+    const link = processLink(config);
+    for (let pass = 0; pass < 5; pass++) {
+      expect(await client(cache, { config, link }).sessions()).toMatchObject({ ok: true, from: scvm(0).manageIp });
+    }
+    expect(requestCount(lab)).toBe(5);
+    expect(lists(0)).toBe(5);
+  });
+
+  test('(b) local refuses connections: the next SCVM is asked at once, one at a time', async () => {
+    await lab.close();
+    lab = await startLab(4);
+    const config = labConfig(4, lab.port, { api: { hedgeFloorMs: 30_000, hedgeCeilingMs: 30_000, budgetMs: 9000 } });
+    const cache = await loggedIn(config);
+    await lab.emus[0]!.close(); // connection refused
+    lab.emus[1]!.patch({ faults: { sessions: { status: 503 } } });
+    const log = recordingLog();
+    const started = performance.now();
+    const s = await client(cache, { config, log }).sessions();
+    expect(s).toMatchObject({ ok: true, from: scvm(2).manageIp });
+    // not after a hedge delay (30 s): at once after each failure
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect([lists(1), lists(2), lists(3)]).toEqual([1, 1, 0]);
+    expect(maxInFlight(lab, 0)).toBe(1);
+    const debug = log.messages('debug').join('\n');
+    expect(debug).toMatch(/session list from 127\.0\.0\.1 unavailable: .*connection refused/);
+    expect(debug).toMatch(/session list from 127\.0\.0\.2 unavailable: .*HTTP 503/);
+  });
+
+  test('(c) every SCVM hangs: never more than 2 requests in flight, yet every SCVM is asked in turn', async () => {
+    await lab.close();
+    lab = await startLab(5);
+    lab.emus.forEach((e) => e.patch({ faults: { all: { hang: true } } }));
+    const config = labConfig(5, lab.port, {
+      api: { hedgeFloorMs: 100, hedgeCeilingMs: 100, requestTimeoutMs: 800, connectTimeoutMs: 800, budgetMs: 9000 },
+    });
+    const s = await client(initialApiCache(), { config }).sessions();
+    expect(s).toEqual({ ok: false, reason: expect.stringMatching(/no complete answer within 800 ms/) });
+    expect(lab.emus.map((e) => e.records.logins.length)).toEqual([1, 1, 1, 1, 1]);
+    // The emulator sees a connection close a moment after the client let it go: 100 ms of grace, against
+    // overlaps of about 700 ms that a third request would have.
+    expect(maxInFlight(lab, 100)).toBe(2);
+  });
+
+  test('(c) the session list and the switches asked together while every SCVM hangs: still 2 in flight at most', async () => {
+    await lab.close();
+    lab = await startLab(4);
+    const config = labConfig(4, lab.port, {
+      api: { hedgeFloorMs: 100, hedgeCeilingMs: 100, requestTimeoutMs: 800, connectTimeoutMs: 800, budgetMs: 9000 },
+    });
+    const cache = await loggedIn(config); // with a token the two calls do not share a login request
+    lab.emus.forEach((e) => e.patch({ faults: { all: { hang: true } } }));
+    const c = client(cache, { config });
+    const [s, sw] = await Promise.all([c.sessions(), c.switches()]);
+    expect(s.ok).toBe(false);
+    expect(sw).toBeNull();
+    expect(requestCount(lab)).toBeGreaterThanOrEqual(4);
+    expect(maxInFlight(lab, 100)).toBe(2);
+  });
+
+  test('(d) the hedge delay follows the answers seen: a slow but healthy local SCVM is not hedged every call', async () => {
+    const config = labConfig(3, lab.port, {
+      api: { hedgeFloorMs: 50, hedgeCeilingMs: 6000, requestTimeoutMs: 10_000, budgetMs: 9000 },
+    });
+    const cache = await loggedIn(config);
+    const link = processLink(config);
+    const pass = () => client(cache, { config, link }).sessions();
+    for (let i = 0; i < 5; i++) expect(await pass()).toMatchObject({ ok: true, from: scvm(0).manageIp });
+    expect(link.race.latency.hedgeDelayMs()).toBeLessThan(1500); // fast loopback answers (the floor, unless loaded)
+
+    // The local SCVM slows down to 3 s: the hedge goes early and wins, and the local answer is still awaited...
+    lab.emus[0]!.patch({ faults: { sessions: { latencyMs: 3000 } } });
+    expect(await pass()).toMatchObject({ ok: true, from: scvm(1).manageIp });
+    await until(() => link.race.slots.inFlight() === 0);
+    expect(lab.emus[0]!.records.sessionLists.at(-1)!.status).toBe(200);
+    // ...so the hedge delay has learnt it.
+    expect(link.race.latency.hedgeDelayMs()).toBeGreaterThanOrEqual(3000);
+
+    // Slow but healthy (1 s, 2 s under the delay learnt): answered by the local SCVM, nobody else asked.
+    lab.emus[0]!.patch({ faults: { sessions: { latencyMs: 1000 } } });
+    const hedgedBefore = lists(1);
+    for (let i = 0; i < 3; i++) expect(await pass()).toMatchObject({ ok: true, from: scvm(0).manageIp });
+    expect(lists(1)).toBe(hedgedBefore);
+  });
+
+  test('(e) the retry budget: after repeated failures one SCVM a call, until answers refill it', async () => {
+    const config = labConfig(3, lab.port, { api: { retryTokens: 2, retryRefillSec: 86_400 } });
+    const cache = await loggedIn(config);
+    const link = processLink(config);
+    const log = recordingLog();
+    const pass = () => client(cache, { config, link, log }).sessions();
+    lab.emus.forEach((e) => e.patch({ faults: { sessions: { status: 503 } } }));
+
+    expect(await pass()).toEqual({ ok: false, reason: expect.not.stringContaining(BUDGET_EMPTY) });
+    expect([lists(0), lists(1), lists(2)]).toEqual([1, 1, 1]); // two retries: the budget is spent
+    for (let i = 0; i < 3; i++) {
+      expect(await pass()).toEqual({ ok: false, reason: expect.stringContaining(BUDGET_EMPTY) });
+    }
+    expect([lists(0), lists(1), lists(2)]).toEqual([4, 1, 1]);
+    expect(log.messages('debug').join('\n')).toContain(`session list: ${BUDGET_EMPTY}`);
+
+    // The local SCVM answers again: each answer gives a token back, and the next failure may try another SCVM.
+    lab.emus[0]!.patch({ faults: { sessions: null } });
+    expect(await pass()).toMatchObject({ ok: true, from: scvm(0).manageIp });
+    lab.emus[0]!.patch({ faults: { sessions: { status: 503 } } });
+    lab.emus[1]!.patch({ faults: { sessions: null } });
+    expect(await pass()).toMatchObject({ ok: true, from: scvm(1).manageIp });
+    expect([lists(0), lists(1), lists(2)]).toEqual([6, 2, 1]);
+  });
+
+  test('a client closed at the end of its pass leaves the process link usable for the next pass', async () => {
+    const link = processLink(lab.config);
+    const first = client(initialApiCache(), { link });
+    expect((await first.sessions()).ok).toBe(true);
+    await first.close();
+    expect((await client(initialApiCache(), { link }).sessions()).ok).toBe(true);
+  });
+});
+
+async function until(cond: () => boolean, limitMs = 15_000): Promise<void> {
+  const end = performance.now() + limitMs;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`condition not met within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe('API unavailable: every failure is data, with a debug line (the engine warns, rate-limited)', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
@@ -210,7 +364,9 @@ describe('API unavailable: every failure is data, with a debug line (the engine 
 describe('time is bounded', () => {
   test('every SCVM hangs: sessions() gives up within api.budgetMs', async () => {
     lab.emus.forEach((e) => e.patch({ faults: { all: { hang: true } } }));
-    const config = labConfig(3, lab.port, { api: { budgetMs: 700, requestTimeoutMs: 20_000, staggerMs: 100 } });
+    const config = labConfig(3, lab.port, {
+      api: { budgetMs: 700, requestTimeoutMs: 20_000, hedgeFloorMs: 100, hedgeCeilingMs: 100 },
+    });
     const c = client(initialApiCache(), { config });
     const started = performance.now();
     const s = await c.sessions();

@@ -32,7 +32,7 @@ export function clusterSessions(n: number): EmuSession[] {
 }
 
 /**
- * A valid config for n SCVMs on the lab port; `api` and other keys may be overridden. Timeouts and the stagger are
+ * A valid config for n SCVMs on the lab port; `api` and other keys may be overridden. Timeouts and the hedge delay are
  * generous, so a loaded machine does not make a slow local answer look like a failure (and a second SCVM get asked);
  * tests about racing and timeouts set their own.
  */
@@ -42,7 +42,15 @@ export function labConfig(n: number, port: number, over: Partial<ConfigInput> & 
     local: { dataIp: scvm(0).dataIp, manageIp: scvm(0).manageIp },
     scvms: Array.from({ length: n }, (_, i) => ({ dataIp: scvm(i).dataIp, manageIp: scvm(i).manageIp })),
     hypervisorIp: '127.0.1.11',
-    api: { port, staggerMs: 3000, connectTimeoutMs: 2000, requestTimeoutMs: 5000, budgetMs: 8000, ...over.api },
+    api: {
+      port,
+      hedgeFloorMs: 3000,
+      hedgeCeilingMs: 3000,
+      connectTimeoutMs: 2000,
+      requestTimeoutMs: 5000,
+      budgetMs: 8000,
+      ...over.api,
+    },
   });
   if (!r.ok) throw new Error(`lab config invalid: ${r.problems.join('; ')}`);
   return r.config;
@@ -79,3 +87,18 @@ export async function startLab(n: number, over: Partial<ConfigInput> = {}): Prom
 
 /** Logins received by all emulators of the lab. */
 export const loginCount = (lab: Lab) => lab.emus.reduce((n, e) => n + e.records.logins.length, 0);
+
+/** API requests received by all emulators of the lab (logins included). */
+export const requestCount = (lab: Lab) => lab.emus.reduce((n, e) => n + e.records.all.length, 0);
+
+/**
+ * The most API requests open at the same moment across all emulators. A request counts as closed `graceMs` before the
+ * emulator saw its connection close: the client has already let it go by then, and the emulator, in the same
+ * process, may notice a moment after the client has asked the next SCVM.
+ */
+export function maxInFlight(lab: Lab, graceMs: number): number {
+  const all = lab.emus.flatMap((e) => e.records.all);
+  const end = (r: (typeof all)[number]) => (r.endedAt === undefined ? Infinity : r.endedAt - graceMs);
+  // The most open at once is the most open at some request's arrival: that one, and those before it not yet closed.
+  return Math.max(0, ...all.map((r) => 1 + all.filter((o) => o !== r && o.at <= r.at && r.at < end(o)).length));
+}
