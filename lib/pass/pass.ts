@@ -4,6 +4,7 @@ import { decide, probeTargets, afterTimeGap, watchFirst, type Decision } from '.
 import { observe } from '../observe';
 import { startSweep } from '../observe/icmp/prober';
 import { createZbsClient } from '../observe/zbs/client';
+import type { ZbsLink } from '../observe/zbs/link';
 import { continueTime, readClock } from '../runtime/clock';
 import { armDeadline, type Deadline } from '../runtime/deadline';
 import { monotonicMs } from '../runtime/host';
@@ -36,6 +37,8 @@ export interface PassOptions {
   probes?: ProbeSource;
   /** an ICMP verdict changed since the last pass: ask for a fresh session list whatever the pace */
   urgent?: boolean;
+  /** the process's link to the API (the long-lived runner's); absent: the pass opens and closes its own */
+  link?: ZbsLink;
 }
 
 /** A sweep of the pass's own (one-pass `loop`, `route`). */
@@ -74,7 +77,9 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
 
     const probes = probe(probeTargets(config, state.engine), watchFirst(config, state.engine, config.probe.watchNext));
     const agentNow = () => time.now + (monotonicMs() - reading.mono);
-    const client = createZbsClient({ config, credentials: agent.credentials, log, cache: state.api, now: agentNow });
+    const client = createZbsClient({
+      config, credentials: agent.credentials, log, cache: state.api, now: agentNow, ...(opts.link ? { link: opts.link } : {}),
+    });
     try {
       const reuseList = listToReuse(state, config, time.now, opts.urgent === true);
       const obs = await observe({ config, log, backend, client, deadline, probes, cachedSwitches: state.api.switches, reuseList });

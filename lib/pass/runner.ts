@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LockedError, RerouteError } from '../errors';
 import { ProbeMonitor, type MonitorSnapshot } from '../observe/icmp/monitor';
+import { openZbsLink, type ZbsLink } from '../observe/zbs/link';
 import { writeFileAtomic } from '../runtime/files';
 import { monotonicMs } from '../runtime/host';
 import { acquireLock, type PassLock } from '../runtime/lock';
@@ -79,6 +80,7 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   const monitor = new ProbeMonitor(config.probe, log, readSnapshot(memoryFile));
   const maxPassMs = config.passDeadlineMs + 3 * config.commandTimeoutMs + 2000; // the deadline and its one grace
   const watchdog = startWatchdog(join(runDir, 'pass-running'), config.paths.log, maxPassMs);
+  const link = openZbsLink(config.api); // connections, answer times and the retry budget live as long as the process
   const seen = new Map(opts.watchFiles.map((f) => [f, identity(f)]));
   let stop: Stop | null = null;
   let wake: () => void = () => undefined;
@@ -107,7 +109,7 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
       }
       const urgent = verdictChanged;
       verdictChanged = false;
-      const report = await onePass(agent, monitor, watchdog, urgent);
+      const report = await onePass(agent, { monitor, watchdog, link }, urgent);
       if (report) critical = new Set(report.watch.fast.slice(0, 2));
       for (const [file, was] of seen) {
         if (identity(file) !== was) {
@@ -136,6 +138,7 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
       log.debug(`runner: cannot keep what the monitor learned: ${(e as Error).message}`);
     }
     monitor.close();
+    await link.close();
     runner.release();
   }
   if (stop === 'changed') startSuccessor(log);
@@ -144,12 +147,19 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
 }
 
 /** One pass with the monitor's verdicts, under the watchdog; null when it did not run or failed (the next slot tries). */
-async function onePass(agent: Agent, monitor: ProbeMonitor, watchdog: Watchdog, urgent: boolean): Promise<PassReport | null> {
-  const { config, log } = agent;
+interface RunnerParts {
+  monitor: ProbeMonitor;
+  watchdog: Watchdog;
+  link: ZbsLink;
+}
+
+async function onePass(agent: Agent, { monitor, watchdog, link }: RunnerParts, urgent: boolean): Promise<PassReport | null> {
+  const { log } = agent;
   watchdog.passStarts();
   try {
     return await runPass(agent, {
       urgent,
+      link,
       probes: async (all, fast) => {
         monitor.watch(fast, all);
         return monitor.results();
