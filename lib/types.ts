@@ -37,16 +37,20 @@ export interface ClusterSwitches {
 }
 
 /**
- * The session list of this pass: fresh from one SCVM, or why there is none. `fresh: false`: the last fresh list,
+ * The session list of this pass: fresh from one SCVM, or why there is none. `reused`: the last fresh list,
  * reused by a pass that did not ask (the long-lived mode asks every api.sessionsEverySec, docs/api.md): it counts as
- * what the cluster says, but never as a new sighting.
+ * what the cluster says, but never as a new sighting; a reused failure is the last ask's. `skipped`: not waited for
+ * (the local SCVM fails ICMP).
  */
 export type SessionsObservation =
-  | { ok: true; sessions: ZbsSession[]; from: string; fresh?: boolean }
-  | { ok: false; reason: string };
+  | { ok: true; sessions: ZbsSession[]; from: string; reused?: true }
+  | { ok: false; reason: string; skipped?: true; reused?: true };
 
-/** Next hop(s) of the VIP /32 route as the host reports them. */
-export type RouteObservation = { ok: true; nextHops: string[] } | { ok: false; reason: string };
+/**
+ * Next hop(s) of the VIP /32 route as the host reports them. `reused`: as the long-lived runner read it up to 10 s ago
+ * (lib/routes/cached.ts); a pass that would switch on it reads it again first.
+ */
+export type RouteObservation = { ok: true; nextHops: string[]; reused?: true } | { ok: false; reason: string };
 
 /**
  * The NFS data-path check of one pass: a TCP connect to the NFS VIP, routed via the current target. "failed" is an

@@ -112,7 +112,7 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
 
   const memory = mergeSessions({ sessions: prev.sessions, lastSeen: prev.record.lastSeen }, obs.sessions, now);
   const sessions = memory.sessions;
-  const freshList = obs.sessions.ok && obs.sessions.fresh !== false;
+  const freshList = obs.sessions.ok && !obs.sessions.reused;
   const listAt = freshList ? now : prev.record.listAt;
   const views = clusterView(config, sessions.known, obs.probes);
   const localView = views.find((v) => v.dataIp === config.local.dataIp)!;

@@ -27,7 +27,7 @@ export interface SessionMemory {
  * is not recorded (the record is lost at a reboot) counts as seen now: it is forgotten only after 7 days unseen.
  */
 export function mergeSessions(prev: SessionMemory, obs: Observations['sessions'], now: number): SessionMemory {
-  if (!obs.ok || obs.fresh === false) return prev;
+  if (!obs.ok || obs.reused) return prev;
   const byIp = new Map<string, KnownScvm>();
   const lastSeen: Record<string, number> = {};
   for (const k of prev.sessions.known) {

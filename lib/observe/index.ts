@@ -38,10 +38,7 @@ export async function observe(deps: ObserveDeps): Promise<Observations> {
   let switchesNow: ClusterSwitches | null;
   let nfsNow: NfsCheck;
   if (local && !local.reachable) {
-    const notWaited: SessionsObservation = {
-      ok: false,
-      reason: 'not awaited: the local SCVM fails ICMP (fast out)',
-    };
+    const notWaited: SessionsObservation = { ok: false, reason: 'not awaited: the local SCVM fails ICMP (fast out)', skipped: true };
     sessionsNow = await Promise.race([sessions, Promise.resolve(notWaited)]);
     switchesNow = await Promise.race([switches, Promise.resolve(deps.cachedSwitches)]);
     nfsNow = await Promise.race([nfs, Promise.resolve<NfsCheck>({ result: 'unknown', why: 'not awaited (fast out)', skipped: true })]);
@@ -51,4 +48,21 @@ export async function observe(deps: ObserveDeps): Promise<Observations> {
   }
   const routeNow = await route;
   return { probes, sessions: sessionsNow, switches: switchesNow, route: routeNow, nfs: nfsNow };
+}
+
+/**
+ * Before a switch, what this pass reused (the last session list, the runner's cached route) is looked at again: a
+ * fresh route read, and a fresh list unless the local SCVM fails ICMP (then the pass would not wait for one anyway).
+ */
+export async function observeAgain(deps: Pick<ObserveDeps, 'config' | 'backend' | 'client' | 'deadline'>, obs: Observations): Promise<Observations> {
+  const local = obs.probes[deps.config.local.dataIp];
+  const askList = obs.sessions.reused === true && !(local && !local.reachable);
+  const readRoute = obs.route.ok && obs.route.reused === true;
+  if (!askList && !readRoute) return obs;
+  deps.deadline.step = 'observing again before a switch';
+  const [sessions, route] = await Promise.all([
+    askList ? deps.client.sessions() : obs.sessions,
+    readRoute ? deps.backend.readVip({ fresh: true }) : obs.route,
+  ]);
+  return { ...obs, sessions, route };
 }

@@ -21,9 +21,17 @@ export function listToReuse(state: State, config: Config, now: number, urgent: b
   const asked = state.listAsked;
   if (urgent || due(asked, config.api.sessionsEverySec, now)) return null;
   if (state.engine.local.sessionBadAt.length > 0) return null;
-  if (asked!.ok && state.lastList) return { ok: true, sessions: state.lastList.sessions, from: state.lastList.from, fresh: false };
+  if (asked!.ok && state.lastList) return { ok: true, sessions: state.lastList.sessions, from: state.lastList.from, reused: true };
   const ago = Math.round((now - asked!.at) / 1000);
-  return { ok: false, reason: `the last ask failed ${ago} s ago; asked again every api.sessionsEverySec (${config.api.sessionsEverySec} s)` };
+  const reason = `the last ask failed ${ago} s ago; asked again every api.sessionsEverySec (${config.api.sessionsEverySec} s)`;
+  return { ok: false, reason, reused: true };
+}
+
+/** A list asked for this pass, answered or failed, starts the pace again; one reused or not waited for does not. */
+export function noteList(state: State, sessions: SessionsObservation, now: number): void {
+  if (sessions.reused || (!sessions.ok && sessions.skipped)) return;
+  state.listAsked = { at: now, ok: sessions.ok };
+  if (sessions.ok) state.lastList = { from: sessions.from, sessions: sessions.sessions };
 }
 
 /** Whether the heartbeat naming `to` is due now: the target changed, or api.heartbeatEverySec passed since the last. */

@@ -1,7 +1,7 @@
 // One pass, top to bottom: lock, load, observe, decide, act, save, unlock. Everything it calls lives below it.
 import { act } from '../act';
 import { decide, probeTargets, afterTimeGap, watchFirst, type Decision } from '../decide';
-import { observe } from '../observe';
+import { observe, observeAgain } from '../observe';
 import { startSweep } from '../observe/icmp/prober';
 import { createZbsClient } from '../observe/zbs/client';
 import type { ZbsLink } from '../observe/zbs/link';
@@ -13,7 +13,7 @@ import { loadState, removeStaleTemps, saveLasting, saveRecord } from '../state/s
 import type { State } from '../state/schema';
 import type { ProbeResult } from '../types';
 import type { Agent } from './agent';
-import { heartbeatDue, listToReuse } from './pacing';
+import { heartbeatDue, listToReuse, noteList } from './pacing';
 import { logPass, warnReadOnly } from './pass-log';
 
 /** What one pass did, for the commands that print it. */
@@ -82,21 +82,18 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
     });
     try {
       const reuseList = listToReuse(state, config, time.now, opts.urgent === true);
-      const obs = await observe({ config, log, backend, client, deadline, probes, cachedSwitches: state.api.switches, reuseList });
+      let obs = await observe({ config, log, backend, client, deadline, probes, cachedSwitches: state.api.switches, reuseList });
 
       deadline.step = 'deciding';
       const input = { obs, state: state.engine, pin: state.pin, config, now: time.now, hostId: agent.hostId };
       let { decision, state: decided } = decide(input);
-      if (reuseList !== null && decision.change) {
-        // a switch is never made on a reused list: ask now, and decide again on what the cluster says
-        deadline.step = 'observing (the session list, before a switch)';
-        obs.sessions = await client.sessions();
-        ({ decision, state: decided } = decide(input));
+      if (decision.change) {
+        // no switch on a reused list or route: look again, and decide again on what is there now
+        const again = await observeAgain({ config, backend, client, deadline }, obs);
+        if (again !== obs) ({ decision, state: decided } = decide({ ...input, obs: again }));
+        obs = again;
       }
-      if (obs.sessions !== reuseList) {
-        state.listAsked = { at: time.now, ok: obs.sessions.ok };
-        if (obs.sessions.ok) state.lastList = { from: obs.sessions.from, sessions: obs.sessions.sessions };
-      }
+      noteList(state, obs.sessions, time.now);
       if (decision.clearPin && state.pin) {
         const why = decision.pinTargetFailing?.cleared ? 'its target failed past decide.pinGraceSec' : 'expired';
         log.info(`pin to ${state.pin.target} removed (${why}); back to LOOP mode`);

@@ -1,38 +1,28 @@
 // The route backend of the long-lived runner: the VIP route read at most every `maxAgeMs` (it only changes when a
 // pass changes it, or by hand), host IPs every minute. A process per read (`ip`, `esxcfg-route`) every second would
-// cost more CPU than the rest of the pass together. A switch never acts on what was cached: it reads the route again
-// first, and does nothing when the route is already right.
+// cost more CPU than the rest of the pass together. What comes from memory is marked `reused`: a pass never switches
+// on it, it reads the route again and decides again (lib/pass/pass.ts).
 import type { RouteObservation } from '../types';
 import type { RouteBackend, SwitchResult } from './types';
-import { alreadyRight, unchanged } from './commands';
 
 const HOST_IPS_MAX_AGE_MS = 60_000;
 
 export function cachedRoutes(backend: RouteBackend, maxAgeMs: number, now: () => number): RouteBackend {
-  let route: { at: number; value: RouteObservation } | null = null;
+  let route: { at: number; nextHops: string[] } | null = null;
   let hostIps: { at: number; value: string[] } | null = null;
-  const fresh = async () => {
-    const value = await backend.readVip();
-    route = value.ok ? { at: now(), value } : null; // a failed read is not kept: the next pass reads again
-    return value;
-  };
   return {
     platform: backend.platform,
-    async readVip() {
-      return route && now() - route.at < maxAgeMs ? route.value : fresh();
+    async readVip(opts = {}): Promise<RouteObservation> {
+      if (!opts.fresh && route && now() - route.at < maxAgeMs) return { ok: true, nextHops: route.nextHops, reused: true };
+      const seen = await backend.readVip();
+      route = seen.ok ? { at: now(), nextHops: seen.nextHops } : null; // a failed read is not kept: the next pass reads again
+      return seen;
     },
-    async switchTo(nextHop, _believed): Promise<SwitchResult> {
-      const seen = await fresh();
-      const current = seen.ok ? seen.nextHops : _believed;
-      if (alreadyRight(current, nextHop)) return unchanged(current, false);
-      try {
-        const r = await backend.switchTo(nextHop, current);
-        route = { at: now(), value: { ok: true, nextHops: r.after } };
-        return r;
-      } catch (e) {
-        route = null;
-        throw e;
-      }
+    async switchTo(nextHop, current, opts): Promise<SwitchResult> {
+      route = null; // whatever happens, the next read is fresh
+      const r = await backend.switchTo(nextHop, current, opts);
+      route = { at: now(), nextHops: r.after };
+      return r;
     },
     async hostIps() {
       if (hostIps && now() - hostIps.at < HOST_IPS_MAX_AGE_MS) return hostIps.value;

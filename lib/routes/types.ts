@@ -27,8 +27,11 @@ export interface SwitchOptions {
 /** Reads and moves the `<vip>/32` host route of one platform. */
 export interface RouteBackend {
   readonly platform: 'esxi' | 'linux';
-  /** Next hops of the static `<vip>/32` routes; failure is data ({ok:false}), never a throw. */
-  readVip(): Promise<RouteObservation>;
+  /**
+   * Next hops of the static `<vip>/32` routes; failure is data ({ok:false}), never a throw. A backend that keeps what it
+   * read (lib/routes/cached.ts) may answer from memory, marked `reused`, unless `fresh` is asked for.
+   */
+  readVip(opts?: { fresh?: boolean }): Promise<RouteObservation>;
   /** Make `nextHop` the only next hop; no command at all when `current` is already exactly that. Throws RouteError. */
   switchTo(nextHop: string, current: string[], opts?: SwitchOptions): Promise<SwitchResult>;
   /** This host's IPv4s for the session refresh, without nfsHostIp, loopback and link-local. Throws CommandError. */

@@ -18,7 +18,7 @@ describe('listToReuse', () => {
   it('asks when nothing was asked yet, when the pace has passed, and when the clock went back', () => {
     expect(listToReuse(stateWith({}), config, T, false)).toBeNull();
     const asked = stateWith({ listAsked: { at: T, ok: true }, lastList: list });
-    expect(listToReuse(asked, config, T + 2999, false)).toMatchObject({ ok: true, fresh: false, from: list.from });
+    expect(listToReuse(asked, config, T + 2999, false)).toMatchObject({ ok: true, reused: true, from: list.from });
     expect(listToReuse(asked, config, T + 3000, false)).toBeNull();
     expect(listToReuse(asked, config, T - 1, false)).toBeNull();
   });
@@ -36,6 +36,7 @@ describe('listToReuse', () => {
     expect(listToReuse(failed, config, T + 1000, false)).toEqual({
       ok: false,
       reason: 'the last ask failed 1 s ago; asked again every api.sessionsEverySec (3 s)',
+      reused: true,
     });
     expect(listToReuse(failed, config, T + 3000, false)).toBeNull();
   });
