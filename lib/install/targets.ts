@@ -29,6 +29,9 @@ export interface Targets {
   crond: { pidFile: string; start: string[] } | null;
 }
 
+/** The init script the VIB installs (scripts/pack/vib.ts): ESXi runs it at boot, also under Secure Boot. */
+export const VIB_INIT_SCRIPT = '/etc/init.d/reroute';
+
 // Values a failed lookup turns into when formatted into a string (Python None, JS undefined/null/NaN).
 const MISSING_WORDS = new Set(['none', 'undefined', 'null', 'nan', '']);
 
