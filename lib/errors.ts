@@ -137,7 +137,7 @@ export class OldAgentError extends RerouteError {
  */
 export class OnNfsError extends RerouteError {
   constructor(what: string, vip: string) {
-    super('E_ON_NFS', `${what}, served through the NFS VIP ${vip}: the agent would hang exactly when it is needed; move it to local storage (/scratch on a local disk, /var/run); nothing was changed`, { what, vip });
+    super('E_ON_NFS', `${what}, served through the NFS VIP ${vip}: the agent would hang exactly when it is needed; move the agent's files to local storage (/scratch on a local disk, /var/run); nothing was changed`, { what, vip });
   }
 }
 
