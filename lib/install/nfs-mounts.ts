@@ -5,9 +5,11 @@
 // is taken from ESXi 5.5-8.0 outputs in public write-ups (see tests/support/esxi/fake-esxi.js).
 import { readFileSync } from 'node:fs';
 import { findTool } from '../routes';
+import { commandRunner, readCommand } from '../routes/commands';
 import type { ParseResult } from '../routes/esxi-parse';
 import type { Platform } from '../routes/platform';
-import { run } from '../runtime/exec';
+import type { CommandRunner } from '../routes/types';
+import { silentLog } from '../runtime/log';
 import { underRoot } from './targets';
 
 /** One NFS mount of the host. */
@@ -115,15 +117,10 @@ export function esxiNfsMounts(nfs: Record<string, string>[], filesystems: Record
   return mounts;
 }
 
-async function esxcliTable(esxcli: string, args: string[], required: string[], o: MountTableOptions): Promise<ParseResult<Record<string, string>[]>> {
-  const command = `esxcli ${args.join(' ')}`;
+async function esxcliTable(runner: CommandRunner, esxcli: string, args: string[], required: string[]): Promise<ParseResult<Record<string, string>[]>> {
   try {
-    const r = await run([esxcli, ...args], { timeoutMs: o.timeoutMs, env: o.env ?? process.env });
-    if (r.status !== 0) {
-      const first = (r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? '';
-      return { ok: false, reason: `${command} failed with exit ${r.status ?? r.signal}${first ? `: ${first}` : ''}` };
-    }
-    return parseEsxcliTable(r.stdout, command, required);
+    const r = await readCommand(runner, [esxcli, ...args]);
+    return parseEsxcliTable(r.stdout, `esxcli ${args.join(' ')}`, required);
   } catch (e) {
     return { ok: false, reason: (e as Error).message };
   }
@@ -141,9 +138,10 @@ export async function readMountTable(o: MountTableOptions): Promise<MountTable> 
   }
   const esxcli = findTool('esxcli', (o.env ?? process.env).PATH);
   if (esxcli === null) return { ok: false, reason: 'esxcli not found (PATH, /sbin, /bin, /usr/sbin, /usr/bin)' };
+  const runner = commandRunner(silentLog, o.timeoutMs, o.env ?? process.env);
   const [nfs, fs] = await Promise.all([
-    esxcliTable(esxcli, ['storage', 'nfs', 'list'], ['Volume Name', 'Host'], o),
-    esxcliTable(esxcli, ['storage', 'filesystem', 'list'], ['Mount Point', 'Volume Name', 'Type'], o),
+    esxcliTable(runner, esxcli, ['storage', 'nfs', 'list'], ['Volume Name', 'Host']),
+    esxcliTable(runner, esxcli, ['storage', 'filesystem', 'list'], ['Mount Point', 'Volume Name', 'Type']),
   ]);
   if (!nfs.ok) return nfs;
   if (!fs.ok) return fs;

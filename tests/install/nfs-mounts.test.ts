@@ -122,7 +122,7 @@ describe('readMountTable', () => {
     const host = fakeEsxiHost({ state: { fail: { nfs: true } } });
     try {
       const failed = await readMountTable({ platform: 'esxi', vip: VIP, root: null, timeoutMs: 5000, env: host.env });
-      expect(failed).toEqual({ ok: false, reason: expect.stringMatching(/^esxcli storage nfs list failed with exit 1: Error: simulated failure of nfs/) });
+      expect(failed).toEqual({ ok: false, reason: expect.stringMatching(/^command ".*\/esxcli storage nfs list" failed with exit 1: Error: simulated failure of nfs/) });
       host.writeState({ fail: {}, hang: ['filesystem'] });
       const hung = await readMountTable({ platform: 'esxi', vip: VIP, root: null, timeoutMs: 300, env: host.env });
       expect(hung).toEqual({ ok: false, reason: expect.stringMatching(/storage filesystem list" ran past its 300 ms timeout and was killed$/) });
