@@ -12,7 +12,9 @@ export type ErrorCode =
   | 'E_COMMAND_TIMEOUT'
   | 'E_ROUTE'
   | 'E_STATE'
-  | 'E_MISSING_VALUE';
+  | 'E_MISSING_VALUE'
+  | 'E_OLD_AGENT'
+  | 'E_ON_NFS';
 
 /** Base class: a stable code, a one-line message and context fields for the log. */
 export class RerouteError extends Error {
@@ -118,6 +120,27 @@ export class MissingValueError extends RerouteError {
   }
 }
 
+/** `install` found the Python agent's cron lines or boot hooks: two agents would fight over the route. Exit 2. */
+export class OldAgentError extends RerouteError {
+  constructor(where: string) {
+    super(
+      'E_OLD_AGENT',
+      `the old Python agent still manages the route from ${where}: two agents would fight over it; nothing was changed: rerun with --replace-old-agent to comment those lines out`,
+      { where },
+    );
+  }
+}
+
+/**
+ * An agent file on the NFS datastore served through the VIP (issue 15 case 7): the agent would hang exactly when
+ * that datastore fails. Exit 2.
+ */
+export class OnNfsError extends RerouteError {
+  constructor(what: string, vip: string) {
+    super('E_ON_NFS', `${what}, served through the NFS VIP ${vip}: the agent would hang exactly when it is needed; move the agent's files to local storage (/scratch on a local disk, /var/run); nothing was changed`, { what, vip });
+  }
+}
+
 /** Exit codes, documented in README and `reroute --help`. */
 export const EXIT = {
   OK: 0,
@@ -134,6 +157,8 @@ export function exitCodeFor(err: unknown): number {
       case 'E_USAGE':
       case 'E_PERMISSION':
       case 'E_MISSING_VALUE':
+      case 'E_OLD_AGENT':
+      case 'E_ON_NFS':
         return EXIT.USAGE;
       case 'E_LOCKED':
         return EXIT.LOCKED;

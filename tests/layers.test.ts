@@ -8,9 +8,10 @@ const LIB = join(__dirname, '..', 'lib');
 
 /** What each part of lib/ may import, besides itself. A part is a folder of lib/, or a file at its top. */
 const MAY_IMPORT: Record<string, string[]> = {
-  cli: ['boot', 'pass', 'act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'types', 'build-info'],
+  cli: ['boot', 'doctor', 'pass', 'act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'types', 'build-info'],
+  doctor: ['boot', 'pass', 'act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'types', 'build-info'],
   boot: ['runtime', 'config', 'errors', 'types'],
-  pass: ['act', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'types'],
+  pass: ['act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'types'],
   act: ['observe', 'routes', 'decide', 'config', 'runtime', 'net', 'errors', 'types'],
   install: ['routes', 'config', 'runtime', 'net', 'errors', 'types'],
   state: ['observe', 'decide', 'config', 'runtime', 'net', 'errors', 'types'],

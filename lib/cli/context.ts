@@ -1,5 +1,6 @@
 // What every command receives: the global options and the one display layer. Commands emit; tests capture.
 import type { BootHooks } from '../boot/hooks';
+import { silentLog, type Log } from '../runtime/log';
 import { writeErr, writeOut } from '../runtime/stdio';
 
 export type { BootHooks };
@@ -28,3 +29,11 @@ export const processDisplay: Display = {
   out: (line) => writeOut(line + '\n'),
   err: (line) => writeErr(line + '\n'),
 };
+
+/** A diagnostic command's log: its lines on stderr with --verbose, else nowhere. */
+export function verboseLog(env: CommandEnv): Log {
+  if (!env.globals.verbose) return silentLog;
+  const line = (level: string) => (message: string, context?: Record<string, unknown>) =>
+    env.display.err(`${level}: ${message}${context ? ' ' + JSON.stringify(context) : ''}`);
+  return { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug') };
+}

@@ -10,7 +10,7 @@ import { processDisplay, type BootHooks, type CommandEnv, type GlobalOptions } f
 const EXIT_CODES_HELP = `
 Exit codes:
   0  pass done (or command done)
-  1  pass failed (a step failed or the pass ran past its deadline)
+  1  pass failed (a step failed or the pass ran past its deadline); doctor: a check failed
   2  usage or config error (nothing was changed)
   3  another pass holds the lock (this run did nothing)
 
@@ -105,7 +105,8 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
     .addOption(new Option('--platform <name>', 'force the platform').choices(['esxi', 'xen', 'linux']))
     .option('--node <path>', 'node executable written into cron (default: this one)')
     .option('--entry <path>', 'agent entry written into cron (default: this one)')
-    .action((opts: { every?: number; root?: string; platform?: string; node?: string; entry?: string }) =>
+    .option('--replace-old-agent', "comment out the old Python agent's cron lines and boot hooks (else install refuses)")
+    .action((opts: { every?: number; root?: string; platform?: string; node?: string; entry?: string; replaceOldAgent?: boolean }) =>
       run(import('./commands/install').then((m) => m.run(opts, envFor(program, boot)))),
     );
 
@@ -116,6 +117,15 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
     .addOption(new Option('--platform <name>', 'force the platform').choices(['esxi', 'xen', 'linux']))
     .action((opts: { root?: string; platform?: string }) =>
       run(import('./commands/uninstall').then((m) => m.run(opts, envFor(program, boot)))),
+    );
+
+  program
+    .command('doctor')
+    .description('check this host for the agent, one line per check (ok, warn or FAIL, with the fix); exit 1 on any FAIL')
+    .option('--json', 'machine-readable output')
+    .option('--root <dir>', 'read the cron and boot files (and platform markers) inside this directory, as install does')
+    .action((opts: { json?: boolean; root?: string }) =>
+      run(import('./commands/doctor').then((m) => m.run({ json: opts.json === true, root: opts.root }, envFor(program, boot)))),
     );
 
   return program;

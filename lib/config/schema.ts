@@ -382,6 +382,14 @@ export const configSchema = z
     }
   });
 
+/**
+ * Every key's default, as a config that names only its local SCVM gets them: for diagnostics that run without a valid
+ * config (`reroute doctor`, `install`'s check of the agent's paths).
+ */
+export function configDefaults(): Omit<Config, 'local'> {
+  return configSchema.innerType().omit({ local: true }).parse({});
+}
+
 /** The config as the agent uses it: every default filled in. */
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MissingValueError, UsageError } from '../errors';
 import { detectPlatform, PLATFORMS, type Platform } from '../routes/platform';
+import { pidAlive } from '../runtime/host';
 
 /** A file as the target host sees it (`path`) and where this process reads/writes it (`file`, under --root). */
 export interface Place {
@@ -28,6 +29,9 @@ export interface Targets {
   /** ESXi only: crond is restarted after a change (KB: kill the pid in crond.pid, start busybox crond) */
   crond: { pidFile: string; start: string[] } | null;
 }
+
+/** The init script the VIB installs (scripts/pack/vib.ts): ESXi runs it at boot, also under Secure Boot. */
+export const VIB_INIT_SCRIPT = '/etc/init.d/reroute';
 
 // Values a failed lookup turns into when formatted into a string (Python None, JS undefined/null/NaN).
 const MISSING_WORDS = new Set(['none', 'undefined', 'null', 'nan', '']);
@@ -130,15 +134,6 @@ export function removeFile(file: string): boolean {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Start a daemon and wait for its launcher to exit. Not through runtime/exec: that kills the launcher's process group
  * when the launcher exits, which could catch busybox crond between its fork and its setsid.
@@ -170,12 +165,12 @@ export async function restartCrond(crond: { pidFile: string; start: string[] }, 
   const said: string[] = [];
   const text = readText(crond.pidFile).trim();
   const pid = /^\d+$/.test(text) ? Number(text) : null;
-  if (pid !== null && pid > 1 && alive(pid)) {
+  if (pid !== null && pid > 1 && pidAlive(pid)) {
     process.kill(pid, 'SIGTERM');
     const until = Date.now() + timeoutMs;
-    while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    while (pidAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     // A second crond would run every job twice: better no restart than two.
-    if (alive(pid)) return [...said, `crond pid ${pid} did not stop within ${timeoutMs} ms: not starting another; restart crond by hand`];
+    if (pidAlive(pid)) return [...said, `crond pid ${pid} did not stop within ${timeoutMs} ms: not starting another; restart crond by hand`];
     said.push(`stopped crond (pid ${pid})`);
   } else {
     said.push(text === '' ? `no ${crond.pidFile}: crond was not running` : `${crond.pidFile} names no live process ("${text.slice(0, 20)}")`);

@@ -42,8 +42,11 @@ export function findTool(name: string, path: string | undefined): string | null 
   return null;
 }
 
+/** The part of the config a route backend is built from (`reroute doctor` builds one without a config file). */
+export type RouteSettings = Pick<Config, 'platform' | 'nfsVip' | 'nfsHostIp' | 'commandTimeoutMs'>;
+
 /** Build the backend for config.platform (detected when "auto"). Throws ConfigError when none fits. */
-export async function createRouteBackend(config: Config, log: Log, opts: BackendOptions): Promise<RouteBackend> {
+export async function createRouteBackend(config: RouteSettings, log: Log, opts: BackendOptions): Promise<RouteBackend> {
   const env = opts.env ?? process.env;
   const platform = resolvePlatform(config.platform, opts.detect);
   const deps: BackendDeps = {

@@ -16,17 +16,30 @@ export interface DetectOptions {
   kernel?: string;
 }
 
+/** The platform and the evidence it was decided on, for people (`reroute doctor`). */
+export interface Detected {
+  platform: Platform;
+  how: string;
+}
+
 /**
  * ESXi when uname -s says VMkernel or the host's configuration /etc/vmware/esx.conf exists (an image under `root` has
  * no kernel to ask); XenServer / XCP-ng dom0 when /etc/xensource-inventory exists; else plain Linux.
  */
-export function detectPlatform(opts: DetectOptions = {}): Platform {
+export function detectPlatformWhy(opts: DetectOptions = {}): Detected {
   const root = opts.root ?? null;
   const under = (p: string) => (root === null ? p : join(root, p));
-  const vmkernel = root === null && (opts.kernel ?? kernelName()) === 'VMkernel';
-  if (vmkernel || existsSync(under('/etc/vmware/esx.conf'))) return 'esxi';
-  if (existsSync(under('/etc/xensource-inventory'))) return 'xen';
-  return 'linux';
+  const kernel = opts.kernel ?? kernelName();
+  if (root === null && kernel === 'VMkernel') return { platform: 'esxi', how: 'uname -s is VMkernel' };
+  if (existsSync(under('/etc/vmware/esx.conf'))) return { platform: 'esxi', how: `${under('/etc/vmware/esx.conf')} exists` };
+  if (existsSync(under('/etc/xensource-inventory'))) return { platform: 'xen', how: `${under('/etc/xensource-inventory')} exists` };
+  const where = root === null ? `uname -s is ${kernel}` : `under ${root}`;
+  return { platform: 'linux', how: `${where}; neither /etc/vmware/esx.conf nor /etc/xensource-inventory exists` };
+}
+
+/** The platform of this host (or of the image under `root`); see detectPlatformWhy. */
+export function detectPlatform(opts: DetectOptions = {}): Platform {
+  return detectPlatformWhy(opts).platform;
 }
 
 /** config.platform resolved: "auto" detects, a named platform is taken as given. */

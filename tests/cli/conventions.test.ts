@@ -76,6 +76,7 @@ describe('errors with --json: one JSON object on stderr, the same exit code', ()
     [['probe', '--json', '--bogus'], 'E_USAGE', /unknown option '--bogus'/],
     [['status', '--json'], 'E_CONFIG', /cannot read config file .*\(ENOENT\)/],
     [['simulate', '--json', '/nonexistent/timeline.json'], 'E_USAGE', /cannot read it/],
+    [['doctor', '--json', '--root', '/nonexistent/root'], 'E_USAGE', /^--root \/nonexistent\/root: no such directory/],
   ])('reroute %j', (args, code, message) => {
     const r = cli(...args);
     expect(r.status).toBe(2);

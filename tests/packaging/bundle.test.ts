@@ -87,6 +87,20 @@ describeNetns('bundle: runs from an empty root', () => {
     expect(out.results).toEqual([expect.objectContaining({ ip: '127.0.0.1', reachable: true, received: 3 })]);
   });
 
+  it('doctor: every check reports, none hangs; the runtime line is the bundle\'s glibc, found without /proc or ldd', () => {
+    const ns = lab.addNamespace('d');
+    const r = lab.execRaw(ns, ['chroot', root, LAUNCHER, '--config', '/work/config.json', 'doctor', '--json'], { env: { PATH: CRON_PATH } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1); // nothing but the bundle here: no ip command, no crond, no SCVM
+    const report = JSON.parse(r.stdout) as { checks: { id: string; status: string; detail: string }[] };
+    expect(report.checks).toHaveLength(12);
+    expect(report.checks.find((c) => c.id === 'runtime')).toEqual(
+      expect.objectContaining({ status: 'ok', detail: expect.stringMatching(new RegExp(`^node ${shippedNodeVersion().replace(/\./g, '\\.')} from the bundle /opt/reroute, glibc \\d+\\.\\d+ \\(bundled\\)`)) }),
+    );
+    expect(report.checks.find((c) => c.id === 'clock')).toEqual(expect.objectContaining({ status: 'warn', detail: expect.stringMatching(/no \/proc\/sys\/kernel\/random\/boot_id/) }));
+    expect(report.checks.filter((c) => /did not finish|the check itself failed/.test(c.detail))).toEqual([]);
+  });
+
   it('install from the bundle writes cron lines that run the launcher, not the loader it was started through', () => {
     const r = inRoot(['--config', '/work/config.json', 'install', '--every', '30', '--platform', 'linux']);
     expect(r.stderr).toBe('');

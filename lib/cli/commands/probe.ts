@@ -5,10 +5,8 @@ import { loadConfig, configPath } from '../../config/load';
 import { probeSchema, type Config } from '../../config/schema';
 import { isIPv4 } from '../../net/ipv4';
 import { probe } from '../../observe/icmp/prober';
-import type { Log } from '../../runtime/log';
-import { silentLog } from '../../runtime/log';
 import type { ProbeResult } from '../../types';
-import type { CommandEnv } from '../context';
+import { verboseLog, type CommandEnv } from '../context';
 
 const COLUMNS = ['ip', 'sent', 'recv', 'loss%', 'rtt min/avg/max ms', 'verdict'] as const;
 
@@ -39,13 +37,6 @@ export function formatTable(results: ProbeResult[]): string[] {
   return all.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '));
 }
 
-function stderrLog(env: CommandEnv): Log {
-  if (!env.globals.verbose) return silentLog;
-  const line = (level: string) => (message: string, context?: Record<string, unknown>) =>
-    env.display.err(`${level}: ${message}${context ? ' ' + JSON.stringify(context) : ''}`);
-  return { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug') };
-}
-
 /**
  * The config, or null when there is no config file and IPs were given: a diagnostic works on a host that has none.
  * A config file that exists but is wrong is still an error.
@@ -71,7 +62,7 @@ export async function run(opts: { ips: string[]; json: boolean }, env: CommandEn
   const config = configFor(opts.ips, env);
   const settings = config?.probe ?? probeSchema.parse({});
   const targets = opts.ips.length > 0 ? [...new Set(opts.ips)] : defaultTargets(config!);
-  const results = await probe(targets, settings, stderrLog(env));
+  const results = await probe(targets, settings, verboseLog(env));
   const ordered = targets.map((ip) => results[ip]!);
   if (opts.json) env.display.out(JSON.stringify({ settings, results: ordered }));
   else formatTable(ordered).forEach((line) => env.display.out(line));

@@ -11,6 +11,8 @@
 //   output: { op: "raw text" }          -> printed instead of the table (garbage-output tests)
 //   format: "modern" | "old"            -> esxcfg-route -l with / without the Interface column
 //   vmknicFormat: "modern" | "old"      -> esxcfg-vmknic -l with / without TSO MSS and NetStack
+//   nfs, filesystems                    -> the datastores `esxcli storage nfs list` and
+//                                          `esxcli storage filesystem list` print (ops "nfs" and "filesystem")
 // FAKE_ESXI_KERNEL=1 mirrors every change into the Linux table with `ip route` and lists vmknics from
 // `ip -j addr`; it refuses to run in the root network namespace.
 const fs = require('node:fs');
@@ -50,6 +52,19 @@ function defaultState() {
         family: 'IPv6', netmask: '64', type: 'STATIC, PREFERRED' },
       nic('vmk1', 'storage', '10.10.85.11', '10.10.85.255', '00:50:56:61:11:02', 9000),
       nic('vmk2', 'nfs', '192.168.33.1', '192.168.33.255', '00:50:56:62:22:03', 1500),
+    ],
+    // The NFS datastore the SCVMs serve through the VIP, the host's local VMFS datastore and a boot partition.
+    nfs: [
+      { volumeName: 'zbs-nfs', host: '192.168.33.2', share: '/zbs/nfs', accessible: true, mounted: true, readOnly: false,
+        isPE: false, hardwareAcceleration: 'Not Supported' },
+    ],
+    filesystems: [
+      { mountPoint: '/vmfs/volumes/2707af93-17b6f4d4', volumeName: 'zbs-nfs', uuid: '2707af93-17b6f4d4', mounted: true,
+        type: 'NFS', size: 40008333393920, free: 12798507614208 },
+      { mountPoint: '/vmfs/volumes/5ad72ff6-920c8d20-3ee7-848f69e3e398', volumeName: 'datastore1',
+        uuid: '5ad72ff6-920c8d20-3ee7-848f69e3e398', mounted: true, type: 'VMFS-6', size: 890131972096, free: 156750577664 },
+      { mountPoint: '/vmfs/volumes/5ad93bed-3b0a5ee0-8d62-848f69e3e398', volumeName: '',
+        uuid: '5ad93bed-3b0a5ee0-8d62-848f69e3e398', mounted: true, type: 'vfat', size: 4293591040, free: 4257939456 },
     ],
     fail: {},
     hang: [],
@@ -163,6 +178,39 @@ function esxcliRouteList(state) {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd() + '\n';
   return line(head) + line(w.map((n) => '-'.repeat(n))) + rows.map(line).join('');
+}
+
+/**
+ * An esxcli table as `storage nfs list` and `storage filesystem list` print it: every column as wide as its widest
+ * cell or header, two spaces apart, a line of dashes under the header; text left-aligned, booleans and numbers (and
+ * their headers) right-aligned. cols: [header, 'L' | 'R', row => cell].
+ */
+function esxcliTable(cols, rows) {
+  const cells = rows.map((r) => cols.map(([, , get]) => String(get(r))));
+  const w = cols.map(([h], i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (vals) => vals.map((v, i) => (cols[i][1] === 'R' ? v.padStart(w[i]) : v.padEnd(w[i]))).join('  ').trimEnd() + '\n';
+  return line(cols.map(([h]) => h)) + w.map((n) => '-'.repeat(n)).join('  ') + '\n' + cells.map(line).join('');
+}
+
+function nfsList(state) {
+  return esxcliTable(
+    [
+      ['Volume Name', 'L', (d) => d.volumeName], ['Host', 'L', (d) => d.host], ['Share', 'L', (d) => d.share],
+      ['Accessible', 'R', (d) => d.accessible], ['Mounted', 'R', (d) => d.mounted], ['Read-Only', 'R', (d) => d.readOnly],
+      ['isPE', 'R', (d) => d.isPE], ['Hardware Acceleration', 'L', (d) => d.hardwareAcceleration],
+    ],
+    state.nfs || [],
+  );
+}
+
+function filesystemList(state) {
+  return esxcliTable(
+    [
+      ['Mount Point', 'L', (f) => f.mountPoint], ['Volume Name', 'L', (f) => f.volumeName], ['UUID', 'L', (f) => f.uuid],
+      ['Mounted', 'R', (f) => f.mounted], ['Type', 'L', (f) => f.type], ['Size', 'R', (f) => f.size], ['Free', 'R', (f) => f.free],
+    ],
+    state.filesystems || [],
+  );
 }
 
 function vmknicList(state) {
@@ -314,6 +362,11 @@ function esxcliOptions(args) {
 }
 
 function esxcli(argv, state) {
+  const storage = { 'storage nfs list': ['nfs', nfsList], 'storage filesystem list': ['filesystem', filesystemList] }[argv.slice(0, 3).join(' ')];
+  if (storage) {
+    if (argv.length > 3) die(`Error: Invalid option ${argv[3]}`);
+    return run('esxcli', storage[0], argv, state, () => process.stdout.write(storage[1](state)));
+  }
   const ns = argv.slice(0, 4).join(' ');
   const sub = argv[4];
   if (ns !== 'network ip route ipv4' || !['list', 'add', 'remove'].includes(sub)) {
@@ -352,4 +405,4 @@ function main(tool) {
   die(`fake ESXi: unknown tool ${tool}`, 2);
 }
 
-module.exports = { main, defaultState, esxcfgRouteList, esxcliRouteList, vmknicList };
+module.exports = { main, defaultState, esxcfgRouteList, esxcliRouteList, vmknicList, nfsList, filesystemList };

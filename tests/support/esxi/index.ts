@@ -13,12 +13,37 @@ export interface FakeRoute {
   source?: string;
 }
 
+/** A datastore as `esxcli storage nfs list` prints it. */
+export interface FakeNfsDatastore {
+  volumeName: string;
+  host: string;
+  share: string;
+  accessible: boolean;
+  mounted: boolean;
+  readOnly: boolean;
+  isPE: boolean;
+  hardwareAcceleration: string;
+}
+
+/** A volume as `esxcli storage filesystem list` prints it. */
+export interface FakeFilesystem {
+  mountPoint: string;
+  volumeName: string;
+  uuid: string;
+  mounted: boolean;
+  type: string;
+  size: number;
+  free: number;
+}
+
 /** The fake host's table and its failure switches (see fake-esxi.js). */
 export interface FakeEsxiState {
   format: 'modern' | 'old';
   vmknicFormat: 'modern' | 'old';
   routes: FakeRoute[];
   vmknics: Record<string, unknown>[];
+  nfs: FakeNfsDatastore[];
+  filesystems: FakeFilesystem[];
   fail: Record<string, number | boolean>;
   hang: string[];
   hangAfter?: Record<string, number>;

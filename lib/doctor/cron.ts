@@ -1,0 +1,48 @@
+// The cron lines `reroute install` writes are there, run a program that exists with this config, and crond runs.
+import { existsSync } from 'node:fs';
+import { isAgentLine } from '../install/crontab';
+import { crondStatus } from '../install/crond';
+import { readText, underRoot } from '../install/targets';
+import { fail, ok, warn, type Check } from './types';
+
+/**
+ * The program a cron line of ours starts, unquoted (targets.ts loopCommand quotes): the first word after the schedule,
+ * the user field (/etc/crontab), the offset's `sleep k;` and the guard of the long-lived mode (crontab.ts cronLines).
+ */
+export function cronProgram(line: string, user: string | null = null): string | null {
+  let rest = line.replace(/^\s*(\S+\s+){5}/, '');
+  if (user !== null && rest.startsWith(`${user} `)) rest = rest.slice(user.length + 1);
+  rest = rest.replace(/^sleep \d+; /, '');
+  const guardEnd = rest.indexOf(' || ');
+  if (rest.startsWith('p=$(') && guardEnd >= 0) rest = rest.slice(guardEnd + 4);
+  const m = /^('(?:[^']|'\\'')*'|[^\s;|&]+)/.exec(rest);
+  if (!m) return null;
+  const word = m[1]!;
+  return word.startsWith("'") ? word.slice(1, -1).replace(/'\\''/g, "'") : word;
+}
+
+export const cronCheck: Check = {
+  id: 'cron',
+  title: 'cron lines and crond',
+  deadlineMs: () => 3000,
+  async run(ctx) {
+    const t = ctx.targets;
+    const install = `reroute --config ${ctx.configPath} install`;
+    const ours = readText(t.crontab.file).split('\n').filter(isAgentLine);
+    if (ours.length === 0) return fail(`no reroute line in ${t.crontab.file}`, `run ${install} (docs/install.md)`);
+    const program = cronProgram(ours[0]!, t.cronUser);
+    if (program === null || !existsSync(underRoot(ctx.root, program))) {
+      return fail(`${ours.length} lines in ${t.crontab.file}, but they run ${program ?? 'nothing that can be read'}, which is not there`, `run ${install} again`);
+    }
+    const lines = `${ours.length} lines in ${t.crontab.file} (${program})`;
+    const crond = crondStatus(t);
+    if (!crond.running) {
+      const start = t.crond ? t.crond.start.join(' ') : 'systemctl start crond (cron on Debian)';
+      return fail(`${lines}, but crond is not running: ${crond.how}`, `start it: ${start}`);
+    }
+    if (!ours.every((l) => l.includes(ctx.configPath))) {
+      return warn(`${lines} run the agent with another config than ${ctx.configPath}; crond running (${crond.how})`, `check that config, or run ${install}`);
+    }
+    return ok(`${lines}; crond running (${crond.how})`);
+  },
+};

@@ -1,0 +1,268 @@
+// The checks of `reroute doctor` one by one, in-process, on --root images and temp configs: each reports ok, warn or
+// fail with the fix, never throws, and ends within its deadline. The CLI against the ESXi fakes and the namespace
+// cluster: tests/doctor/cli-esxi.test.ts and tests/doctor/cluster.test.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHECKS, doctorContext, runChecks, type Finding } from '../../lib/doctor';
+import { bootCheck } from '../../lib/doctor/boot';
+import { configCheck } from '../../lib/doctor/config';
+import { cronCheck, cronProgram } from '../../lib/doctor/cron';
+import { filesCheck } from '../../lib/doctor/files';
+import { nfsCheck } from '../../lib/doctor/nfs';
+import { oldAgentCheck } from '../../lib/doctor/old-agent';
+import { platformCheck } from '../../lib/doctor/platform';
+import { runtimeCheck } from '../../lib/doctor/runtime';
+import type { Check, DoctorContext } from '../../lib/doctor/types';
+import { bootBlock, cronLines, withBootBlock } from '../../lib/install/crontab';
+import { crondIn } from '../../lib/install/crond';
+import { loopCommand, VIB_INIT_SCRIPT } from '../../lib/install/targets';
+import { silentLog } from '../../lib/runtime/log';
+import { rawConfig, writeConfig } from '../support/config';
+import { rootImage, type RootImage } from '../support/root-image';
+
+const PROGRAM = '/opt/reroute/bin/reroute';
+
+let img: RootImage;
+let cfg: { dir: string; path: string };
+const children: ChildProcess[] = [];
+
+beforeEach(() => {
+  img = rootImage();
+  // platform "auto": the marker files inside the root image decide
+  cfg = writeConfig((d) => ({ ...rawConfig(d), platform: 'auto' }));
+  img.put(PROGRAM, '#!/bin/sh\n', 0o755);
+});
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+  img.cleanup();
+  rmSync(cfg.dir, { recursive: true, force: true });
+});
+
+function ctxFor(over: Partial<DoctorContext> = {}, configPath = cfg.path): DoctorContext {
+  return { ...doctorContext({ configPath, root: img.root, log: silentLog }), ...over };
+}
+
+const RUNNER_LOCK = '/tmp/reroute/run/runner.lock';
+const lines = (every = 10, config = cfg.path, user?: string) =>
+  cronLines(every, loopCommand(PROGRAM, null, config, every), { ...(user ? { user } : {}), runnerLock: RUNNER_LOCK });
+
+/** A process that stands in for nothing but a live pid. */
+function livePid(): number {
+  const c = spawn('sleep', ['60'], { stdio: 'ignore' });
+  children.push(c);
+  return c.pid!;
+}
+
+describe('config', () => {
+  it('ok names the config and what it holds; a missing config fails with the loader\'s line and where keys are', async () => {
+    expect(await configCheck.run(ctxFor())).toEqual({
+      status: 'ok',
+      detail: `${cfg.path}: local SCVM 10.10.85.15, 2 other SCVMs, no API login configured`,
+    });
+    const none = join(cfg.dir, 'none.json');
+    expect(await configCheck.run(ctxFor({}, none))).toEqual({
+      status: 'fail',
+      detail: `cannot read config file ${none} (ENOENT): create it (see docs/config.md) or pass --config <file>`,
+      fix: 'every key is described in docs/config.md',
+    });
+  });
+
+  it('without a config the other checks use the defaults', () => {
+    const ctx = ctxFor({}, join(cfg.dir, 'none.json'));
+    expect(ctx.config).toBeNull();
+    expect(ctx.settings.nfsVip).toBe('192.168.33.2');
+    expect(ctx.settings.paths.state).toBe('/scratch/reroute/state.json');
+  });
+});
+
+describe('platform', () => {
+  it('says how it was decided, and warns when the config names ESXi on a host that is not', async () => {
+    img.put('/etc/xensource-inventory', '');
+    expect(await platformCheck.run(ctxFor())).toEqual({ status: 'ok', detail: `xen: ${join(img.root, '/etc/xensource-inventory')} exists` });
+    const esxi = writeConfig((d) => ({ ...rawConfig(d), platform: 'esxi' }));
+    try {
+      const r = await platformCheck.run(ctxFor({}, esxi.path));
+      expect(r).toEqual({
+        status: 'warn',
+        detail: `esxi (config names it (platform "esxi")), but this host looks like xen (${join(img.root, '/etc/xensource-inventory')} exists)`,
+        fix: 'set "platform": "auto" in the config, or the platform this host is',
+      });
+    } finally {
+      rmSync(esxi.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('runtime', () => {
+  it('names node, glibc and the kernel', async () => {
+    const r = await runtimeCheck.run(ctxFor());
+    expect(r.status).toBe('ok');
+    expect(r.detail).toMatch(new RegExp(`^node ${process.version.replace(/\./g, '\\.')} \\(.*\\), glibc \\d+\\.\\d+, kernel Linux \\S+ x86_64$`));
+  });
+});
+
+describe('cron lines and crond (ESXi: the pid file under --root)', () => {
+  beforeEach(() => img.put('/etc/vmware/esx.conf', ''));
+  const esxi = () => ctxFor(); // detected from esx.conf inside the root
+  const tab = '/var/spool/cron/crontabs/root';
+
+  it('no line fails with the install command', async () => {
+    img.put(tab, '1 1 * * * /sbin/tmpwatch.py\n', 0o600);
+    expect(await cronCheck.run(esxi())).toEqual({
+      status: 'fail',
+      detail: `no reroute line in ${join(img.root, tab)}`,
+      fix: `run reroute --config ${cfg.path} install --every 10 (docs/install.md)`,
+    });
+  });
+
+  it('lines and a live crond are ok; a dead crond fails with how to start it; a moved program fails', async () => {
+    img.put(tab, lines().join('\n') + '\n', 0o600);
+    const pid = livePid();
+    img.put('/var/run/crond.pid', `${pid}\n`);
+    const ok = await cronCheck.run(esxi());
+    expect(ok).toEqual({
+      status: 'ok',
+      detail: `6 lines in ${join(img.root, tab)} (${PROGRAM}); crond running (pid ${pid} from ${join(img.root, '/var/run/crond.pid')})`,
+    });
+    img.put('/var/run/crond.pid', '999999999\n');
+    expect(await cronCheck.run(esxi())).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/but crond is not running: .*crond\.pid names pid 999999999, which is not running$/),
+      fix: 'start it: /usr/lib/vmware/busybox/bin/busybox crond',
+    });
+    rmSync(join(img.root, PROGRAM));
+    expect(await cronCheck.run(esxi())).toMatchObject({ status: 'fail', detail: expect.stringMatching(/run \/opt\/reroute\/bin\/reroute, which is not there$/) });
+  });
+
+  it('lines for another config warn', async () => {
+    img.put(tab, lines(30, '/etc/other.json').join('\n') + '\n', 0o600);
+    img.put('/var/run/crond.pid', `${livePid()}\n`);
+    expect(await cronCheck.run(esxi())).toMatchObject({ status: 'warn', detail: expect.stringContaining(`run the agent with another config than ${cfg.path}`) });
+  });
+
+  it('the program is read back from every kind of line, quoted or not, with or without a user field', () => {
+    for (const l of [...lines(), ...lines(60)]) expect(cronProgram(l)).toBe(PROGRAM);
+    for (const l of lines(1, cfg.path, 'root')) expect(cronProgram(l, 'root')).toBe(PROGRAM);
+    const quoted = cronLines(10, loopCommand("/opt/re route/it's", '/opt/e', '/c.json', 10), { runnerLock: RUNNER_LOCK });
+    for (const l of quoted) expect(cronProgram(l)).toBe("/opt/re route/it's");
+  });
+
+  it('crond is recognised by its argv as /proc shows it', () => {
+    expect(crondIn(['/usr/sbin/crond', '-n'])).toBe('crond');
+    expect(crondIn(['cron', '-f'])).toBe('cron');
+    expect(crondIn(['/usr/lib/vmware/busybox/bin/busybox', 'crond'])).toBe('busybox crond');
+    expect(crondIn(['busybox', 'sh'])).toBeNull();
+    expect(crondIn(['/usr/bin/cronolog'])).toBeNull();
+  });
+});
+
+describe('no other agent', () => {
+  it('fails naming the old agent\'s lines, with --replace-old-agent as the fix; ok names what it read', async () => {
+    expect(await oldAgentCheck.run(ctxFor())).toEqual({
+      status: 'ok',
+      detail: 'no active line naming reroute.py, check_scvm_reroute_status, change_route_route.sh in the 5 cron and boot files',
+    });
+    img.put('/etc/cron.d/old', '* * * * * root /usr/bin/python /opt/reroute/reroute.py LOOP\n');
+    expect(await oldAgentCheck.run(ctxFor())).toEqual({
+      status: 'fail',
+      detail: `the old Python agent still manages the route from ${join(img.root, '/etc/cron.d/old')} line 1 (reroute.py): two agents would fight over it`,
+      fix: `run reroute --config ${cfg.path} install --every 10 --replace-old-agent (it comments those lines out)`,
+    });
+  });
+});
+
+describe('boot persistence', () => {
+  const localSh = '/etc/rc.local.d/local.sh';
+  const block = () => bootBlock({ crontabPath: '/var/spool/cron/crontabs/root', crondPidFile: '/var/run/crond.pid', crondStart: 'busybox crond', lines: lines() });
+
+  it('Linux needs none; ESXi without init script or block fails; either is ok; a damaged block fails', async () => {
+    expect(await bootCheck.run(ctxFor())).toEqual({ status: 'ok', detail: 'nothing needed: /etc/cron.d/reroute is on persistent /etc' });
+    img.put('/etc/vmware/esx.conf', '');
+    img.put(localSh, '#!/bin/sh\nexit 0\n', 0o1755);
+    expect(await bootCheck.run(ctxFor())).toEqual({
+      status: 'fail',
+      detail: `nothing puts the cron lines back at boot (no ${join(img.root, VIB_INIT_SCRIPT)}, no reroute block in ${join(img.root, localSh)})`,
+      fix: 'install the VIB (docs/esxi.md), or run reroute install',
+    });
+    img.put(localSh, withBootBlock('#!/bin/sh\nexit 0\n', block(), 'local.sh'), 0o1755);
+    expect(await bootCheck.run(ctxFor())).toEqual({
+      status: 'ok',
+      detail: `the cron lines come back at boot through the reroute block in ${join(img.root, localSh)} (which ESXi skips under Secure Boot)`,
+    });
+    img.put(VIB_INIT_SCRIPT, '#!/bin/sh\n', 0o755);
+    expect((await bootCheck.run(ctxFor())).detail).toBe(
+      `the cron lines come back at boot through the VIB's init script ${join(img.root, VIB_INIT_SCRIPT)} and the reroute block in ${join(img.root, localSh)}`,
+    );
+    img.put(localSh, '#!/bin/sh\n' + block().slice(0, 3).join('\n') + '\nexit 0\n', 0o1755);
+    expect(await bootCheck.run(ctxFor())).toMatchObject({ status: 'fail', detail: expect.stringMatching(/has no matching end marker/) });
+  });
+});
+
+describe('agent files writable', () => {
+  it('ok names the directories tried; a directory that is a file fails naming the path and the fix', async () => {
+    const r = await filesCheck.run(ctxFor());
+    expect(r).toEqual({
+      status: 'ok',
+      detail: `paths.state in ${cfg.dir}, paths.record in ${cfg.dir}, paths.lock in ${cfg.dir}, paths.log in ${cfg.dir}`,
+    });
+    writeFileSync(join(cfg.dir, 'run'), 'not a directory');
+    const bad = await filesCheck.run(ctxFor());
+    expect(bad).toEqual({
+      status: 'fail',
+      detail: `paths.record ${join(cfg.dir, 'run', 'record.json')}: ${join(cfg.dir, 'run')} is not a directory; paths.lock ${join(cfg.dir, 'run', 'reroute.lock')}: ${join(cfg.dir, 'run')} is not a directory`,
+      fix: 'make those directories writable, or set paths.* in the config to ones that are',
+    });
+  });
+
+  it('a path on an NFS mount is not tried (the nfs check names it)', async () => {
+    const ctx = ctxFor({
+      mountTable: async () => ({ ok: true, source: 't', mounts: [{ mountPoint: join(cfg.dir, 'run'), server: '10.0.0.9', viaVip: false, label: 'NFS mount x' }] }),
+    });
+    expect(await filesCheck.run(ctx)).toEqual({
+      status: 'ok',
+      detail: `paths.state in ${cfg.dir}, paths.record not tried (on NFS mount x), paths.lock not tried (on NFS mount x), paths.log in ${cfg.dir}`,
+    });
+  });
+});
+
+describe('agent files not on the NFS datastore', () => {
+  const table = (mountPoint: string) => async () => ({
+    ok: true as const,
+    source: 'esxcli storage nfs list, esxcli storage filesystem list',
+    mounts: [{ mountPoint, server: '192.168.33.2', viaVip: true, label: 'datastore zbs-nfs (192.168.33.2:/zbs/nfs)' }],
+  });
+
+  it('fails naming each file on the VIP datastore; ok otherwise; warns when the table cannot be read', async () => {
+    const on = await nfsCheck.run(ctxFor({ mountTable: table(join(cfg.dir, 'log')) }));
+    expect(on).toEqual({
+      status: 'fail',
+      detail: `paths.log ${join(cfg.dir, 'log', 'scvm_failure.log')} is on datastore zbs-nfs (192.168.33.2:/zbs/nfs): served through 192.168.33.2, the agent would hang exactly when it is needed`,
+      fix: 'move them to local storage (/scratch on a local disk, /var/run) and set --config and paths.* to match (docs/install.md)',
+    });
+    const off = await nfsCheck.run(ctxFor({ mountTable: table('/vmfs/volumes/zbs-nfs') }));
+    expect(off).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^none of the \d+ agent files is on an NFS mount served through 192\.168\.33\.2 \(esxcli/) });
+    const unknown = await nfsCheck.run(ctxFor({ mountTable: async () => ({ ok: false as const, reason: 'esxcli not found' }) }));
+    expect(unknown).toMatchObject({ status: 'warn', detail: 'could not tell: esxcli not found' });
+  });
+});
+
+describe('the runner', () => {
+  const slow: Check = { id: 'slow', title: 'slow', deadlineMs: () => 100, run: () => new Promise(() => undefined) };
+  const broken: Check = { id: 'broken', title: 'broken', deadlineMs: () => 1000, run: async () => { throw new Error('boom'); } };
+  const fine: Check = { id: 'fine', title: 'fine', deadlineMs: () => 1000, run: async () => ({ status: 'ok', detail: 'yes' }) };
+
+  it('a check past its deadline or one that throws fails, saying so; the order is the list\'s', async () => {
+    const got: Finding[] = [];
+    for await (const f of runChecks(ctxFor(), [slow, broken, fine])) got.push(f);
+    expect(got).toEqual([
+      { id: 'slow', title: 'slow', status: 'fail', detail: 'did not finish within 100 ms', fix: 'run again with --verbose to see which command or request hangs' },
+      { id: 'broken', title: 'broken', status: 'fail', detail: 'the check itself failed: boom', fix: 'please report it' },
+      { id: 'fine', title: 'fine', status: 'ok', detail: 'yes' },
+    ]);
+  });
+
+  it('the list covers what issue 16 asks, each id once', () => {
+    expect(CHECKS.map((c) => c.id)).toEqual(['config', 'platform', 'runtime', 'icmp', 'route', 'api', 'cron', 'old-agent', 'boot', 'files', 'nfs', 'clock']);
+  });
+});
