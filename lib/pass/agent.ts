@@ -2,7 +2,6 @@
 import { configPath, loadConfig, type Credentials } from '../config/load';
 import type { Config } from '../config/schema';
 import { ConfigError } from '../errors';
-import { warnAgentFilesOnNfs } from '../install/files-on-nfs';
 import { createRouteBackend, type RouteBackend } from '../routes';
 import { openLog, type FileLog } from '../runtime/logger';
 import { logConfigError } from './config-error';
@@ -55,7 +54,6 @@ export async function openAgent(opts: AgentOptions): Promise<Agent> {
     if (e instanceof ConfigError) log.error(e.message);
     throw e;
   }
-  await warnAgentFilesOnNfs(config, path, backend.platform, log); // issue 15 case 7, once an hour
   return {
     config,
     configPath: path,

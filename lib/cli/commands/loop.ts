@@ -2,6 +2,7 @@
 // cadence until the next minute's process takes over (lib/pass/runner.ts).
 import { dirname, join } from 'node:path';
 import { UsageError } from '../../errors';
+import { warnAgentFilesOnNfs } from '../../install/files-on-nfs';
 import { openAgent } from '../../pass/agent';
 import { runPass } from '../../pass/pass';
 import { runLoop } from '../../pass/runner';
@@ -38,13 +39,17 @@ export async function run(opts: LoopOptions, env: CommandEnv): Promise<number> {
   const forMs = opts.for === undefined ? undefined : seconds('--for', opts.for, 1, 3600);
   const agent = await openAgent(env.globals);
   onExitFlush(() => agent.log.flush());
-  if (everyMs !== null) {
-    return runLoop(agent, { everyMs, forMs, watchFiles: [agent.configPath, ...binaries(env)] });
+  // issue 15 case 7, at most once an hour: beside the passes, not before them (on ESXi it starts two esxcli processes)
+  const filesCheck = warnAgentFilesOnNfs(agent.config, agent.configPath, agent.backend.platform, agent.log);
+  try {
+    if (everyMs !== null) return await runLoop(agent, { everyMs, forMs, watchFiles: [agent.configPath, ...binaries(env)] });
+    const report = await runPass(agent);
+    if (env.globals.verbose || env.globals.dryRun) {
+      const d = report.decision;
+      env.display.out(`${d.change ? `route -> ${d.nextHop}` : 'route kept'} (${d.reason}): ${d.because}`);
+    }
+    return report.switched === 'failed' ? 1 : 0;
+  } finally {
+    await filesCheck;
   }
-  const report = await runPass(agent);
-  if (env.globals.verbose || env.globals.dryRun) {
-    const d = report.decision;
-    env.display.out(`${d.change ? `route -> ${d.nextHop}` : 'route kept'} (${d.reason}): ${d.because}`);
-  }
-  return report.switched === 'failed' ? 1 : 0;
 }
