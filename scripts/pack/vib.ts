@@ -28,6 +28,7 @@ import {
   type HostFile,
 } from './common';
 import { DEFAULT_EVERY, cronShellFunctions } from './cron-shell';
+import { VIB_INIT_SCRIPT } from '../../lib/install/targets';
 
 /** The VIB's name (and its payload's: payload names stay within 8 characters, as the bootbank wants). */
 export const VIB_NAME = 'reroute';
@@ -180,7 +181,7 @@ esac
 /** The files the VIB adds beside the bundle. */
 export function vibHostFiles(): HostFile[] {
   return [
-    { path: '/etc/init.d/reroute', text: initScript(), mode: 0o755 },
+    { path: VIB_INIT_SCRIPT, text: initScript(), mode: 0o755 },
     { path: '/etc/vmware/firewall/reroute.xml', text: firewallXml(), mode: 0o444 },
   ];
 }
