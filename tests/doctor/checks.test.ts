@@ -112,7 +112,7 @@ describe('cron lines and crond (ESXi: the pid file under --root)', () => {
     expect(await cronCheck.run(esxi())).toEqual({
       status: 'fail',
       detail: `no reroute line in ${join(img.root, tab)}`,
-      fix: `run reroute --config ${cfg.path} install --every 10 (docs/install.md)`,
+      fix: `run reroute --config ${cfg.path} install (docs/install.md)`,
     });
   });
 
@@ -167,7 +167,7 @@ describe('no other agent', () => {
     expect(await oldAgentCheck.run(ctxFor())).toEqual({
       status: 'fail',
       detail: `the old Python agent still manages the route from ${join(img.root, '/etc/cron.d/old')} line 1 (reroute.py): two agents would fight over it`,
-      fix: `run reroute --config ${cfg.path} install --every 10 --replace-old-agent (it comments those lines out)`,
+      fix: `run reroute --config ${cfg.path} install --replace-old-agent (it comments those lines out)`,
     });
   });
 });

@@ -107,7 +107,7 @@ describe('reroute doctor on the ESXi fakes', () => {
       const failed = checkLines(r.stdout).filter((c) => c.status === 'FAIL');
       expect(failed.map((c) => c.title)).toEqual(['cron lines and crond', 'no other agent']);
       expect(failed[0]!.line).toMatch(/crond is not running: .* names pid 999999999, which is not running; fix: start it: \/usr\/lib\/vmware\/busybox\/bin\/busybox crond$/);
-      expect(failed[1]!.line).toMatch(/crontabs\/root line 9 \(reroute\.py\): two agents would fight over it; fix: run reroute --config .* install --every 10 --replace-old-agent/);
+      expect(failed[1]!.line).toMatch(/crontabs\/root line 9 \(reroute\.py\): two agents would fight over it; fix: run reroute --config .* install --replace-old-agent/);
       expect(r.stdout).toMatch(/\ndoctor: 10 ok, 0 warn, 2 FAIL\n$/);
     } finally {
       img.put('/var/spool/cron/crontabs/root', tab, 0o600);
