@@ -62,10 +62,15 @@ export const BACK_TOLERANCE = 0.2;
  * second k after the slowdown ended. null: not back before the series ends.
  */
 export function backAfterSec(after: readonly number[], baseline: number): number | null {
-  const windows = after.length - BACK_WINDOW_SEC + 1;
-  if (windows <= 0 || !(baseline > 0)) return null;
-  const within = (k: number) => Math.abs(mean(after.slice(k, k + BACK_WINDOW_SEC)) / baseline - 1) <= BACK_TOLERANCE;
+  if (!(baseline > 0)) return null;
+  const windows = windowMeans(after);
+  const within = (k: number) => Math.abs(windows[k]! / baseline - 1) <= BACK_TOLERANCE;
   let back: number | null = null;
-  for (let k = windows - 1; k >= 0 && within(k); k--) back = k;
+  for (let k = windows.length - 1; k >= 0 && within(k); k--) back = k;
   return back;
+}
+
+/** The mean of every window of BACK_WINDOW_SEC seconds: element k is the mean of seconds k .. k + 4. */
+export function windowMeans(series: readonly number[]): number[] {
+  return Array.from({ length: Math.max(0, series.length - BACK_WINDOW_SEC + 1) }, (_, k) => mean(series.slice(k, k + BACK_WINDOW_SEC)));
 }

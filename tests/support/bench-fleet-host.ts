@@ -222,14 +222,14 @@ export class VirtualHost {
     this.link = openZbsLink(api, { http: countingHttp(http, [this.inFlight, o.cluster]) });
   }
 
-  /** Pass every cadence from a random offset within it, as the runner's slots are laid out. */
-  start(): void {
-    this.running = this.loop();
+  /** After `delayMs`, pass every cadence from a random offset within it, as the runner's slots are laid out. */
+  start(delayMs: number): void {
+    this.running = this.loop(delayMs);
   }
 
-  private async loop(): Promise<void> {
+  private async loop(delayMs: number): Promise<void> {
     const every = this.o.everyMs;
-    const grid = monotonicMs() + Math.floor(Math.random() * every);
+    const grid = monotonicMs() + delayMs + Math.floor(Math.random() * every);
     let slot = grid;
     while (!this.stopped) {
       await new Promise<void>((resolve) => {
