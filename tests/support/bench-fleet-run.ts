@@ -39,7 +39,7 @@ const FLAG_NAMES: Record<string, keyof Flags> = {
   '--latency-ms': 'latencyMs',
 };
 const USAGE =
-  'usage: scripts/bench-fleet [--hosts 255] [--scvms 255] [--warmup-sec 20] [--steady-sec 60] [--slow-sec 30] [--recovery-sec 30] [--latency-ms 3000]';
+  'usage: scripts/bench-fleet [--hosts 255] [--scvms 255] [--warmup-sec 20] [--steady-sec 60] [--slow-sec 30] [--recovery-sec 30] [--latency-ms 3000] [--keep]';
 
 function parseFlags(argv: string[]): Flags {
   const flags = { ...DEFAULTS };
@@ -128,7 +128,9 @@ export async function benchMain(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const flags = parseFlags(argv);
+  // --keep: leave the work directory (every host's config, state files, the shared log of warnings) for a look
+  const keep = argv.includes('--keep');
+  const flags = parseFlags(argv.filter((a) => a !== '--keep'));
   const n = flags.hosts;
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'reroute-bench-fleet-'));
   let emulators: ChildProcess | null = null;
@@ -193,7 +195,8 @@ export async function benchMain(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
     await Promise.all(hosts.map((h) => h.stop()));
     emulators?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    if (keep) process.stdout.write(`work directory kept: ${dir} (fleet.log: every warning and error, by host)\n`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
