@@ -95,15 +95,8 @@ describe('launcher scripts/zbs-emulator', () => {
     expect(code).toBe(2);
     expect(err).toMatch(/--port must be 0\.\.65535, got eighty/);
   });
-});
 
-describe('launcher scripts/zbs-emulator --hosts: many SCVM addresses from one process', () => {
-  let child: ChildProcess | undefined;
-  afterEach(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-  });
-
-  test('one emulator per address on one port, each with its own state; a token from one is good at the others', async () => {
+  test('--hosts: one emulator per address on one port, each with its own state; a token from one is good at the others', async () => {
     child = spawn(LAUNCHER, ['--hosts', '127.11.0.1-3', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const urls = await new Promise<string[]>((resolve, reject) => {
       let out = '';
@@ -135,8 +128,10 @@ describe('launcher scripts/zbs-emulator --hosts: many SCVM addresses from one pr
     expect(code).toBe(2);
     expect(err).toMatch(/--hosts: "127\.11\.0\.9-3" is not an IPv4 address or a range such as 127\.11\.0\.1-255/);
   });
+});
 
-  test('parseHostList: single addresses and last-octet ranges; anything else is refused by name', () => {
+describe('parseHostList (--hosts)', () => {
+  test('single addresses and last-octet ranges; anything else is refused by name', () => {
     expect(parseHostList('127.11.0.1-3,127.0.0.9')).toEqual(['127.11.0.1', '127.11.0.2', '127.11.0.3', '127.0.0.9']);
     expect(parseHostList('127.11.0.1-255')).toHaveLength(255);
     for (const bad of ['127.11.0.1-256', '127.11.0.01', '127.11.0', 'localhost', '127.11.0.1-', '127.11.0.1,']) {
