@@ -6,10 +6,9 @@
 // for the load to come back to its steady rate after it. The one benchmark not run "as installed" (255 agent
 // processes do not fit on the machine): each virtual host is a pass loop of its own, not a process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { BACK_DEFINITION, BACK_TOLERANCE, backAfterSec, mean, peakOpen, percentile, perSecond, windowMeans } from './bench-fleet-figures';
 import { fleetAddresses, FleetLog, PHASES, Timeline, VirtualHost, type Phase } from './bench-fleet-host';
 import { refuseOutsideLoopback } from './netns';
@@ -89,7 +88,7 @@ function startEmulators(n: number, dir: string): Promise<{ child: ChildProcess; 
   });
 }
 
-/** One control call to every emulator at once; resolves with the time the last one answered. */
+/** One control call to every emulator at once; resolves with their answers once all have answered. */
 async function controlAll(n: number, port: number, path: string, method: 'GET' | 'POST', body?: unknown): Promise<unknown[]> {
   return Promise.all(
     Array.from({ length: n }, async (_, k) => {
@@ -150,9 +149,9 @@ export async function benchMain(argv: string[]): Promise<number> {
     const cluster = timeline.inFlight();
     const log = new FleetLog(join(dir, 'fleet.log'), timeline);
     for (let i = 1; i <= n; i++) {
-      hosts.push(
-        new VirtualHost({ index: i, scvmCount: flags.scvms, apiPort: started.port, credentials: CREDENTIALS, dir: join(dir, `host-${i}`), everyMs: 1000, timeline, log, cluster }),
-      );
+      const dirOfHost = join(dir, `host-${i}`);
+      const apiPort = started.port;
+      hosts.push(new VirtualHost({ index: i, scvmCount: flags.scvms, apiPort, credentials: CREDENTIALS, dir: dirOfHost, everyMs: 1000, timeline, log, cluster }));
     }
     const config = hosts[0]!.config;
     const total = flags.warmupSec + flags.steadySec + flags.slowSec + flags.recoverySec;
