@@ -20,8 +20,8 @@
 // Control endpoints need no token and are never subject to faults.
 //
 // Tokens are HMACs of (expiry, epoch) under state.secret, so emulators sharing a secret (one per SCVM of a simulated
-// cluster) accept each other's tokens, as a real cluster does. Revoking bumps state.tokenEpoch (set the same epoch on
-// every emulator to revoke cluster-wide).
+// cluster, or many in one process: startZbsEmulators, `--hosts`) accept each other's tokens, as a real cluster does.
+// Revoking bumps state.tokenEpoch (set the same epoch on every emulator to revoke cluster-wide).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -499,19 +499,71 @@ export function startZbsEmulator(opts: EmuOptions = {}): Promise<ZbsEmulator> {
   });
 }
 
-/** Command-line entry used by scripts/zbs-emulator: --host H --port P [--state file.json]. */
+const HOST_ITEM = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.)(\d{1,3})(?:-(\d{1,3}))?$/;
+
+/**
+ * The addresses a `--hosts` list names: comma-separated dotted quads, where the last octet may be a range
+ * ("127.11.0.1-255" is 255 addresses). Throws a one-line error naming the bad item.
+ */
+export function parseHostList(spec: string): string[] {
+  const out: string[] = [];
+  for (const item of spec.split(',')) {
+    const m = HOST_ITEM.exec(item.trim());
+    const ends = m ? [m[2], m[3] ?? m[2]].map((last) => `${m[1]}${last}`) : [];
+    const [from, to] = m ? [Number(m[2]), Number(m[3] ?? m[2])] : [NaN, NaN];
+    if (!m || !ends.every((ip) => DOTTED_QUAD.test(ip)) || !(to >= from)) {
+      throw new Error(`--hosts: "${item}" is not an IPv4 address or a range such as 127.11.0.1-255`);
+    }
+    for (let last = from; last <= to; last++) out.push(`${m[1]}${last}`);
+  }
+  if (new Set(out).size !== out.length) throw new Error(`--hosts: an address is named twice in "${spec}"`);
+  return out;
+}
+
+/**
+ * One emulator per address (each with its own state, the same patch applied to each), all on one port: `port`, or
+ * with 0 the port the first one got. An ephemeral port taken on a later address by someone else means starting over
+ * on a new one (a few times).
+ */
+export async function startZbsEmulators(hosts: string[], opts: Omit<EmuOptions, 'host'> = {}): Promise<ZbsEmulator[]> {
+  if (hosts.length === 0) throw new Error('no address to listen on');
+  for (let attempt = 0; ; attempt++) {
+    const emus: ZbsEmulator[] = [];
+    try {
+      for (const host of hosts) {
+        emus.push(await startZbsEmulator({ ...opts, host, port: emus[0]?.port ?? opts.port ?? 0 }));
+      }
+      return emus;
+    } catch (e) {
+      await Promise.all(emus.map((x) => x.close()));
+      if ((opts.port ?? 0) !== 0 || attempt >= 4) throw e;
+    }
+  }
+}
+
+/** Command-line entry used by scripts/zbs-emulator: --host H | --hosts LIST, --port P [--state file.json]. */
 export async function main(argv: string[]): Promise<void> {
   const arg = (name: string): string | undefined => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const usage = 'usage: zbs-emulator --host 127.0.0.1 --port 8080 [--state file.json]';
-  const host = arg('--host') ?? '127.0.0.1';
-  const port = Number(arg('--port') ?? '8080');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`zbs-emulator: --port must be 0..65535, got ${arg('--port')}\n${usage}\n`);
+  const usage = 'usage: zbs-emulator (--host 127.0.0.1 | --hosts 127.11.0.1-255) --port 8080 [--state file.json]';
+  const bad = (msg: string): never => {
+    process.stderr.write(`zbs-emulator: ${msg}\n${usage}\n`);
     process.exit(2);
+  };
+  if (arg('--host') !== undefined && arg('--hosts') !== undefined) bad('--host and --hosts exclude each other');
+  let hosts = [arg('--host') ?? '127.0.0.1'];
+  const list = arg('--hosts');
+  if (list !== undefined) {
+    try {
+      hosts = parseHostList(list);
+    } catch (e) {
+      bad((e as Error).message);
+    }
   }
+  const port = Number(arg('--port') ?? '8080');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) bad(`--port must be 0..65535, got ${arg('--port')}`);
   let state: Record<string, unknown> | undefined;
   const file = arg('--state');
   if (file) {
@@ -524,16 +576,17 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(2);
     }
   }
-  let emu: ZbsEmulator;
+  let emus: ZbsEmulator[];
   try {
-    emu = await startZbsEmulator({ host, port, state });
+    emus = await startZbsEmulators(hosts, { port, state });
   } catch (e) {
-    process.stderr.write(`zbs-emulator: cannot listen on ${host}:${port}: ${(e as Error).message}\n`);
+    const where = hosts.length === 1 ? `${hosts[0]}:${port}` : `${hosts.length} addresses (--hosts ${list}) on port ${port}`;
+    process.stderr.write(`zbs-emulator: cannot listen on ${where}: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  process.stdout.write(`listening on ${emu.url}\n`);
+  process.stdout.write(emus.map((emu) => `listening on ${emu.url}\n`).join(''));
   const stop = () => {
-    void emu.close().then(() => process.exit(0));
+    void Promise.all(emus.map((emu) => emu.close())).then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

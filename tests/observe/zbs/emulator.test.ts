@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startZbsEmulator, type ZbsEmulator } from '../../support/zbs-emulator';
+import { parseHostList, startZbsEmulator, type ZbsEmulator } from '../../support/zbs-emulator';
 
 const LAUNCHER = join(__dirname, '..', '..', '..', 'scripts', 'zbs-emulator');
 
@@ -94,6 +94,50 @@ describe('launcher scripts/zbs-emulator', () => {
     const code = await new Promise<number | null>((r) => c.once('exit', r));
     expect(code).toBe(2);
     expect(err).toMatch(/--port must be 0\.\.65535, got eighty/);
+  });
+
+  test('--hosts: one emulator per address on one port, each with its own state; a token from one is good at the others', async () => {
+    child = spawn(LAUNCHER, ['--hosts', '127.11.0.1-3', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const urls = await new Promise<string[]>((resolve, reject) => {
+      let out = '';
+      child!.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const lines = out.split('\n').filter(Boolean);
+        if (lines.length === 3) resolve(lines.map((l) => /^listening on (http:\/\/[\d.]+:\d+)$/.exec(l)?.[1] ?? l));
+      });
+      child!.once('exit', (code) => reject(new Error(`exited ${code} before listening: ${out}`)));
+    });
+    const port = new URL(urls[0]!).port;
+    expect(urls).toEqual(['127.11.0.1', '127.11.0.2', '127.11.0.3'].map((h) => `http://${h}:${port}`));
+    await call(`${urls[1]}/_emu/state`, 'POST', { faults: { switches: { status: 503 } } });
+    const token = (await call(`${urls[0]}/api/v3/sessions`, 'POST', { username: 'admin', password: 'secret' })).json.data.token;
+    const statuses = await Promise.all(urls.map((u) => call(`${u}/api/v2/reroute/config`, 'GET', undefined, token).then((r) => r.status)));
+    expect(statuses).toEqual([200, 503, 200]);
+    const records = await Promise.all(urls.map((u) => call(`${u}/_emu/records`).then((r) => r.json.all.length)));
+    expect(records).toEqual([2, 1, 1]);
+    const exit = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  });
+
+  test('a bad --hosts is a one-line error and exit 2', async () => {
+    const c = spawn(LAUNCHER, ['--hosts', '127.11.0.9-3', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => c.once('exit', r));
+    expect(code).toBe(2);
+    expect(err).toMatch(/--hosts: "127\.11\.0\.9-3" is not an IPv4 address or a range such as 127\.11\.0\.1-255/);
+  });
+});
+
+describe('parseHostList (--hosts)', () => {
+  test('single addresses and last-octet ranges; anything else is refused by name', () => {
+    expect(parseHostList('127.11.0.1-3,127.0.0.9')).toEqual(['127.11.0.1', '127.11.0.2', '127.11.0.3', '127.0.0.9']);
+    expect(parseHostList('127.11.0.1-255')).toHaveLength(255);
+    for (const bad of ['127.11.0.1-256', '127.11.0.01', '127.11.0', 'localhost', '127.11.0.1-', '127.11.0.1,']) {
+      expect(() => parseHostList(bad)).toThrow(/--hosts: ".*" is not an IPv4 address or a range/);
+    }
+    expect(() => parseHostList('127.11.0.1-3,127.11.0.2')).toThrow(/named twice/);
   });
 });
 
