@@ -3,7 +3,7 @@ export { decide, heartbeatFor, type Decision, type DecideInput, type Heartbeat, 
 export type { PinTargetFailing } from './pin';
 export { applyOutcome, type Outcome } from './outcome';
 export { probeTargets, watchFirst } from './probe-targets';
-export { describeJournal, isRepeat } from './journal';
+export { describeJournal, isRepeat, passesIn } from './journal';
 export {
   afterTimeGap,
   engineStateSchema,

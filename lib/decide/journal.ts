@@ -1,10 +1,25 @@
-// The bounded pass journal kept in state, and its wording for `reroute status`.
+// The bounded pass journal kept in state, and its wording for `reroute status`. A run of passes that kept the same
+// route for the same reason is one entry with a count, so the journal's entries are events, not seconds: at a pass a
+// second, 200 entries of one each would forget a failover after three minutes, and every pass would rewrite and
+// re-read them all.
 import type { JournalEntry } from './state';
 
-/** Append one record, keeping the last `size`. */
+/** How many passes an entry stands for. */
+export const passesIn = (e: JournalEntry): number => e.repeats ?? 1;
+
+/**
+ * Append this pass's entry, keeping the last `size` entries. The last entry, now complete (applyOutcome noted what
+ * the act step did), is first folded into the one before when it repeats it; the new one stays alone until then.
+ */
 export function appendJournal(journal: JournalEntry[], entry: JournalEntry, size: number): JournalEntry[] {
-  const next = [...journal, entry];
+  const next = [...foldLast(journal), entry];
   return next.length > size ? next.slice(next.length - size) : next;
+}
+
+function foldLast(journal: JournalEntry[]): JournalEntry[] {
+  const [a, b] = journal.slice(-2);
+  if (a === undefined || b === undefined || !isRepeat(a, b)) return journal;
+  return [...journal.slice(0, -2), { ...a, repeats: passesIn(a) + passesIn(b), until: b.until ?? b.at }];
 }
 
 const LOCAL_WORDS: Record<JournalEntry['local'], string> = {
@@ -34,19 +49,21 @@ export function isRepeat(a: JournalEntry, b: JournalEntry): boolean {
     a.switched === undefined && b.switched === undefined && a.refreshed === b.refreshed;
 }
 
-/** One line per pass, oldest first; a run of identical "kept" passes is folded into one line with its count. */
+/** One line per entry, oldest first; a run of identical "kept" passes is one line with its count. */
 export function describeJournal(entries: JournalEntry[]): string[] {
   const lines: string[] = [];
   let i = 0;
   while (i < entries.length) {
     const e = entries[i]!;
     let j = i;
-    while (j + 1 < entries.length && isRepeat(e, entries[j + 1]!)) j++;
+    let passes = passesIn(e);
+    while (j + 1 < entries.length && isRepeat(e, entries[j + 1]!)) passes += passesIn(entries[++j]!);
     const what = e.change
       ? `SWITCH ${e.from || '(no route)'} -> ${e.to}`
       : `kept ${e.to}`;
     const api = e.api ? '' : ', session list unavailable';
-    const repeat = j > i ? ` (same for ${j - i + 1} passes until ${stamp(entries[j]!.at)})` : '';
+    const end = entries[j]!;
+    const repeat = passes > 1 ? ` (same for ${passes} passes until ${stamp(end.until ?? end.at)})` : '';
     lines.push(`${stamp(e.at)}  ${what}: ${e.because} (${LOCAL_WORDS[e.local]}${api}; reason ${e.reason})${outcomeWords(e)}${repeat}`);
     i = j + 1;
   }

@@ -65,6 +65,10 @@ export const journalEntrySchema = z
     /** filled by applyOutcome: "ok" or the error text */
     switched: z.string().optional(),
     refreshed: z.string().optional(),
+    /** passes folded into this entry, all alike (isRepeat); absent = one */
+    repeats: z.number().int().min(2).optional(),
+    /** agent time of the last of them */
+    until: ms().optional(),
   })
 
 export type JournalEntry = z.output<typeof journalEntrySchema>;

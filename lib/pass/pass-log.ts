@@ -1,7 +1,7 @@
 // What a pass says in the log. Every change and every warning at once; a pass that changes nothing only once in
 // log.steadyEverySec, so a steady host writes a line an hour to its boot media, not one a second.
 import { dirname } from 'node:path';
-import { isRepeat, type Decision } from '../decide';
+import { isRepeat, passesIn, type Decision } from '../decide';
 import type { AgentTime } from '../runtime/clock';
 import type { Log } from '../runtime/log';
 import { saidWithin } from '../runtime/said';
@@ -15,9 +15,9 @@ export function logPass(log: Log, decision: Decision, state: State, time: AgentT
   const to = decision.change ? decision.nextHop : 'keep';
   const line = `local ${decision.local}, route ${decision.from.join(',') || 'none'} -> ${to} (row ${decision.row} ${decision.reason}): ${decision.because}`;
   const journal = state.engine.record.journal;
-  const last = journal[journal.length - 1];
-  let repeats = 0;
-  while (last && repeats + 1 < journal.length && isRepeat(journal[journal.length - 2 - repeats]!, last)) repeats++;
+  const [before, last] = journal.slice(-2);
+  // this pass is the last entry, alone; the entry before holds the run it repeats, if any
+  const repeats = before && last && isRepeat(before, last) ? passesIn(before) : 0;
   const news = decision.change || decision.warnings.length > 0 || repeats === 0;
   if (news) {
     log.info(`pass: ${line}`);

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decide } from '../../lib/decide/decide';
+import { describeJournal } from '../../lib/decide/journal';
 import { RULES } from '../../lib/decide/rules';
 import { reasonSchema } from '../../lib/decide/state';
 import {
@@ -373,8 +374,28 @@ describe('definitions around the table', () => {
   });
 
   test('the journal is bounded by journalSize', () => {
-    const { state } = passes(Array.from({ length: 7 }, () => ({})), { cfg: config({ journalSize: 5 }) });
+    // passes that differ (the session list comes and goes), so none is folded into another
+    const specs = Array.from({ length: 7 }, (_, i) => (i % 2 ? { sessions: 'api-down' as const } : {}));
+    const { state } = passes(specs, { cfg: config({ journalSize: 5 }) });
     expect(state.record.journal.map((e) => e.at)).toEqual([2, 3, 4, 5, 6].map((i) => T0 + i * 5000));
+  });
+
+  test('the journal folds a run of alike passes into one entry with their count, once each is complete', () => {
+    const { state } = passes([...Array.from({ length: 4 }, () => ({})), { sessions: 'api-down' as const }, {}]);
+    const j = state.record.journal;
+    expect(j.map((e) => [e.at, e.repeats, e.until, e.api])).toEqual([
+      [T0, 4, T0 + 3 * 5000, true],
+      [T0 + 4 * 5000, undefined, undefined, false],
+      [T0 + 5 * 5000, undefined, undefined, true], // this pass: alone until the next pass appends
+    ]);
+    expect(describeJournal(j.map((e) => ({ ...e, at: e.at, until: e.until }))).at(0)).toMatch(/\(same for 4 passes until /);
+  });
+
+  test('a switch is never folded', () => {
+    // the route is never moved here (no act step), so each of the last three passes decides the same switch again
+    const { state } = passes([{}, {}, { up: { [LOCAL]: false } }, { up: { [LOCAL]: false } }, { up: { [LOCAL]: false } }]);
+    const j = state.record.journal;
+    expect(j.map((e) => [e.change, e.repeats])).toEqual([[false, 2], [true, undefined], [true, undefined], [true, undefined]]);
   });
 
   test('obs builder default is all healthy', () => {

@@ -2,7 +2,7 @@
 // fails, do not switch" - an unreachable API is not evidence that the local SCVM is down.
 import { PLAN, SCVM_NAMES } from '../support/cluster';
 import { describeNetns } from '../support/netns';
-import { journalOf, switchesOf, useClusterHarness, waitFor } from '../support/cluster-e2e';
+import { journalOf, lastAt, passCount, switchesOf, useClusterHarness, waitFor } from '../support/cluster-e2e';
 
 jest.setTimeout(60_000);
 
@@ -19,13 +19,12 @@ describeNetns('e2e: API down everywhere', () => {
     await waitFor('10 passes with the API down', () => runs.passes.filter((p) => p.startedAt > tDown).length >= 10, 30_000);
     await runs.stop();
 
-    const during = journalOf(cluster).filter((j) => j.at > tDown);
-    expect(during.length).toBeGreaterThanOrEqual(8);
+    const during = journalOf(cluster).filter((j) => lastAt(j) > tDown);
     expect(during.every((j) => j.change === false)).toBe(true);
     // the last list stands for api.sessionsEverySec (3 s, docs/api.md); after that every pass asks, and fails
-    const asked = during.filter((j) => j.at > tDown + 3500);
-    expect(asked.length).toBeGreaterThanOrEqual(4);
-    expect(asked.every((j) => j.api === false)).toBe(true);
+    const failed = during.filter((j) => j.at > tDown && j.api === false);
+    expect(passCount(failed)).toBeGreaterThanOrEqual(4);
+    expect(during.filter((j) => lastAt(j) > tDown + 3500).every((j) => j.api === false)).toBe(true);
     expect(switchesOf(cluster)).toEqual([]);
     expect(mon.events).toEqual([]);
     expect(cluster.hostRoute()).toEqual([PLAN.scvms[0].dataIp]);

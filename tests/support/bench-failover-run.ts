@@ -23,7 +23,7 @@ async function routeBackToLocal(cluster: Cluster, agent: Installed): Promise<voi
     if (r.status !== 0) throw new Error(`reroute ${args.join(' ')}: ${r.stderr}`);
   }
   const since = Date.now();
-  await waitFor('a runner pass on the healthy local SCVM', () => agent.journal().some((j) => j.at > since && j.reason === 'local-ok'), 30_000);
+  await waitFor('a runner pass on the healthy local SCVM', () => agent.journal().some((j) => (j.until ?? j.at) > since && j.reason === 'local-ok'), 30_000);
 }
 
 /** Run the benchmark; returns the exit code. */
@@ -53,7 +53,7 @@ export async function benchMain(argv: string[]): Promise<number> {
   try {
     agent = install(cluster, { persistent: `${cluster.dir}/scratch` });
     process.stdout.write('bench-failover: installed; waiting for cron to start the first runner (the next minute)\n');
-    await waitFor('the first runner', () => agent!.journal().length >= 3, 90_000, 200);
+    await waitFor('the first runner', () => agent!.passes() >= 3, 90_000, 200);
     const watch = new NfsWatch(cluster, 50);
     try {
       for (let n = 1; n <= crashes; n++) {

@@ -120,6 +120,10 @@ export interface Journal {
   because: string;
   switched?: string;
   refreshed?: string;
+  /** passes folded into this entry (lib/decide/journal.ts); absent = one */
+  repeats?: number;
+  /** agent time of the last of them */
+  until?: number;
 }
 
 /** The agent's journal from its record file ([] before the first pass). */
@@ -127,6 +131,15 @@ export function journalOf(cluster: Cluster): Journal[] {
   const engine = cluster.readRecord()?.engine as { journal?: Journal[] } | undefined;
   return engine?.journal ?? [];
 }
+
+/** When the last pass of an entry ran. */
+export const lastAt = (j: Journal): number => j.until ?? j.at;
+
+/** How many passes entries stand for. */
+export const passCount = (entries: Journal[]): number => entries.reduce((n, j) => n + (j.repeats ?? 1), 0);
+
+/** How many passes the agent's journal holds. */
+export const passesOf = (cluster: Cluster): number => passCount(journalOf(cluster));
 
 /** Journal entries that changed the route successfully. */
 export function switchesOf(cluster: Cluster): Journal[] {

@@ -24,8 +24,10 @@ export interface Installed {
   crond: ChildProcess;
   /** pids of the agent's processes now (runners, guards, watchdogs): everything naming our config */
   agentPids(): number[];
-  /** the runner's journal (RAM record file) */
-  journal(): { at: number; local: string; reason: string; change: boolean; switched?: string; to: string }[];
+  /** the runner's journal (RAM record file); alike passes are one entry with `repeats` (lib/decide/journal.ts) */
+  journal(): { at: number; local: string; reason: string; change: boolean; switched?: string; to: string; repeats?: number; until?: number }[];
+  /** how many passes the journal holds */
+  passes(): number;
   stop(): void;
 }
 
@@ -81,6 +83,13 @@ export function install(cluster: Cluster, opts: InstalledOptions): Installed {
     ['netns', 'exec', cluster.ns('host'), 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'busybox', 'crond', '-f', '-c', tabs, '-L', join(dir, 'crond.log')],
     { detached: true, stdio: 'ignore' },
   );
+  const journal = (): ReturnType<Installed['journal']> => {
+    try {
+      return (JSON.parse(readFileSync(join(run, 'record.json'), 'utf8')) as { engine: { journal: ReturnType<Installed['journal']> } }).engine.journal;
+    } catch {
+      return [];
+    }
+  };
   const agentPids = () =>
     readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))
@@ -98,13 +107,8 @@ export function install(cluster: Cluster, opts: InstalledOptions): Installed {
     log: join(opts.persistent, 'log', 'scvm_failure.log'),
     crond,
     agentPids,
-    journal() {
-      try {
-        return (JSON.parse(readFileSync(join(run, 'record.json'), 'utf8')) as { engine: { journal: ReturnType<Installed['journal']> } }).engine.journal;
-      } catch {
-        return [];
-      }
-    },
+    journal,
+    passes: () => journal().reduce((n, j) => n + (j.repeats ?? 1), 0),
     stop() {
       try {
         process.kill(-crond.pid!, 'SIGKILL');

@@ -41,7 +41,7 @@ export async function run(opts: { json: boolean }, env: CommandEnv): Promise<num
     nfsCheck: { enabled: config.nfsCheck.enabled, run: nfsRun && { ...nfsRun, lastAt: when(nfsRun.lastAt) }, avoidedUntil: nfsAvoidedUntil },
     lastReason: last ? { reason: last.reason, because: last.because, at: when(last.at) } : null,
     lastPass: state.lastPass && { ...state.lastPass, at: when(state.lastPass.at) },
-    journal: journal.slice(-SHOWN).map((j) => ({ ...j, at: when(j.at) })),
+    journal: journal.slice(-SHOWN).map((j) => ({ ...j, at: when(j.at), ...(j.until !== undefined ? { until: when(j.until) } : {}) })),
     paths: { config: path, ...config.paths },
     firstRun: loaded.firstRun,
     ...(loaded.readOnly ? { readOnly: loaded.readOnly } : {}),
@@ -69,7 +69,9 @@ export async function run(opts: { json: boolean }, env: CommandEnv): Promise<num
   out(`last pass:   ${state.lastPass ? `${when(state.lastPass.at)} ${state.lastPass.ok ? 'ok' : `FAILED: ${state.lastPass.error}`} in ${state.lastPass.durationMs} ms` : 'never'}`);
   if (loaded.readOnly) out(`NOTE:        ${loaded.readOnly}; the agent reads it and does not write it`);
   out(`files:       config ${path}; state ${config.paths.state}; record ${config.paths.record}; log ${config.paths.log}${config.paths.logLink ? ` (link ${config.paths.logLink})` : ''}; lock ${config.paths.lock}`);
-  const lines = describeJournal(journal.slice(-SHOWN).map((j) => ({ ...j, at: time.wallOf(j.at) })));
+  const lines = describeJournal(
+    journal.slice(-SHOWN).map((j) => ({ ...j, at: time.wallOf(j.at), ...(j.until !== undefined ? { until: time.wallOf(j.until) } : {}) })),
+  );
   if (lines.length) {
     out('last decisions:');
     for (const l of lines) out(`  ${l}`);
