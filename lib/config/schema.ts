@@ -307,7 +307,7 @@ export const configSchema = z
     heartbeatTtl: z.number().int().min(1).max(1000).default(9).describe('ttl sent in heartbeats; the monitor counts it down'),
     commandTimeoutMs: ms(2000, 100, 60_000).describe('hard timeout of every external command, ms'),
     passDeadlineMs: ms(10_000, 1000, 600_000).describe('deadline of a whole pass, ms; past it the run exits 1'),
-    journalSize: z.number().int().min(1).max(10_000).default(200).describe('pass records kept in the state file'),
+    journalSize: z.number().int().min(1).max(10_000).default(200).describe('journal entries kept in the record file, for status; a run of alike passes is one entry'),
     paths: pathsSchema.default({}),
     log: logSchema.default({}),
   })
