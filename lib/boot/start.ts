@@ -5,6 +5,16 @@ import { join } from 'node:path';
 import { tuneV8ForShortRun } from '../runtime/v8-flags';
 import type { BootHooks } from './hooks';
 
+// a host's or a shell's older Node (say, a system Node 20 before the project's own on the PATH): one clear line
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+if (nodeMajor < 24) {
+  process.stderr.write(
+    `reroute: Node ${process.version} cannot run it; it needs Node 24: run it with the Node it ships ` +
+      '(the bundle\'s node, or node_modules/.bin/node after npm ci)\n',
+  );
+  process.exit(2);
+}
+
 // V8 checks a compiled-code cache against its flags: set them first, and identically every run.
 tuneV8ForShortRun();
 // Node's module compile cache (Node 22+), beside the bundle: a run compiles only what the cache lacks, and Node writes
