@@ -10,6 +10,7 @@ import { Cluster, ensureBuilt } from './cluster';
 import { sleep, waitFor } from './cluster-e2e';
 import { install, type Installed } from './installed';
 import { netnsUnavailableReason } from './netns';
+import { undoOnSignal } from './on-signal';
 
 function sh(argv: string[]): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
@@ -61,6 +62,20 @@ export async function benchMain(argv: string[]): Promise<number> {
   const cgroup = `/sys/fs/cgroup/cpuacct/reroute-bench-${process.pid}`;
   let loop = '';
   let agent: Installed | null = null;
+  const cleanUp = () => {
+    agent?.stop();
+    if (loop) {
+      spawnSync('umount', [scratch]);
+      spawnSync('losetup', ['-d', loop]);
+    }
+    try {
+      rmdirSync(cgroup);
+    } catch {
+      // processes still in it die with the cluster
+    }
+    cluster.down();
+  };
+  const forget = undoOnSignal(cleanUp);
   try {
     sh(['truncate', '-s', '64M', image]);
     sh(['mkfs.ext4', '-q', '-F', image]);
@@ -131,16 +146,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     );
     return 0;
   } finally {
-    agent?.stop();
-    if (loop) {
-      spawnSync('umount', [scratch]);
-      spawnSync('losetup', ['-d', loop]);
-    }
-    try {
-      rmdirSync(cgroup);
-    } catch {
-      // processes still in it die with the cluster
-    }
-    cluster.down();
+    forget();
+    cleanUp();
   }
 }

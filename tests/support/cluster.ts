@@ -21,6 +21,7 @@ import type { ConfigInput } from '../../lib/config/schema';
 import { bundleForChild, childEnv } from './netns';
 import type { EmuRecords } from './zbs-emulator';
 import { PrefixedNetns, removeNamespacesWithPrefix, checkPrefix } from './netns-prefix';
+import { undoOnSignal } from './on-signal';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -148,6 +149,8 @@ export class Cluster {
   private readonly netns: PrefixedNetns | null;
   private readonly overrides: ConfigOverrides;
   private faults: Set<string>;
+  /** undone on SIGINT/SIGTERM when this process brought it up; down() forgets that */
+  private forget: () => void = () => undefined;
 
   private constructor(m: Manifest, netns: PrefixedNetns | null) {
     this.prefix = m.prefix;
@@ -177,6 +180,7 @@ export class Cluster {
       agent: opts.agent,
     };
     const c = new Cluster(m, netns);
+    c.forget = undoOnSignal(() => c.down());
     try {
       c.saveManifest();
       c.buildTopology(netns);
@@ -205,6 +209,7 @@ export class Cluster {
 
   /** Remove the cluster: its processes, namespaces (veths and bridges inside them go too) and files. Never throws. */
   down(): void {
+    this.forget();
     try {
       removeNamespacesWithPrefix(this.prefix);
     } finally {
