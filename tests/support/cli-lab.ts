@@ -68,8 +68,13 @@ export async function cliLab(
     probe: { count: 3, minReplies: 2, intervalMs: 20, waitMs: 500, timeoutMs: 1500 },
     commandTimeoutMs: 5000,
     passDeadlineMs: 20_000,
+    // the VIP's route lives only in the fake ESXi table: a connect to the VIP would leave this machine by its default
+    // route, so the NFS data-path check stays off here (the namespace cluster checks it)
+    nfsCheck: { enabled: false },
     ...opts.config,
   }));
+  const written = JSON.parse(readFileSync(path, 'utf8')) as { nfsCheck?: { enabled?: boolean } };
+  if (written.nfsCheck?.enabled !== false) throw new Error(`cliLab: the NFS check would connect to ${VIP} from the root namespace; refused`);
   const spawnCli = (args: string[], prefix: string[] = [], env: NodeJS.ProcessEnv = {}) => {
     const argv = [...prefix, process.execPath, BIN, '--config', path, ...args];
     return spawn(argv[0]!, argv.slice(1), { env: { ...host.env, ...env } });
