@@ -29,6 +29,12 @@ interface Lab {
   config: string;
 }
 
+const made: FakeEsxiHost[] = [];
+// a fake command a test left hung (its pass killed with -9) goes with its host
+afterEach(() => {
+  for (const host of made.splice(0)) host.cleanup();
+});
+
 function lab(over: Record<string, unknown> = {}, hostState: Parameters<typeof fakeEsxiHost>[0] = {}): Lab {
   const host = fakeEsxiHost(hostState);
   host.writeState({
@@ -37,6 +43,7 @@ function lab(over: Record<string, unknown> = {}, hostState: Parameters<typeof fa
       { network: '127.0.0.0', netmask: '255.0.0.0', gateway: null, iface: 'vmk1' },
     ],
   });
+  made.push(host);
   const { dir, path } = writeConfig((d) => ({
     ...rawConfig(d),
     platform: 'esxi',
@@ -281,8 +288,7 @@ describe('reroute CLI', () => {
     expect(Date.now() - started).toBeLessThan(12_000); // the deadline, not the 20 s command timeout
     expect(r.stderr).toMatch(/ran past its deadline of 1500 ms/);
     expect(logText(l)).toMatch(/ERROR the pass \(while observing.*\) ran past its deadline of 1500 ms; killed [1-9]\d* child process group/);
-    const leftovers = spawnSync('pgrep', ['-f', l.host.statePath], { encoding: 'utf8' }).stdout.trim();
-    expect(leftovers).toBe('');
+    expect(l.host.leftovers()).toEqual([]);
   });
 
   it('30 runs in a row with a tiny rotation size lose no log line and keep them in order', () => {

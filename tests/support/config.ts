@@ -20,6 +20,8 @@ export function rawConfig(dir: string, over: Partial<ConfigInput> = {}): ConfigI
       log: join(dir, 'log', 'scvm_failure.log'),
       logLink: join(dir, 'var-log', 'scvm_failure.log'),
     },
+    // these addresses are data, never contacted: the NFS data-path check would connect to the VIP
+    nfsCheck: { enabled: false },
     ...over,
   };
 }

@@ -1,5 +1,5 @@
 // A temp dir holding a fake ESXi host: the fake commands on a PATH of its own, and their state file.
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -79,7 +79,36 @@ export interface FakeEsxiHost {
   calls(): FakeCall[];
   /** invocations that change a route (esxcfg-route -a/-d, esxcli add/remove) */
   changingCalls(): FakeCall[];
+  /** pids of this host's fake commands still running (a hung one whose agent was killed, say) */
+  leftovers(): number[];
+  /** kill the leftovers' process groups (a hung fake's `sleep` child too), then remove the directory */
   cleanup(): void;
+}
+
+/** Pids whose command line names `dir` (a directory of our own making: nothing else can name it). */
+function runningFrom(dir: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(`${dir}/`)) pids.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+const groupOf = (pid: number | 'self') => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+
+/** Kill `pid` and its process group (the agent starts each command in a group of its own), never the test's group. */
+function killGroupOf(pid: number): void {
+  try {
+    const pgid = groupOf(pid);
+    process.kill(pgid === groupOf('self') ? pid : -pgid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
 }
 
 /** Make a fake ESXi host; `tools` picks which fakes are on its PATH (all three by default). */
@@ -117,7 +146,11 @@ export function fakeEsxiHost(
             (c.tool === 'esxcfg-route' && ['-a', '-d', '--add', '--del'].includes(c.argv[0] ?? '')) ||
             (c.tool === 'esxcli' && ['add', 'remove'].includes(c.argv[4] ?? '')),
         ),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    leftovers: () => runningFrom(dir),
+    cleanup: () => {
+      for (const pid of runningFrom(dir)) killGroupOf(pid);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
   host.writeState(opts.state ?? {});
   return host;
