@@ -1,6 +1,8 @@
 // Observe one pass: the VIP route, ICMP to every candidate, the session list and the NFS data path, all at once.
 // Fast out: when the local SCVM fails ICMP the pass does not wait for the session list; meta needs seconds to notice
-// a dead SCVM and VM I/O hangs meanwhile.
+// a dead SCVM and VM I/O hangs meanwhile. Nor does a pass that is waiting when the runner's monitor judges the local
+// SCVM or the current target down (`interrupt`): a crashed SCVM's NFS connect or API call would otherwise hold the
+// pass, and with it the failover, for their whole timeouts (2 s for the NFS check).
 import type { Config } from '../config/schema';
 import type { Log } from '../runtime/log';
 import type { Observations, ProbeResult, SessionsObservation, ClusterSwitches, RouteObservation, NfsCheck } from '../types';
@@ -17,6 +19,8 @@ export interface ObserveDeps {
   deadline: Deadline;
   /** the ICMP sweep, already in flight (it is the longest step: started first); rejects with PermissionError only */
   probes: Promise<Record<string, ProbeResult>>;
+  /** resolves with fresh verdicts when one that matters turns down while the pass waits (the runner's monitor) */
+  interrupt?: Promise<{ down: string; probes: Record<string, ProbeResult> }>;
   /** switches as cached in the state, used when the pass does not wait for the API */
   cachedSwitches: ClusterSwitches | null;
   /** the last fresh session list, when this pass need not ask for one (the pacing, lib/pass/pacing.ts) */
@@ -32,20 +36,29 @@ export async function observe(deps: ObserveDeps): Promise<Observations> {
   const switches: Promise<ClusterSwitches | null> = client.switches();
   const { enabled, port, timeoutMs } = config.nfsCheck;
   const nfs: Promise<NfsCheck> = enabled ? checkNfs({ vip: config.nfsVip, port, timeoutMs }) : Promise.resolve(NFS_CHECK_OFF);
-  const probes = await deps.probes;
+  let probes = await deps.probes;
   const local = probes[config.local.dataIp];
-  let sessionsNow: SessionsObservation;
-  let switchesNow: ClusterSwitches | null;
-  let nfsNow: NfsCheck;
-  if (local && !local.reachable) {
-    const notWaited: SessionsObservation = { ok: false, reason: 'not awaited: the local SCVM fails ICMP (fast out)', skipped: true };
-    sessionsNow = await Promise.race([sessions, Promise.resolve(notWaited)]);
-    switchesNow = await Promise.race([switches, Promise.resolve(deps.cachedSwitches)]);
-    nfsNow = await Promise.race([nfs, Promise.resolve<NfsCheck>({ result: 'unknown', why: 'not awaited (fast out)', skipped: true })]);
-    if (sessionsNow === notWaited) log.debug('local SCVM fails ICMP: deciding without waiting for the session list');
-  } else {
-    [sessionsNow, switchesNow, nfsNow] = await Promise.all([sessions, switches, nfs]);
+  let fastOut: string | null = local && !local.reachable ? 'the local SCVM fails ICMP' : null;
+  let waited: [SessionsObservation, ClusterSwitches | null, NfsCheck] | null = null;
+  if (fastOut === null) {
+    const all = Promise.all([sessions, switches, nfs]);
+    const first = await (deps.interrupt ? Promise.race([all, deps.interrupt]) : all);
+    if (Array.isArray(first)) waited = first;
+    else {
+      probes = first.probes;
+      fastOut = `${first.down} went down while the pass waited`;
+    }
   }
+  if (waited === null) {
+    const notWaited: SessionsObservation = { ok: false, reason: `not awaited: ${fastOut} (fast out)`, skipped: true };
+    waited = [
+      await Promise.race([sessions, Promise.resolve(notWaited)]),
+      await Promise.race([switches, Promise.resolve(deps.cachedSwitches)]),
+      await Promise.race([nfs, Promise.resolve<NfsCheck>({ result: 'unknown', why: 'not awaited (fast out)', skipped: true })]),
+    ];
+    if (waited[0] === notWaited) log.debug(`${fastOut}: deciding without waiting for the session list`);
+  }
+  const [sessionsNow, switchesNow, nfsNow] = waited;
   const routeNow = await route;
   return { probes, sessions: sessionsNow, switches: switchesNow, route: routeNow, nfs: nfsNow };
 }
@@ -56,7 +69,8 @@ export async function observe(deps: ObserveDeps): Promise<Observations> {
  */
 export async function observeAgain(deps: Pick<ObserveDeps, 'config' | 'backend' | 'client' | 'deadline'>, obs: Observations): Promise<Observations> {
   const local = obs.probes[deps.config.local.dataIp];
-  const askList = obs.sessions.reused === true && !(local && !local.reachable);
+  const fastOut = (local && !local.reachable) || (!obs.sessions.ok && obs.sessions.skipped === true);
+  const askList = obs.sessions.reused === true && !fastOut;
   const readRoute = obs.route.ok && obs.route.reused === true;
   if (!askList && !readRoute) return obs;
   deps.deadline.step = 'observing again before a switch';

@@ -39,6 +39,8 @@ export interface PassOptions {
   urgent?: boolean;
   /** the process's link to the API (the long-lived runner's); absent: the pass opens and closes its own */
   link?: ZbsLink;
+  /** the runner's monitor judged the local SCVM or the current target down while the pass waits: stop waiting */
+  interrupt?: Promise<{ down: string; probes: Record<string, ProbeResult> }>;
 }
 
 /** A sweep of the pass's own (one-pass `loop`, `route`). */
@@ -82,7 +84,8 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
     });
     try {
       const reuseList = listToReuse(state, config, time.now, opts.urgent === true);
-      let obs = await observe({ config, log, backend, client, deadline, probes, cachedSwitches: state.api.switches, reuseList });
+      const observing = { config, log, backend, client, deadline, probes, cachedSwitches: state.api.switches, reuseList };
+      let obs = await observe(opts.interrupt ? { ...observing, interrupt: opts.interrupt } : observing);
 
       deadline.step = 'deciding';
       const input = { obs, state: state.engine, pin: state.pin, config, now: time.now, hostId: agent.hostId };

@@ -14,7 +14,8 @@ import { acquireLock, type PassLock } from '../runtime/lock';
 import { cachedRoutes } from '../routes/cached';
 import { startWatchdog, type Watchdog } from '../runtime/watchdog';
 import type { Agent } from './agent';
-import { runPass, type PassReport } from './pass';
+import type { ProbeResult } from '../types';
+import { runPass, type PassOptions, type PassReport } from './pass';
 
 export interface RunnerOptions {
   /** cadence, ms */
@@ -93,9 +94,13 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   // the next pass ask for a fresh session list (lib/pass/pacing.ts).
   let critical = new Set<string>([config.local.dataIp]);
   let verdictChanged = false;
-  monitor.onChange((ip) => {
+  // ...and a pass in progress stops waiting for the API and the NFS check when one of them goes down (lib/observe)
+  let interruptPass: (down: string) => void = () => undefined;
+  monitor.onChange((ip, verdict) => {
     verdictChanged = true;
-    if (critical.has(ip)) wake();
+    if (!critical.has(ip)) return;
+    if (verdict === 'down') interruptPass(ip);
+    wake();
   });
   // The first pass at once (the hand-over leaves no gap), then one per slot: each host's slots sit at an offset of
   // its own within the cadence, so a cluster's hosts do not pass in lockstep.
@@ -109,8 +114,12 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
       }
       const urgent = verdictChanged;
       verdictChanged = false;
-      const report = await onePass(agent, { monitor, watchdog, link }, urgent);
-      if (report) critical = new Set(report.watch.fast.slice(0, 2));
+      const interrupt = new Promise<{ down: string; probes: Record<string, ProbeResult> }>((resolve) => {
+        interruptPass = (down) => resolve({ down, probes: monitor.results() });
+      });
+      const report = await onePass(agent, { monitor, watchdog, link, interrupt }, urgent);
+      interruptPass = () => undefined;
+      if (report) critical = new Set([config.local.dataIp, report.decision.target]);
       for (const [file, was] of seen) {
         if (identity(file) !== was) {
           log.info(`runner: ${file} changed; handing over to a runner started on it`);
@@ -151,15 +160,17 @@ interface RunnerParts {
   monitor: ProbeMonitor;
   watchdog: Watchdog;
   link: ZbsLink;
+  interrupt: NonNullable<PassOptions['interrupt']>;
 }
 
-async function onePass(agent: Agent, { monitor, watchdog, link }: RunnerParts, urgent: boolean): Promise<PassReport | null> {
+async function onePass(agent: Agent, { monitor, watchdog, link, interrupt }: RunnerParts, urgent: boolean): Promise<PassReport | null> {
   const { log } = agent;
   watchdog.passStarts();
   try {
     return await runPass(agent, {
       urgent,
       link,
+      interrupt,
       probes: async (all, fast) => {
         monitor.watch(fast, all);
         return monitor.results();
