@@ -105,6 +105,7 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   // The first pass at once (the hand-over leaves no gap), then one per slot: each host's slots sit at an offset of
   // its own within the cadence, so a cluster's hosts do not pass in lockstep.
   const grid = monotonicMs() + Math.floor(Math.random() * opts.everyMs);
+  let passes = 0;
   try {
     while (stop === null) {
       // no pass starts later than the end minus one cadence: the next minute's process starts its first by then
@@ -118,6 +119,7 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
         interruptPass = (down) => resolve({ down, probes: monitor.results() });
       });
       const report = await onePass(agent, { monitor, watchdog, link, interrupt }, urgent);
+      if (report) passes++;
       interruptPass = () => undefined;
       if (report) critical = new Set([config.local.dataIp, report.decision.target]);
       for (const [file, was] of seen) {
@@ -151,7 +153,12 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
     runner.release();
   }
   if (stop === 'changed') startSuccessor(log);
-  log.debug(`runner: done (${stop}) after ${Math.round((monotonicMs() - started) / 1000)} s`);
+  // what this process took from its host, for the field tests (docs/esxi.md, docs/xen.md): log.level debug shows it
+  const used = process.resourceUsage();
+  log.debug(
+    `runner: done (${stop}) after ${Math.round((monotonicMs() - started) / 1000)} s, ${passes} passes; ` +
+      `CPU ${Math.round((used.userCPUTime + used.systemCPUTime) / 1000)} ms, max RSS ${(used.maxRSS / 1024).toFixed(1)} MB`,
+  );
   return 0;
 }
 
