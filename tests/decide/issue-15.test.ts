@@ -277,9 +277,9 @@ describe('issue 15 case 5: no check of the NFS data path', () => {
     expect(r.deadPathSec).toBe(44);
   });
 
-  test('the same timeline with the check off (the default): nothing moves, 540 s on a dead path', () => {
+  test('the same timeline with the check off: nothing moves, 540 s on a dead path', () => {
     const raw = JSON.parse(readFileSync(join(EXAMPLES, 'nfs-down.json'), 'utf8'));
-    delete raw.config;
+    raw.config = { nfsCheck: { enabled: false } };
     const r = replay(raw);
     expect(r.moves).toEqual([]);
     expect(r.deadPathSec).toBe(540);
@@ -378,7 +378,7 @@ describe('issue 15 case 5: no check of the NFS data path', () => {
   });
 
   test('with the check off, failed checks change nothing and nothing is kept', () => {
-    const { results, state } = passes([nfsFails, nfsFails, nfsFails, nfsFails]);
+    const { results, state } = passes([nfsFails, nfsFails, nfsFails, nfsFails], { cfg: config({ nfsCheck: { enabled: false } }) });
     expect(new Set(results.map((d) => d.reason))).toEqual(new Set(['local-ok']));
     expect(results.every((d) => d.warnings.length === 0)).toBe(true);
     expect(state.record).toMatchObject({ nfsRun: null, nfsAvoid: {} });
