@@ -13,6 +13,11 @@ export const BLOCK_END = '# <<< reroute-agent';
  * top of each minute, plus a line every 10 s that starts one only when none runs (a process that died is replaced
  * within 10 s; the check is a shell `kill -0` on the runner lock's pid, no Node start). Whole minutes dividing an
  * hour: one one-pass run each time (`*\/m`).
+ *
+ * The minute's process is started by two lines, even minutes and odd ones: it lives until one cadence past the next
+ * minute (the hand-over), and busybox crond (ESXi's) does not start a line while that line's last run still runs
+ * ("process already running"). One line for every minute left every other minute without a runner until the 10 s
+ * guard started one.
  */
 export type Cadence = { mode: 'runner'; everySec: number; guards: number[] } | { mode: 'pass'; minuteField: string };
 
@@ -63,7 +68,8 @@ export function cronLines(everySec: number, command: string, opts: { user?: stri
   const lock = plainPath('the runner lock', opts.runnerLock);
   const guard = `p=$(sed -n 's/^{"pid":\\([0-9]*\\),.*/\\1/p' ${lock} 2>/dev/null); [ -n "$p" ] && kill -0 "$p" 2>/dev/null ||`;
   return [
-    `* * * * * ${who}${command} ${LINE_MARKER}`,
+    `*/2 * * * * ${who}${command} ${LINE_MARKER}`,
+    `1-59/2 * * * * ${who}${command} ${LINE_MARKER}`,
     ...cadence.guards.map((k) => `* * * * * ${who}sleep ${k}; ${guard} ${command} ${LINE_MARKER}`),
   ];
 }

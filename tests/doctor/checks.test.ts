@@ -123,7 +123,7 @@ describe('cron lines and crond (ESXi: the pid file under --root)', () => {
     const ok = await cronCheck.run(esxi());
     expect(ok).toEqual({
       status: 'ok',
-      detail: `6 lines in ${join(img.root, tab)} (${PROGRAM}); crond running (pid ${pid} from ${join(img.root, '/var/run/crond.pid')})`,
+      detail: `7 lines in ${join(img.root, tab)} (${PROGRAM}); crond running (pid ${pid} from ${join(img.root, '/var/run/crond.pid')})`,
     });
     img.put('/var/run/crond.pid', '999999999\n');
     expect(await cronCheck.run(esxi())).toMatchObject({

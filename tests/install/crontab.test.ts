@@ -73,8 +73,11 @@ describe('cadenceFor', () => {
 
 describe('cronLines', () => {
   test('the long-lived mode: a runner at the top of each minute, and guard lines that start one only when none runs', () => {
+    // even and odd minutes on lines of their own: a minute's runner outlives the minute, and busybox crond does not
+    // start a line again while its last run still runs
     expect(cronLines(1, RUN(1), { runnerLock: LOCK })).toEqual([
-      `* * * * * ${RUN(1)} ${LINE_MARKER}`,
+      `*/2 * * * * ${RUN(1)} ${LINE_MARKER}`,
+      `1-59/2 * * * * ${RUN(1)} ${LINE_MARKER}`,
       ...[10, 20, 30, 40, 50].map((k) => `* * * * * sleep ${k}; ${GUARD} ${RUN(1)} ${LINE_MARKER}`),
     ]);
   });
@@ -84,7 +87,7 @@ describe('cronLines', () => {
   });
 
   test('cron.d lines carry the user field', () => {
-    expect(cronLines(1, RUN(1), { user: 'root', runnerLock: LOCK })[1]).toBe(`* * * * * root sleep 10; ${GUARD} ${RUN(1)} ${LINE_MARKER}`);
+    expect(cronLines(1, RUN(1), { user: 'root', runnerLock: LOCK })[2]).toBe(`* * * * * root sleep 10; ${GUARD} ${RUN(1)} ${LINE_MARKER}`);
   });
 
   test('refuses an empty command, characters cron would mangle, and a runner lock path that is not plain', () => {
@@ -100,7 +103,7 @@ describe('cronLines', () => {
     try {
       const lock = join(dir, 'runner.lock');
       const started = join(dir, 'started');
-      const line = cronLines(1, `touch ${started}`, { runnerLock: lock })[1]!;
+      const line = cronLines(1, `touch ${started}`, { runnerLock: lock })[2]!;
       const command = line.replace(/^\* \* \* \* \* sleep 10; /, '').replace(` ${LINE_MARKER}`, '');
       const run = () => {
         rmSync(started, { force: true });
@@ -187,8 +190,8 @@ describe('boot block (ESXi local.sh)', () => {
     expect(block[0]).toBe(BLOCK_BEGIN);
     expect(block[1]).toBe(`/bin/sed -i '/ ${LINE_MARKER}$/d' /var/spool/cron/crontabs/root`);
     expect(block[2]).toBe(`/bin/cat >> /var/spool/cron/crontabs/root <<'REROUTE_AGENT_EOF'`);
-    expect(block.slice(3, 9)).toEqual(cronLines(10, RUN(10), { runnerLock: LOCK }));
-    expect(block.slice(9)).toEqual([
+    expect(block.slice(3, 10)).toEqual(cronLines(10, RUN(10), { runnerLock: LOCK }));
+    expect(block.slice(10)).toEqual([
       'REROUTE_AGENT_EOF',
       '/bin/kill $(/bin/cat /var/run/crond.pid 2>/dev/null) 2>/dev/null',
       '/usr/lib/vmware/busybox/bin/busybox crond',

@@ -1,5 +1,6 @@
 // The cron lines `reroute install` writes for the long-lived mode, spelled out for tests that check a crontab: a
-// runner at the top of each minute and, every 10 s, a guard that starts one only when the runner lock names no live
+// runner at the top of each minute (two lines, even and odd minutes: busybox crond skips a line whose last run still
+// runs) and, every 10 s, a guard that starts one only when the runner lock names no live
 // process. (lib/install/crontab.ts makes them; tests/install/crontab.test.ts runs a guard through /bin/sh.)
 const MARKER = '# reroute-agent';
 
@@ -8,7 +9,8 @@ export function runnerLines(command: string, opts: { user?: string; lock?: strin
   const lock = opts.lock ?? '/var/run/reroute/runner.lock';
   const guard = `p=$(sed -n 's/^{"pid":\\([0-9]*\\),.*/\\1/p' ${lock} 2>/dev/null); [ -n "$p" ] && kill -0 "$p" 2>/dev/null ||`;
   return [
-    `* * * * * ${user}${command} ${MARKER}`,
+    `*/2 * * * * ${user}${command} ${MARKER}`,
+    `1-59/2 * * * * ${user}${command} ${MARKER}`,
     ...[10, 20, 30, 40, 50].map((k) => `* * * * * ${user}sleep ${k}; ${guard} ${command} ${MARKER}`),
   ];
 }
