@@ -1,4 +1,5 @@
 // One pass, top to bottom: lock, load, observe, decide, act, save, unlock. Everything it calls lives below it.
+import { LockedError } from '../errors';
 import { act } from '../act';
 import { decide, probeTargets, afterTimeGap, watchFirst, type Decision } from '../decide';
 import { observe, observeAgain } from '../observe';
@@ -8,7 +9,7 @@ import type { ZbsLink } from '../observe/zbs/link';
 import { continueTime, readClock } from '../runtime/clock';
 import { armDeadline, type Deadline } from '../runtime/deadline';
 import { monotonicMs } from '../runtime/host';
-import { acquireLock } from '../runtime/lock';
+import { acquireLock, type PassLock } from '../runtime/lock';
 import { loadState, removeStaleTemps, saveLasting, saveRecord } from '../state/store';
 import type { State } from '../state/schema';
 import type { ProbeResult } from '../types';
@@ -39,6 +40,11 @@ export interface PassOptions {
   urgent?: boolean;
   /** the process's link to the API (the long-lived runner's); absent: the pass opens and closes its own */
   link?: ZbsLink;
+  /**
+   * an operator's command (`route`): wait up to half the pass deadline for a pass in progress to end instead of
+   * exiting 3 at once; in the long-lived mode a pass runs every second
+   */
+  waitForLock?: boolean;
   /** the runner's monitor judged the local SCVM or the current target down while the pass waits: stop waiting */
   interrupt?: Promise<{ down: string; probes: Record<string, ProbeResult> }>;
 }
@@ -60,12 +66,26 @@ export async function runPass(agent: Agent, opts: PassOptions = {}): Promise<Pas
   }
 }
 
+/** The pass lock; held by another pass, tried again every 50 ms for `waitMs`, then LockedError. */
+async function takeLock(path: string, lockOpts: Parameters<typeof acquireLock>[1], waitMs: number): Promise<PassLock> {
+  const until = monotonicMs() + waitMs;
+  for (;;) {
+    try {
+      return acquireLock(path, lockOpts);
+    } catch (e) {
+      if (!(e instanceof LockedError) || monotonicMs() >= until) throw e;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: ProbeSource): Promise<PassReport> {
   const { config, log, backend, dryRun } = agent;
   const reading = readClock();
   deadline.step = 'taking the lock';
   const lockGraceMs = 3 * config.commandTimeoutMs + 2000;
-  const lock = acquireLock(config.paths.lock, { holdMs: config.passDeadlineMs, graceMs: lockGraceMs, log });
+  const lockOpts = { holdMs: config.passDeadlineMs, graceMs: lockGraceMs, log };
+  const lock = await takeLock(config.paths.lock, lockOpts, opts.waitForLock ? config.passDeadlineMs / 2 : 0);
   try {
     deadline.step = 'loading the state';
     const loaded = loadState(config.paths, log, { moveAsideCorrupt: !dryRun });

@@ -263,6 +263,24 @@ describe('reroute CLI', () => {
     expect(l.host.changingCalls()).toEqual([]);
   });
 
+  it('route waits for a pass in progress (a pass runs every second in the long-lived mode) instead of exiting 3', async () => {
+    const l = lab({ commandTimeoutMs: 1500 });
+    l.host.writeState({ hang: ['-l'] });
+    const first = spawn(process.execPath, [BIN, '--config', l.config, 'loop'], { env: l.host.env });
+    const firstExit = new Promise<number | null>((res) => first.on('exit', (c) => res(c)));
+    const lockFile = join(l.dir, 'run', 'reroute.lock');
+    const hanging = () => existsSync(lockFile) && l.host.calls().some((c) => c.tool === 'esxcfg-route' && c.argv[0] === '-l');
+    while (!hanging()) await new Promise((r) => setTimeout(r, 20));
+    l.host.writeState({ hang: [] }); // only the first pass's route read hangs, until its command timeout
+    const started = Date.now();
+    const route = spawnSync(process.execPath, [BIN, '--config', l.config, 'route', '--auto'], { encoding: 'utf8', env: l.host.env });
+    expect(route.stderr).toBe('');
+    expect(route.status).toBe(0);
+    expect(Date.now() - started).toBeGreaterThan(500); // it did wait for the first pass
+    expect(route.stdout).toMatch(/no pin was set: LOOP mode/);
+    expect(await firstExit).toBe(0);
+  });
+
   it('a pass killed with -9 does not block the next run: its lock is taken over at once', async () => {
     const l = lab({ passDeadlineMs: 30_000, commandTimeoutMs: 20_000 });
     l.host.writeState({ hang: ['-l'] });

@@ -71,7 +71,7 @@ export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> 
     }
   }
   let said = '';
-  const report = await runPass(agent, { edit: (state, now) => {
+  const report = await runPass(agent, { waitForLock: true, edit: (state, now) => {
     if (opts.auto) {
       if (state.pin) log.info(`route --auto: pin to ${state.pin.target} removed; LOOP mode decides`);
       said = state.pin ? `pin to ${state.pin.target} removed: LOOP mode` : 'no pin was set: LOOP mode';
