@@ -25,6 +25,8 @@ describeNetns('e2e: the long-lived runner', () => {
       await killScvm(cluster, 'scvm-1');
       const out = await watch.waitFirst(tKill, (w) => w === 'scvm-2' || w === 'scvm-3', 5000);
       expect(out.at - tKill).toBeLessThan(5000);
+      // the route moves before the pass has refreshed the session, sent its heartbeat and saved its record
+      await waitFor('the switch in the record', () => switchesOf(cluster).length >= 1, 10_000);
       expect(switchesOf(cluster).map((j) => j.reason)).toEqual(['local-icmp-down']);
     } finally {
       await watch.stop();
