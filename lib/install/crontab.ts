@@ -14,7 +14,7 @@ export const BLOCK_END = '# <<< reroute-agent';
  * within 10 s; the check is a shell `kill -0` on the runner lock's pid, no Node start). Whole minutes dividing an
  * hour: one one-pass run each time (`*\/m`).
  *
- * The minute's process is started by two lines, even minutes and odd ones: it lives until one cadence past the next
+ * The minute's process is started by two lines, even minutes and odd ones: it lives a few seconds into the next
  * minute (the hand-over), and busybox crond (ESXi's) does not start a line while that line's last run still runs
  * ("process already running"). One line for every minute left every other minute without a runner until the 10 s
  * guard started one.

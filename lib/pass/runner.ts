@@ -3,13 +3,13 @@
 // one-pass `loop` (lock, load, observe, decide, act, save), so `reroute route` and a one-pass `loop` still interleave
 // safely; only the ICMP verdicts come from a monitor that pings all the time instead of a sweep per pass.
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LockedError, RerouteError } from '../errors';
 import { ProbeMonitor, type MonitorSnapshot } from '../observe/icmp/monitor';
 import { openZbsLink, type ZbsLink } from '../observe/zbs/link';
 import { writeFileAtomic } from '../runtime/files';
-import { monotonicMs } from '../runtime/host';
+import { monotonicMs, pidAlive } from '../runtime/host';
 import { acquireLock, type PassLock } from '../runtime/lock';
 import { cachedRoutes } from '../routes/cached';
 import { startWatchdog, type Watchdog } from '../runtime/watchdog';
@@ -30,6 +30,11 @@ export interface RunnerOptions {
 type Stop = 'end' | 'sigterm' | 'changed';
 
 const POLL_MS = 50;
+/**
+ * How long past its end a runner keeps passing while no successor waits for it. The next minute's process is normally
+ * there within a second of the boundary; if cron did not start one, the guard line at :10 does (docs/install.md).
+ */
+const HAND_OVER_WAIT_MS = 5000;
 /** how long the runner trusts a route it read (lib/routes/cached.ts) */
 const ROUTE_MAX_AGE_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -43,17 +48,50 @@ function identity(file: string): string {
   }
 }
 
-/** The runner lock: one runner at a time. A successor waits here until its predecessor is gone (or overdue: killed). */
-async function takeRunnerLock(path: string, holdMs: number, agent: Agent, giveUpAt: number): Promise<PassLock | null> {
-  for (;;) {
-    try {
-      return acquireLock(path, { holdMs, graceMs: 3 * agent.config.commandTimeoutMs + agent.config.passDeadlineMs, log: agent.log });
-    } catch (e) {
-      if (!(e instanceof LockedError)) throw e;
-      if (monotonicMs() >= giveUpAt) return null;
-      await sleep(POLL_MS);
+/**
+ * The runner lock: one runner at a time. A successor waits here until its predecessor is gone (or overdue: killed),
+ * and says so in `waiting` (its pid), so that a predecessor past its end stops at once instead of at its last slot.
+ */
+async function takeRunnerLock(path: string, waiting: string, holdMs: number, agent: Agent, giveUpAt: number): Promise<PassLock | null> {
+  let said = false;
+  try {
+    for (;;) {
+      try {
+        return acquireLock(path, { holdMs, graceMs: 3 * agent.config.commandTimeoutMs + agent.config.passDeadlineMs, log: agent.log });
+      } catch (e) {
+        if (!(e instanceof LockedError)) throw e;
+        if (monotonicMs() >= giveUpAt) return null;
+        if (!said) {
+          writeFileAtomic(waiting, `${process.pid}\n`, { mode: 0o600, dirMode: 0o700 });
+          said = true;
+        }
+        await sleep(POLL_MS);
+      }
+    }
+  } finally {
+    if (said && waiterPid(waiting) === process.pid) {
+      try {
+        unlinkSync(waiting);
+      } catch {
+        // gone already
+      }
     }
   }
+}
+
+function waiterPid(waiting: string): number | null {
+  try {
+    const pid = Number(readFileSync(waiting, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether another runner waits for the runner lock. */
+function successorWaits(waiting: string): boolean {
+  const pid = waiterPid(waiting);
+  return pid !== null && pid !== process.pid && pidAlive(pid);
 }
 
 function readSnapshot(path: string): MonitorSnapshot {
@@ -70,9 +108,15 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   const { config, log } = agent;
   const started = monotonicMs();
   const endAt = started + (opts.forMs ?? 60_000 - (Date.now() % 60_000) + opts.everyMs);
+  // Past its end minus a cadence a runner hands over: at once to a successor that waits for the runner lock, else it
+  // goes on passing until one does, for at most HAND_OVER_WAIT_MS (a gap in the monitor's watch would cost a failover
+  // that falls into it the monitor's silence again, counted from the new process's start).
+  const handOverAt = endAt - opts.everyMs;
   const runDir = dirname(config.paths.record);
+  const waiting = join(runDir, 'runner.next');
   // Held for this process's life: a predecessor still passing makes this one wait; a stuck one is killed.
-  const runner = await takeRunnerLock(join(runDir, 'runner.lock'), endAt - started, agent, endAt - opts.everyMs);
+  const holdMs = endAt + HAND_OVER_WAIT_MS - started;
+  const runner = await takeRunnerLock(join(runDir, 'runner.lock'), waiting, holdMs, agent, handOverAt);
   if (!runner) {
     log.debug('runner: the previous runner held on past this one\'s window; leaving the passes to it');
     return 0;
@@ -108,8 +152,8 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   let passes = 0;
   try {
     while (stop === null) {
-      // no pass starts later than the end minus one cadence: the next minute's process starts its first by then
-      if (monotonicMs() > endAt - opts.everyMs) {
+      const now = monotonicMs();
+      if (now > handOverAt && (now > handOverAt + HAND_OVER_WAIT_MS || successorWaits(waiting))) {
         stop = 'end';
         break;
       }
@@ -129,10 +173,10 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
         }
       }
       if (stop !== null) break;
-      const now = monotonicMs();
-      const next = grid + (Math.floor((now - grid) / opts.everyMs) + 1) * opts.everyMs;
+      const after = monotonicMs();
+      const next = grid + (Math.floor((after - grid) / opts.everyMs) + 1) * opts.everyMs;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, next - now);
+        const timer = setTimeout(resolve, next - after);
         wake = () => {
           clearTimeout(timer);
           resolve();

@@ -13,6 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../../config/schema';
 import { isIPv4 } from '../../net/ipv4';
+import { monotonicMs } from '../../runtime/host';
 import type { Log } from '../../runtime/log';
 import type { ProbeResult } from '../../types';
 import { buildEchoRequest, classifyDatagram, echoPayload, type SentEcho } from './packet';
@@ -26,6 +27,10 @@ export interface TargetMemory {
   srtt: number | null;
   rttvar: number | null;
   verdict: Verdict;
+  /** when it was last heard, on the host's monotonic clock (ms): the next process counts the silence on from there */
+  heardAt?: number;
+  /** echoes in a row past their wait when handed over */
+  lostInRow?: number;
 }
 export type MonitorSnapshot = Record<string, TargetMemory>;
 
@@ -33,6 +38,8 @@ export type MonitorSnapshot = Record<string, TargetMemory>;
 const WINDOW = 20;
 /** Timer granularity added to the wait (RFC 6298's G). */
 const GRANULARITY_MS = 10;
+/** A silence handed over is believed this long; an older one (a process that died a while ago) starts afresh. */
+const HANDED_SILENCE_MAX_MS = 60_000;
 
 interface Echo {
   seq: number;
@@ -64,6 +71,12 @@ class Target {
     this.rttvar = memory?.rttvar ?? null;
     this.verdict = memory?.verdict ?? 'unknown';
     this.lastHeardAt = now;
+    // The minute's hand-over must not restart the count of a silence that began under the last process.
+    const ago = memory?.heardAt === undefined ? NaN : monotonicMs() - memory.heardAt;
+    if (ago >= 0 && ago <= HANDED_SILENCE_MAX_MS) {
+      this.lastHeardAt = now - ago;
+      this.lostInRow = memory?.lostInRow ?? 0;
+    }
   }
 
   rto(s: MonitorSettings): number {
@@ -160,7 +173,12 @@ export class ProbeMonitor {
   /** What to hand to the next process: round-trip estimates and verdicts. */
   snapshot(): MonitorSnapshot {
     const out: MonitorSnapshot = {};
-    for (const t of this.targets.values()) out[t.ip] = { srtt: t.srtt, rttvar: t.rttvar, verdict: t.verdict };
+    const now = performance.now();
+    const mono = monotonicMs();
+    for (const t of this.targets.values()) {
+      const heardAt = Math.round(mono - (now - t.lastHeardAt));
+      out[t.ip] = { srtt: t.srtt, rttvar: t.rttvar, verdict: t.verdict, heardAt, lostInRow: t.lostInRow };
+    }
     return out;
   }
 

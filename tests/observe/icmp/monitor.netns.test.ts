@@ -1,0 +1,84 @@
+// The long-lived runner's ICMP monitor against the real kernel, at production probe settings: a monitor namespace
+// and a peer answering on some addresses and silenced (nftables) on others. What matters here is the minute's
+// hand-over: a new process given the last one's memory goes on counting a silence where the last one left it, so a
+// crash just before the hand-over is not judged a whole silence later. Every packet stays inside these namespaces.
+import { bundleForChild, childEnv, describeNetns, NetnsLab } from '../../support/netns';
+import type { MemoryInput, MonitorOutput } from './monitor-driver';
+
+const ANSWERS = '10.79.0.1';
+const SILENT = '10.79.0.4';
+/** production defaults (lib/config/schema.ts) */
+const SILENCE_MS = 700;
+const DOWN_AFTER = 3;
+/** a LAN's round trips, as the last process measured them: the wait for an echo is probe.rtoMinMs */
+const LAN = { srtt: 0.2, rttvar: 0.1 };
+
+describeNetns('the ICMP monitor in network namespaces', () => {
+  const lab = new NetnsLab('mon');
+  let ns = '';
+  let bundle = '';
+
+  beforeAll(() => {
+    bundle = bundleForChild('tests/observe/icmp/monitor-driver.ts');
+    ns = lab.addNamespace('monitor');
+    const peer = lab.addNamespace('peer');
+    lab.link(ns, '10.76.0.1/24', peer, '10.76.0.2/24');
+    const peerIf = lab.exec(peer, ['ip', '-o', 'link', 'show']).match(/^\d+: (\w+)@/m)![1]!;
+    for (const ip of [ANSWERS, SILENT]) lab.exec(peer, ['ip', 'addr', 'add', `${ip}/32`, 'dev', peerIf]);
+    lab.exec(ns, ['ip', 'route', 'add', '10.79.0.0/24', 'via', '10.76.0.2']);
+    lab.exec(peer, ['nft', '-f', '-'], {
+      input: `table inet rrtest {
+        chain input {
+          type filter hook input priority 0;
+          ip daddr ${SILENT} icmp type echo-request drop
+        }
+      }`,
+    });
+  });
+
+  afterAll(() => lab.teardown());
+
+  function watch(targets: string[], memory: MemoryInput, watchMs: number): MonitorOutput {
+    const r = lab.execRaw(ns, [process.execPath, bundle, JSON.stringify({ targets, memory, watchMs })], { env: childEnv(), timeoutMs: 15_000 });
+    expect(r.signal).toBeNull(); // it ended on its own: the monitor closed its socket and timer
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as MonitorOutput;
+  }
+
+  const downAt = (out: MonitorOutput, ip: string) => out.changes.find((c) => c.ip === ip && c.verdict === 'down')?.atMs;
+
+  it('calls an answering target up at its first answer, and a silent one down no sooner than a silence', () => {
+    const out = watch([ANSWERS, SILENT], { [SILENT]: { ...LAN, verdict: 'up' } }, 1500);
+    expect(out.changes.filter((c) => c.ip === ANSWERS).map((c) => c.verdict)).toEqual(['up']);
+    expect(downAt(out, SILENT)).toBeGreaterThanOrEqual(SILENCE_MS);
+  });
+
+  it('goes on counting a silence handed over by the last process: down at once when it has run out', () => {
+    const handed = { ...LAN, verdict: 'up' as const, heardAgoMs: SILENCE_MS, lostInRow: DOWN_AFTER };
+    const out = watch([SILENT], { [SILENT]: handed }, 1500);
+    // a fresh count would take SILENCE_MS (the test above); the margin is for a loaded machine
+    expect(downAt(out, SILENT)).toBeLessThan(SILENCE_MS / 2);
+  });
+
+  it('counts the rest of a silence begun under the last process', () => {
+    const out = watch([SILENT], { [SILENT]: { ...LAN, verdict: 'up', heardAgoMs: 400, lostInRow: 1 } }, 1500);
+    const at = downAt(out, SILENT)!;
+    expect(at).toBeGreaterThanOrEqual(SILENCE_MS - 400);
+    expect(at).toBeLessThan(SILENCE_MS);
+  });
+
+  it('does not believe a silence handed over more than a minute ago (a process that died long before)', () => {
+    const out = watch([SILENT], { [SILENT]: { ...LAN, verdict: 'up', heardAgoMs: 120_000, lostInRow: DOWN_AFTER } }, 1500);
+    expect(downAt(out, SILENT)).toBeGreaterThanOrEqual(SILENCE_MS);
+  });
+
+  it('hands over when each target was last heard and its echoes lost in a row', () => {
+    const out = watch([ANSWERS, SILENT], { [SILENT]: { ...LAN, verdict: 'up' } }, 1200);
+    const answers = out.snapshot[ANSWERS]!;
+    expect(out.snapshotAt - answers.heardAt!).toBeLessThan(300); // answered every 100 ms
+    expect(answers.lostInRow).toBe(0);
+    const silent = out.snapshot[SILENT]!;
+    expect(out.snapshotAt - silent.heardAt!).toBeGreaterThanOrEqual(1200); // never: the count began with the watch
+    expect(silent.lostInRow).toBeGreaterThanOrEqual(DOWN_AFTER);
+    expect(silent.verdict).toBe('down');
+  });
+});
