@@ -1,11 +1,11 @@
-// The only winston import. One plain-text line per event, greppable by support:
+// The only winston import (loaded at the first line written). One plain-text line per event, greppable by support:
 //   [PID:2631427] 2026-11-25 16:40:01 +0800 INFO trying to add route from 192.168.33.2 to 10.10.85.16
 // winston takes the lines and their level; the file itself is written by LogFile (log-file.ts), which several agent
 // processes can share and rotate safely.
 import { lstatSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import winston from 'winston';
-import TransportStream from 'winston-transport';
+import type * as Winston from 'winston';
+import type TransportStreamClass from 'winston-transport';
 import type { Log, LogLevel } from './log';
 import { LogFile } from './log-file';
 import { guardedStderr, writeErr } from './stdio';
@@ -84,45 +84,60 @@ function ensureLink(file: string, link: string): string | null {
   }
 }
 
-/** winston's way to a LogFile: one append per line. */
-class LogFileTransport extends TransportStream {
-  constructor(private readonly file: LogFile) {
-    super();
-  }
+const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
-  override log(info: { [key: symbol]: unknown }, done: () => void): void {
-    try {
-      this.file.append(`${String(info[Symbol.for('message')])}\n`);
-    } catch (e) {
-      writeErr(`reroute: cannot write the log (${(e as Error).message}): ${String(info[Symbol.for('message')])}\n`);
+/**
+ * winston and its transports, made at the first line the level lets through: a pass that writes none (a steady
+ * one-pass `loop`) does not load winston, 7 ms of its start (BENCHMARKS.md, "One pass").
+ */
+function createWinston(file: LogFile | null, opts: LoggerOptions): Winston.Logger {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const winston = require('winston') as typeof Winston;
+  const TransportStream = require('winston-transport') as typeof TransportStreamClass;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+
+  /** winston's way to a LogFile: one append per line. */
+  class LogFileTransport extends TransportStream {
+    constructor(private readonly logFile: LogFile) {
+      super();
     }
-    done();
+
+    override log(info: { [key: symbol]: unknown }, done: () => void): void {
+      try {
+        this.logFile.append(`${String(info[Symbol.for('message')])}\n`);
+      } catch (e) {
+        writeErr(`reroute: cannot write the log (${(e as Error).message}): ${String(info[Symbol.for('message')])}\n`);
+      }
+      done();
+    }
+
+    override close(): void {
+      this.logFile.close();
+    }
   }
 
-  override close(): void {
-    this.file.close();
-  }
+  const stderr = () => new winston.transports.Stream({ stream: guardedStderr() });
+  const transports: Winston.transport[] = [file ? new LogFileTransport(file) : stderr()];
+  if (opts.echo) transports.push(stderr());
+  const format = winston.format.printf((info) => {
+    const { level, message, ctx } = info as unknown as { level: string; message: string; ctx?: Record<string, unknown> };
+    return formatLine(level, message, ctx);
+  });
+  return winston.createLogger({ level: opts.level, format, transports, exitOnError: false });
 }
-
-const lineFormat = winston.format.printf((info) => {
-  const { level, message, ctx } = info as unknown as { level: string; message: string; ctx?: Record<string, unknown> };
-  return formatLine(level, message, ctx);
-});
 
 /**
  * Open the agent's log. A file that cannot be opened (a full or read-only disk, a file where the directory should be)
  * never stops a pass: its lines go to stderr, after one line saying why.
  */
 export function openLog(opts: LoggerOptions): FileLog {
-  const transports: winston.transport[] = [];
+  let file: LogFile | null = null;
   try {
-    transports.push(new LogFileTransport(new LogFile(opts)));
+    file = new LogFile(opts);
   } catch (e) {
     writeErr(`reroute: cannot open log file ${opts.file} (${(e as Error).message}): logging to stderr; check paths.log and its directory\n`);
-    transports.push(new winston.transports.Stream({ stream: guardedStderr() }));
   }
-  if (opts.echo) transports.push(new winston.transports.Stream({ stream: guardedStderr() }));
-  const logger = winston.createLogger({ level: opts.level, format: lineFormat, transports, exitOnError: false });
+  let logger: Winston.Logger | null = null;
   const lastSaid = new Map<string, number>();
   const at =
     (level: LogLevel) =>
@@ -137,7 +152,8 @@ export function openLog(opts: LoggerOptions): FileLog {
           lastSaid.set(message, now);
         }
       }
-      logger.log({ level: as, message, ctx });
+      if (RANK[as] > RANK[opts.level]) return;
+      (logger ??= createWinston(file, opts)).log({ level: as, message, ctx });
     };
   const log: FileLog = {
     error: at('error'),
@@ -146,7 +162,13 @@ export function openLog(opts: LoggerOptions): FileLog {
     debug: at('debug'),
     flush: () =>
       new Promise<void>((resolve) => {
+        if (logger === null) {
+          file?.close();
+          resolve();
+          return;
+        }
         // winston hands lines to its transports asynchronously: wait until every transport has written its last
+        const transports = logger.transports;
         let open = transports.length;
         const done = () => {
           if (--open === 0) resolve();

@@ -74,7 +74,7 @@ export async function benchMain(argv: string[]): Promise<number> {
         await killScvm(cluster, 'scvm-1');
         const out = await watch.waitFirst(tKill, (w) => w === 'scvm-2' || w === 'scvm-3', 30_000);
         outs.push((out.at - tKill) / 1000);
-        const second = ((tKill % 60_000) / 1000).toFixed(1).padStart(4);
+        const second = (Math.floor((tKill % 60_000) / 100) / 10).toFixed(1).padStart(4);
         process.stdout.write(`crash ${String(n).padStart(2)} at :${second}: NFS on ${out.who} after ${outs.at(-1)!.toFixed(2)} s\n`);
         await sleep(Math.max(0, tKill + 8000 - Date.now())); // meta notices the lost session after its keep-alive
         await cluster.fault('scvm-1', 'session-missing');

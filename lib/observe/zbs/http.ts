@@ -112,12 +112,13 @@ export function createHttp(opts: HttpOptions): Http {
     const sockets = new Set<Socket>();
     return { agent: createAgent({ connect: connector(opts, sockets), pipelining: 1 }), sockets };
   };
-  let pool = newPool();
+  // made at the first request (undici is loaded then: undici-lite.ts)
+  let pool: ReturnType<typeof newPool> | null = null;
   let closed = false;
   // destroy, not close: a request still running (a losing racer) must not hold the pass open. The sockets go first,
   // without an error: undici destroys them with one, and node:stream then formats its stack trace (a millisecond of
   // source positions in the bundle at the end of every pass). Nothing waits for the 'close' events.
-  const destroy = (p: typeof pool) => {
+  const destroy = (p: ReturnType<typeof newPool>) => {
     for (const socket of p.sockets) socket.destroy();
     p.sockets.clear();
     void p.agent.destroy().catch(() => undefined);
@@ -129,7 +130,7 @@ export function createHttp(opts: HttpOptions): Http {
     const timeout = AbortSignal.timeout(req.timeoutMs);
     const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
     try {
-      const res = await request(pool.agent, {
+      const res = await request((pool ??= newPool()).agent, {
         origin: `${opts.scheme}://${req.ip}:${opts.port}`,
         path: req.path,
         method: req.method,
@@ -163,14 +164,14 @@ export function createHttp(opts: HttpOptions): Http {
   return {
     request: send,
     dropConnections() {
-      if (closed) return;
+      if (closed || pool === null) return;
       destroy(pool);
-      pool = newPool();
+      pool = null;
     },
     async close() {
       if (closed) return;
       closed = true;
-      destroy(pool);
+      if (pool !== null) destroy(pool);
     },
   };
 }
