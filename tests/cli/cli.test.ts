@@ -264,7 +264,9 @@ describe('reroute CLI', () => {
   });
 
   it('route waits for a pass in progress (a pass runs every second in the long-lived mode) instead of exiting 3', async () => {
-    const l = lab({ commandTimeoutMs: 1500 });
+    // the first pass's route read hangs for 3 s (its command timeout): seeing the hang can take a loaded machine a
+    // while, and route must still start well before that pass ends
+    const l = lab({ commandTimeoutMs: 3000 });
     l.host.writeState({ hang: ['-l'] });
     const first = spawn(process.execPath, [BIN, '--config', l.config, 'loop'], { env: l.host.env });
     const firstExit = new Promise<number | null>((res) => first.on('exit', (c) => res(c)));
@@ -272,11 +274,12 @@ describe('reroute CLI', () => {
     const hanging = () => existsSync(lockFile) && l.host.calls().some((c) => c.tool === 'esxcfg-route' && c.argv[0] === '-l');
     while (!hanging()) await new Promise((r) => setTimeout(r, 20));
     l.host.writeState({ hang: [] }); // only the first pass's route read hangs, until its command timeout
+    expect(first.exitCode).toBeNull();
     const started = Date.now();
     const route = spawnSync(process.execPath, [BIN, '--config', l.config, 'route', '--auto'], { encoding: 'utf8', env: l.host.env });
     expect(route.stderr).toBe('');
     expect(route.status).toBe(0);
-    expect(Date.now() - started).toBeGreaterThan(500); // it did wait for the first pass
+    expect(Date.now() - started).toBeGreaterThan(1000); // it did wait for the first pass
     expect(route.stdout).toMatch(/no pin was set: LOOP mode/);
     expect(await firstExit).toBe(0);
   });
