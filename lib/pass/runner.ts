@@ -50,7 +50,7 @@ function identity(file: string): string {
 
 /**
  * The runner lock: one runner at a time. A successor waits here until its predecessor is gone (or overdue: killed),
- * and says so in `waiting` (its pid), so that a predecessor past its end stops at once instead of at its last slot.
+ * and says so in `waiting` (its pid): a predecessor past its end passes on until then, and hands over at its next slot.
  */
 async function takeRunnerLock(path: string, waiting: string, holdMs: number, agent: Agent, giveUpAt: number): Promise<PassLock | null> {
   let said = false;
