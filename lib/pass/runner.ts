@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LockedError, RerouteError } from '../errors';
-import { ProbeMonitor, type MonitorSnapshot } from '../observe/icmp/monitor';
+import { parseSnapshot, ProbeMonitor, type MonitorSnapshot } from '../observe/icmp/monitor';
 import { openZbsLink, type ZbsLink } from '../observe/zbs/link';
 import { writeFileAtomic } from '../runtime/files';
 import { monotonicMs, pidAlive } from '../runtime/host';
@@ -96,7 +96,7 @@ function successorWaits(waiting: string): boolean {
 
 function readSnapshot(path: string): MonitorSnapshot {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as MonitorSnapshot;
+    return parseSnapshot(readFileSync(path, 'utf8'));
   } catch {
     return {};
   }
