@@ -1,6 +1,9 @@
 // The ICMP monitor of the long-lived runner: echoes flow all the time over one raw socket, every `intervalMs` to the
 // targets that matter now (the local SCVM, the current target, the pin, the SCVMs the engine would take next) and
 // every `slowIntervalMs` to the rest; a pass reads the verdicts as they stand instead of waiting for a sweep.
+// It wakes only when something is due: the sends, all on one grid of `intervalMs` (so a wake sends to every target
+// due), an echo's wait running out, a silence reaching `silenceMs`. Steady, that is one wake per `intervalMs`: on a
+// host every wake costs CPU of its own, whatever it does (BENCHMARKS.md, footprint).
 //
 // The verdict rule (docs/probe.md):
 // - how long an echo may stay unanswered adapts to the round trips seen, as TCP's retransmission timeout does
@@ -138,7 +141,10 @@ export class ProbeMonitor {
   private readonly payload: Buffer;
   private readonly packets = new Map<number, Buffer>();
   private seq = 0;
-  private readonly timer: NodeJS.Timeout;
+  /** the sends' grid: every send falls on origin + k * intervalMs */
+  private readonly origin = performance.now();
+  private timer: NodeJS.Timeout | null = null;
+  private dueAt = Number.POSITIVE_INFINITY;
   private readonly listeners: Array<(ip: string, verdict: Verdict) => void> = [];
   private closed = false;
 
@@ -153,8 +159,6 @@ export class ProbeMonitor {
     if (typeof this.socket.wrap?.send !== 'function') throw new Error('raw-socket has no direct send (raw-socket 1.8 needed)');
     this.socket.on('message', (buffer) => this.onMessage(buffer));
     this.socket.on('error', (error) => log.debug('icmp monitor: socket error', { error: error.message }));
-    // Judged twice per echo interval, so a verdict is due at most half an interval after the silence ran out.
-    this.timer = setInterval(() => this.tick(), Math.max(GRANULARITY_MS, Math.min(50, settings.intervalMs / 2)));
   }
 
   /** Watch `all` (each every slowIntervalMs), of which `fast` every intervalMs. Targets not named stop being watched. */
@@ -169,6 +173,7 @@ export class ProbeMonitor {
       t.fast = fast.includes(ip);
       if (t.fast && !wasFast) t.nextSendAt = now; // promoted: at once
     }
+    this.schedule(now);
   }
 
   /** Called when a target's verdict changes. */
@@ -219,7 +224,7 @@ export class ProbeMonitor {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     try {
       this.socket.close();
     } catch {
@@ -228,16 +233,51 @@ export class ProbeMonitor {
   }
 
   private tick(): void {
+    this.timer = null;
+    this.dueAt = Number.POSITIVE_INFINITY;
     const now = performance.now();
     const s = this.settings;
     for (const t of this.targets.values()) {
       this.expire(t, now);
       this.judge(t, now);
-      if (now >= t.nextSendAt) {
+      // a timer may fire a fraction of a millisecond early: a send due within the granularity goes now
+      if (t.nextSendAt <= now + 1) {
         this.send(t, now);
-        t.nextSendAt = now + (t.fast ? s.intervalMs : s.slowIntervalMs);
+        t.nextSendAt = this.gridAfter(now + 1 + (t.fast ? 0 : s.slowIntervalMs - s.intervalMs));
       }
     }
+    this.schedule(now);
+  }
+
+  /** The first point of the sends' grid after `at`. */
+  private gridAfter(at: number): number {
+    const step = this.settings.intervalMs;
+    return this.origin + (Math.floor((at - this.origin) / step) + 1) * step;
+  }
+
+  /**
+   * When the monitor must look next for this target: its next send, and what can turn it down: the first wait to
+   * run out until `downAfter` have, then the silence reaching `silenceMs` (a target down already waits for its sends).
+   */
+  private nextDue(t: Target): number {
+    const s = this.settings;
+    let due = t.nextSendAt;
+    if (t.verdict === 'down') return due;
+    if (t.lostInRow >= s.downAfter) return Math.min(due, t.lastHeardAt + s.silenceMs);
+    const wait = t.rto(s);
+    for (const e of t.echoes) if (e.rtt === -1) due = Math.min(due, e.sentAt + wait + 1);
+    return due;
+  }
+
+  /** Arm the one timer for what is due first (unchanged: left as it is). */
+  private schedule(now: number): void {
+    if (this.closed) return;
+    let due = Number.POSITIVE_INFINITY;
+    for (const t of this.targets.values()) due = Math.min(due, this.nextDue(t));
+    if (due === this.dueAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.dueAt = due;
+    this.timer = due === Number.POSITIVE_INFINITY ? null : setTimeout(() => this.tick(), Math.max(0, due - now));
   }
 
   /** Echoes unanswered past the target's wait count as lost (a later answer still counts as a round trip). */
@@ -319,5 +359,6 @@ export class ProbeMonitor {
     t.lostInRow = 0; // it answers, if late: not dead
     if (!wasLost) t.answeredInRow++;
     this.judge(t, now);
+    this.schedule(now);
   }
 }

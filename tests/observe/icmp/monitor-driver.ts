@@ -1,7 +1,9 @@
 // Child-process driver: runs the long-lived runner's ICMP monitor inside a namespace (`ip netns exec`) for a while and
 // prints one JSON line: each verdict change (ms after watching began) and the snapshot it would hand over.
 // Input: argv[2] = JSON {targets, settings (partial: schema defaults fill the rest), memory, watchMs}; in `memory`,
-// `heardAgoMs` stands for `heardAt` (the host's monotonic clock is read here, in the child).
+// `heardAgoMs` stands for `heardAt` (the host's monotonic clock is read here, in the child). With `wakesFromMs`, it also
+// counts how often its main thread slept and woke from then to the end (the kernel's voluntary context switches).
+import { readFileSync } from 'node:fs';
 import { probeSchema } from '../../../lib/config/schema';
 import { ProbeMonitor, type MonitorSnapshot, type TargetMemory } from '../../../lib/observe/icmp/monitor';
 import { monotonicMs } from '../../../lib/runtime/host';
@@ -14,6 +16,7 @@ interface DriverInput {
   settings?: Record<string, unknown>;
   memory?: MemoryInput;
   watchMs: number;
+  wakesFromMs?: number;
 }
 
 export interface MonitorOutput {
@@ -21,7 +24,12 @@ export interface MonitorOutput {
   snapshot: MonitorSnapshot;
   /** the host's monotonic clock when the snapshot was taken */
   snapshotAt: number;
+  /** times the main thread slept and woke from `wakesFromMs` to the end */
+  wakes?: number;
 }
+
+const mainThreadWakes = () =>
+  Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8'))![1]);
 
 function main(): void {
   const input = JSON.parse(process.argv[2] ?? '') as DriverInput;
@@ -34,8 +42,11 @@ function main(): void {
   const changes: MonitorOutput['changes'] = [];
   monitor.onChange((ip, verdict) => changes.push({ ip, verdict, atMs: Math.round(performance.now() - t0) }));
   monitor.watch(input.targets, input.targets);
+  let wakesAtStart = 0;
+  if (input.wakesFromMs !== undefined) setTimeout(() => (wakesAtStart = mainThreadWakes()), input.wakesFromMs);
   setTimeout(() => {
     const out: MonitorOutput = { changes, snapshot: monitor.snapshot(), snapshotAt: monotonicMs() };
+    if (input.wakesFromMs !== undefined) out.wakes = mainThreadWakes() - wakesAtStart;
     monitor.close();
     process.stdout.write(JSON.stringify(out) + '\n');
   }, input.watchMs);

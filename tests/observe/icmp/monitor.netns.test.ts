@@ -6,6 +6,7 @@ import { bundleForChild, childEnv, describeNetns, NetnsLab } from '../../support
 import type { MemoryInput, MonitorOutput } from './monitor-driver';
 
 const ANSWERS = '10.79.0.1';
+const ANSWERS_TOO = ['10.79.0.2', '10.79.0.3'];
 const SILENT = '10.79.0.4';
 /** production defaults (lib/config/schema.ts) */
 const SILENCE_MS = 700;
@@ -24,7 +25,7 @@ describeNetns('the ICMP monitor in network namespaces', () => {
     const peer = lab.addNamespace('peer');
     lab.link(ns, '10.76.0.1/24', peer, '10.76.0.2/24');
     const peerIf = lab.exec(peer, ['ip', '-o', 'link', 'show']).match(/^\d+: (\w+)@/m)![1]!;
-    for (const ip of [ANSWERS, SILENT]) lab.exec(peer, ['ip', 'addr', 'add', `${ip}/32`, 'dev', peerIf]);
+    for (const ip of [ANSWERS, ...ANSWERS_TOO, SILENT]) lab.exec(peer, ['ip', 'addr', 'add', `${ip}/32`, 'dev', peerIf]);
     lab.exec(ns, ['ip', 'route', 'add', '10.79.0.0/24', 'via', '10.76.0.2']);
     lab.exec(peer, ['nft', '-f', '-'], {
       input: `table inet rrtest {
@@ -38,8 +39,9 @@ describeNetns('the ICMP monitor in network namespaces', () => {
 
   afterAll(() => lab.teardown());
 
-  function watch(targets: string[], memory: MemoryInput, watchMs: number): MonitorOutput {
-    const r = lab.execRaw(ns, [process.execPath, bundle, JSON.stringify({ targets, memory, watchMs })], { env: childEnv(), timeoutMs: 15_000 });
+  function watch(targets: string[], memory: MemoryInput, watchMs: number, wakesFromMs?: number): MonitorOutput {
+    const input = JSON.stringify({ targets, memory, watchMs, wakesFromMs });
+    const r = lab.execRaw(ns, [process.execPath, bundle, input], { env: childEnv(), timeoutMs: 15_000 });
     expect(r.signal).toBeNull(); // it ended on its own: the monitor closed its socket and timer
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as MonitorOutput;
   }
@@ -62,7 +64,8 @@ describeNetns('the ICMP monitor in network namespaces', () => {
   it('counts the rest of a silence begun under the last process', () => {
     const out = watch([SILENT], { [SILENT]: { ...LAN, verdict: 'up', heardAgoMs: 400, lostInRow: 1 } }, 1500);
     const at = downAt(out, SILENT)!;
-    expect(at).toBeGreaterThanOrEqual(SILENCE_MS - 400);
+    // the monitor judges when the silence ends (no timer's step late), and its start comes a moment after `heardAt`
+    expect(at).toBeGreaterThanOrEqual(SILENCE_MS - 400 - 20);
     expect(at).toBeLessThan(SILENCE_MS);
   });
 
@@ -80,5 +83,15 @@ describeNetns('the ICMP monitor in network namespaces', () => {
     expect(out.snapshotAt - silent.heardAt!).toBeGreaterThanOrEqual(1200); // never: the count began with the watch
     expect(silent.lostInRow).toBeGreaterThanOrEqual(DOWN_AFTER);
     expect(silent.verdict).toBe('down');
+  });
+
+  it('wakes once per probe.intervalMs when steady, however many targets it watches (a wake costs the host CPU)', () => {
+    // four targets at the fast pace, one of them silent: once that one is down, only the sends are due, all together
+    const out = watch([ANSWERS, ...ANSWERS_TOO, SILENT], { [SILENT]: { ...LAN, verdict: 'up' } }, 2500, 1000);
+    expect(downAt(out, SILENT)).toBeDefined();
+    // 1500 ms at a send every 100 ms: 15 wakes, and a few for the rest of the process (a timer that woke twice as
+    // often, or one wake per target, would be 30 or more)
+    expect(out.wakes).toBeGreaterThanOrEqual(10);
+    expect(out.wakes).toBeLessThanOrEqual(22);
   });
 });
