@@ -6,9 +6,13 @@
 // The agent writes the number of each pass into a file on the RAM disk when the pass starts and empties it when the
 // pass ends; the shell looks every 2 s and kills the agent when one number stays there too long. A shell, not a worker
 // thread: a worker's V8 isolate costs the agent 18 MB of RSS; this costs a `sleep` every 2 s. It exits with the agent.
+// After the pass's number the file names the process groups of the commands the pass has running (lib/runtime/exec.ts
+// starts each in its own group), and the shell kills them with the agent: a command hung beside a blocked agent would
+// otherwise outlive it, an orphan, and one more at every kill.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { liveChildGroups, watchChildGroups } from './child-groups';
 
 const POLL_SEC = 2;
 
@@ -16,12 +20,13 @@ const SCRIPT = `
 p=$1 f=$2 k=$3 log=$4 last= same=0
 while kill -0 "$p" 2>/dev/null; do
   sleep ${POLL_SEC}
-  n=
-  [ -r "$f" ] && read -r n < "$f"
+  n= g=
+  [ -r "$f" ] && read -r n g < "$f"
   if [ -n "$n" ] && [ "$n" = "$last" ]; then same=$((same + 1)); else same=0; last=$n; fi
   if [ "$same" -ge "$k" ]; then
-    echo "[PID:$p] watchdog: pass $n is still running past its deadline and grace, and the agent did not end it: killing the agent" >> "$log"
+    echo "[PID:$p] watchdog: pass $n is still running past its deadline and grace, and the agent did not end it: killing the agent\${g:+ and its commands (process groups $g)}" >> "$log"
     kill -9 "$p"
+    for x in $g; do kill -9 -"$x" 2>/dev/null; done
     exit 0
   fi
 done
@@ -45,14 +50,23 @@ export function startWatchdog(file: string, logFile: string, maxPassMs: number):
   child.unref();
   child.on('error', () => undefined); // no /bin/sh: the event-loop deadline is left
   let pass = 0;
+  let running = false;
+  const write = (groups: readonly number[]) => writeFileSync(file, [pass, ...groups].join(' ') + '\n');
+  watchChildGroups((groups) => {
+    if (running) write(groups);
+  });
   return {
     passStarts() {
-      writeFileSync(file, `${++pass}\n`);
+      pass++;
+      running = true;
+      write(liveChildGroups());
     },
     passEnds() {
+      running = false;
       writeFileSync(file, '');
     },
     stop() {
+      watchChildGroups(null);
       child?.kill();
       child = null;
     },
