@@ -6,8 +6,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LockedError, RerouteError } from '../errors';
-import { parseSnapshot, ProbeMonitor, type MonitorSnapshot } from '../observe/icmp/monitor';
+import { parseSnapshot, ProbeMonitor } from '../observe/icmp/monitor';
 import { openZbsLink, type ZbsLink } from '../observe/zbs/link';
+import { parseBudget } from '../observe/zbs/race-state';
 import { writeFileAtomic } from '../runtime/files';
 import { monotonicMs, pidAlive } from '../runtime/host';
 import { acquireLock, type PassLock } from '../runtime/lock';
@@ -94,11 +95,20 @@ function successorWaits(waiting: string): boolean {
   return pid !== null && pid !== process.pid && pidAlive(pid);
 }
 
-function readSnapshot(path: string): MonitorSnapshot {
+/** A hand-over file of the last runner, or '' (none, or unreadable: this process starts afresh). */
+function readHandOver(path: string): string {
   try {
-    return parseSnapshot(readFileSync(path, 'utf8'));
+    return readFileSync(path, 'utf8');
   } catch {
-    return {};
+    return '';
+  }
+}
+
+function keep(path: string, value: unknown, log: Agent['log']): void {
+  try {
+    writeFileAtomic(path, JSON.stringify(value), { mode: 0o600, dirMode: 0o700 });
+  } catch (e) {
+    log.debug(`runner: cannot keep ${path} for the next runner: ${(e as Error).message}`);
   }
 }
 
@@ -121,11 +131,14 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
     log.debug('runner: the previous runner held on past this one\'s window; leaving the passes to it');
     return 0;
   }
+  // what the last runner learned, handed on: the monitor's round trips and verdicts, the API's retry budget
   const memoryFile = join(runDir, 'monitor.json');
-  const monitor = new ProbeMonitor(config.probe, log, readSnapshot(memoryFile));
+  const budgetFile = join(runDir, 'retry-budget.json');
+  const monitor = new ProbeMonitor(config.probe, log, parseSnapshot(readHandOver(memoryFile)));
   const maxPassMs = config.passDeadlineMs + 3 * config.commandTimeoutMs + 2000; // the deadline and its one grace
   const watchdog = startWatchdog(join(runDir, 'pass-running'), config.paths.log, maxPassMs);
-  const link = openZbsLink(config.api); // connections, answer times and the retry budget live as long as the process
+  // connections, answer times and the retry budget live as long as the process
+  const link = openZbsLink(config.api, { budget: parseBudget(readHandOver(budgetFile)) });
   const seen = new Map(opts.watchFiles.map((f) => [f, identity(f)]));
   let stop: Stop | null = null;
   let wake: () => void = () => undefined;
@@ -187,11 +200,8 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   } finally {
     process.off('SIGTERM', onTerm);
     watchdog.stop();
-    try {
-      writeFileAtomic(memoryFile, JSON.stringify(monitor.snapshot()), { mode: 0o600, dirMode: 0o700 });
-    } catch (e) {
-      log.debug(`runner: cannot keep what the monitor learned: ${(e as Error).message}`);
-    }
+    keep(memoryFile, monitor.snapshot(), log);
+    keep(budgetFile, link.race.budget.memory(), log);
     monitor.close();
     await link.close();
     runner.release();

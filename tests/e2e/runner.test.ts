@@ -3,6 +3,7 @@
 // the second is ready; SIGTERM ends the process after the pass it is in; `reroute route --target` given meanwhile is
 // obeyed at the runner's next pass. Margins hold on a loaded machine: how fast is measured by scripts/bench-failover.
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { PLAN } from '../support/cluster';
 import { describeNetns } from '../support/netns';
 import { journalOf, killScvm, lastAt, NfsWatch, passesOf, sleep, switchesOf, useClusterHarness, waitFor } from '../support/cluster-e2e';
@@ -54,6 +55,12 @@ describeNetns('e2e: the long-lived runner', () => {
     const second = cluster.startRunner({ forSec: 6 });
     expect((await first.exit).code).toBe(0);
     expect(firstExitedAt).toBeGreaterThan(secondAt);
+    // what it hands on besides the monitor's memory: the API's retry budget as it stood (tests/observe/zbs/race-state
+    // has how the next process goes on with it)
+    const budget = JSON.parse(readFileSync(join(dirname(cluster.agentPath('record')), 'retry-budget.json'), 'utf8')) as Record<string, unknown>;
+    expect(budget).toEqual({ tokens: expect.any(Number), at: expect.any(Number) });
+    expect(budget.tokens).toBeGreaterThanOrEqual(0);
+    expect(budget.tokens).toBeLessThanOrEqual(10); // api.retryTokens' default
     const handedOver = Date.now();
     await waitFor('the second runner passing', () => journalOf(cluster).some((j) => lastAt(j) > handedOver), 20_000);
     second.child.kill('SIGTERM');

@@ -4,7 +4,7 @@
 import type { Config } from '../../config/schema';
 import { monotonicMs } from '../../runtime/host';
 import { createHttp, type Http } from './http';
-import { RaceState } from './race-state';
+import { RaceState, type BudgetMemory } from './race-state';
 
 export interface ZbsLink {
   http: Http;
@@ -14,11 +14,11 @@ export interface ZbsLink {
 }
 
 /** Open the process's link to the API; close() it when the process ends. */
-export function openZbsLink(api: Config['api'], opts: { http?: Http; clock?: () => number } = {}): ZbsLink {
+export function openZbsLink(api: Config['api'], opts: { http?: Http; clock?: () => number; budget?: BudgetMemory } = {}): ZbsLink {
   const http =
     opts.http ??
     createHttp({ scheme: api.scheme, port: api.port, connectTimeoutMs: api.connectTimeoutMs, maxBodyBytes: api.maxBodyBytes });
-  const race = new RaceState(api, opts.clock ?? monotonicMs);
+  const race = new RaceState(api, opts.clock ?? monotonicMs, opts.budget);
   return {
     http,
     race,

@@ -41,9 +41,29 @@ export class LatencyWindow {
   }
 }
 
+/** A retry budget as one process hands it to the next (the runner's minute): its tokens at `at`, monotonic ms. */
+export interface BudgetMemory {
+  tokens: number;
+  at: number;
+}
+
+/** What the last process handed over, if it is what this version writes; else undefined (a full budget). */
+export function parseBudget(text: string): BudgetMemory | undefined {
+  try {
+    const { tokens, at } = JSON.parse(text) as Record<string, unknown>;
+    if (typeof tokens !== 'number' || typeof at !== 'number' || !Number.isFinite(tokens) || !Number.isFinite(at)) return undefined;
+    return tokens >= 0 && at >= 0 ? { tokens, at } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The retry budget: api.retryTokens tokens, one spent by every extra request. A call that gets an answer gives back
  * what it spent and one more; time gives one back every api.retryRefillSec. Empty: only the first request of a call.
+ * A budget handed over by the last minute's process goes on from where it was, refilled for the time between: a new
+ * process must not bring a full budget, every minute, to an API the last one found failing (a fleet's hosts would all
+ * do so at the top of the minute).
  */
 export class RetryBudget {
   private tokens: number;
@@ -52,9 +72,21 @@ export class RetryBudget {
   constructor(
     private readonly settings: RaceSettings,
     private readonly clock: () => number,
+    handed?: BudgetMemory,
   ) {
     this.tokens = settings.retryTokens;
     this.at = clock();
+    // a time to come is another boot's clock (or a damaged file): not believed
+    if (handed && handed.at <= this.at) {
+      this.tokens = Math.min(settings.retryTokens, handed.tokens);
+      this.at = handed.at;
+    }
+  }
+
+  /** What to hand to the next process. */
+  memory(): BudgetMemory {
+    this.refill();
+    return { tokens: this.tokens, at: this.at };
   }
 
   private refill(): void {
@@ -169,8 +201,9 @@ export class RaceState {
     settings: RaceSettings,
     /** monotonic ms */
     readonly clock: () => number,
+    handedBudget?: BudgetMemory,
   ) {
     this.latency = new LatencyWindow(settings);
-    this.budget = new RetryBudget(settings, clock);
+    this.budget = new RetryBudget(settings, clock, handedBudget);
   }
 }

@@ -1,5 +1,5 @@
 // The race's memory on its own, with a clock the test moves: hedge delay, retry budget, requests in flight.
-import { LatencyWindow, MAX_IN_FLIGHT, RetryBudget, Slots, type RaceSettings } from '../../../lib/observe/zbs/race-state';
+import { LatencyWindow, MAX_IN_FLIGHT, parseBudget, RetryBudget, Slots, type RaceSettings } from '../../../lib/observe/zbs/race-state';
 
 const settings = (over: Partial<RaceSettings> = {}): RaceSettings => ({
   hedgeFloorMs: 100,
@@ -76,6 +76,31 @@ describe('retry budget', () => {
 
   test('retryTokens 0: never an extra request', () => {
     expect(new RetryBudget(settings({ retryTokens: 0 }), () => 0).take()).toBe(false);
+  });
+
+  test('a budget handed over by the last process goes on from where it was, refilled for the time between', () => {
+    let t = 50_000;
+    const last = new RetryBudget(settings(), () => t);
+    [last.take(), last.take(), last.take()];
+    const handed = parseBudget(JSON.stringify(last.memory()))!;
+    t += 5_000; // the next process starts 5 s later: half a token back, not a full budget
+    const next = new RetryBudget(settings(), () => t, handed);
+    expect(next.left()).toBeCloseTo(0.5);
+    expect(next.take()).toBe(false);
+    t += 5_000;
+    expect(next.take()).toBe(true);
+  });
+
+  test('a handed budget is never more than the capacity, and one from a time to come (another boot) is not believed', () => {
+    expect(new RetryBudget(settings(), () => 1_000, { tokens: 50, at: 1_000 }).left()).toBe(3);
+    expect(new RetryBudget(settings(), () => 1_000, { tokens: 0, at: 9_000 }).left()).toBe(3);
+  });
+
+  test('a hand-over file that is not what this version writes gives a full budget', () => {
+    for (const text of ['', '{', 'null', '[]', '{"tokens":"1","at":5}', '{"tokens":-1,"at":5}', '{"tokens":1}', '{"tokens":1,"at":1e999}']) {
+      expect(parseBudget(text)).toBeUndefined();
+    }
+    expect(parseBudget('{"tokens":1.5,"at":5}')).toEqual({ tokens: 1.5, at: 5 });
   });
 });
 
