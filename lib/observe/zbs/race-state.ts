@@ -1,7 +1,8 @@
 // What the race over the SCVMs remembers from one call to the next (issue 18, "a bounded race"), one per process:
 // - the latencies of recent answers, which set the hedge delay (The Tail at Scale: hedge after about the p95);
 // - the retry budget, a token bucket as in the cloud SDKs: every extra request costs a token;
-// - the API requests in flight, at most two at a time for the whole process (the first and one extra).
+// - the API requests in flight, at most two at a time for the whole process (the first and one extra); a call's first
+//   request never waits, so calls made while others still run can go past two (docs/api.md says when).
 // Plain bookkeeping with the clock passed in; the race itself is in race.ts.
 import type { Config } from '../../config/schema';
 
