@@ -3,7 +3,7 @@
 // bytes that reach the persistent disk. The persistent paths (config, state file, log) sit on an ext4 image with
 // default mount options on a loop device, whose sector count is what reached the disk (/sys/block/loopN/stat); the
 // RAM paths (record, locks) on the machine's own file system, as on a host they sit on a RAM disk.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, ensureBuilt } from './cluster';
@@ -45,6 +45,18 @@ function processCpu(pid: number): { kind: string; cpuSec: number } | null {
   }
 }
 
+/**
+ * For scale, measured beside the agent over the same minutes: a bare process of the same Node binary that wakes every
+ * 100 ms (the monitor's `probe.intervalMs`) and does nothing else. What a wake costs varies several-fold on a VM from
+ * one hour to the next (BENCHMARKS.md, "Footprint"); the agent's CPU over this floor does not.
+ */
+function startFloor(cgroup: string): ChildProcess {
+  mkdirSync(cgroup);
+  const floor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 100)'], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: 'ignore' });
+  writeFileSync(join(cgroup, 'cgroup.procs'), String(floor.pid));
+  return floor;
+}
+
 /** Run the benchmark; returns the exit code. */
 export async function benchMain(argv: string[]): Promise<number> {
   const i = argv.indexOf('--minutes');
@@ -60,18 +72,23 @@ export async function benchMain(argv: string[]): Promise<number> {
   const scratch = join(cluster.dir, 'scratch');
   const image = join(cluster.dir, 'scratch.ext4');
   const cgroup = `/sys/fs/cgroup/cpuacct/reroute-bench-${process.pid}`;
+  const floorCgroup = `${cgroup}-floor`;
   let loop = '';
   let agent: Installed | null = null;
+  let floor: ChildProcess | null = null;
   const cleanUp = () => {
     agent?.stop();
+    floor?.kill('SIGKILL');
     if (loop) {
       spawnSync('umount', [scratch]);
       spawnSync('losetup', ['-d', loop]);
     }
-    try {
-      rmdirSync(cgroup);
-    } catch {
-      // processes still in it die with the cluster
+    for (const g of [cgroup, floorCgroup]) {
+      try {
+        rmdirSync(g);
+      } catch {
+        // processes still in it die with the cluster
+      }
     }
     cluster.down();
   };
@@ -89,8 +106,11 @@ export async function benchMain(argv: string[]): Promise<number> {
     writeFileSync(join(cgroup, 'cgroup.procs'), String(agent.crond.pid));
     process.stdout.write(`bench-footprint: installed on ${loop} (ext4, default options); warming up 2 min, then ${minutes} min of steady state\n`);
     await waitFor('the first runner', () => agent!.passes() >= 3, 90_000, 200);
+    floor = startFloor(floorCgroup);
     await sleep(60_000);
-    const cpu0 = Number(readFileSync(join(cgroup, 'cpuacct.usage'), 'utf8'));
+    const usage = (g: string) => Number(readFileSync(join(g, 'cpuacct.usage'), 'utf8'));
+    const cpu0 = usage(cgroup);
+    const floor0 = usage(floorCgroup);
     const disk0 = sectorsWritten(dev);
     const t0 = Date.now();
     const passes0 = agent.passes();
@@ -120,7 +140,9 @@ export async function benchMain(argv: string[]): Promise<number> {
       await sleep(1000);
     }
     const seconds = (Date.now() - t0) / 1000;
-    const cpuSec = (Number(readFileSync(join(cgroup, 'cpuacct.usage'), 'utf8')) - cpu0) / 1e9;
+    const cpuSec = (usage(cgroup) - cpu0) / 1e9;
+    const floorSec = (usage(floorCgroup) - floor0) / 1e9;
+    const floorRssKb = statusKb(floor.pid!, 'VmHWM');
     const bytes = (sectorsWritten(dev) - disk0) * 512;
     const passes = agent.passes() - passes0; // the journal keeps 200 entries; steady passes fold into one
     const byKind = new Map<string, number>();
@@ -141,6 +163,8 @@ export async function benchMain(argv: string[]): Promise<number> {
         `  largest RSS of one process (VmHWM): ${(maxRssKb / 1024).toFixed(1)} MB (goal at most 60 MB); ${seenPids.size} processes seen`,
         `  written to the persistent disk: ${(bytes / 1024).toFixed(1)} KB = ${((bytes / 1024) * (3600 / seconds)).toFixed(1)} KB an hour (goal at most 50 KB an hour)`,
         `  passes: ${passes} in ${seconds.toFixed(0)} s (one a second wanted)`,
+        `  for scale, over the same minutes: a bare process of the same Node binary waking every 100 ms, nothing else:`,
+        `    ${((100 * floorSec) / seconds).toFixed(2)} % of one core (the agent: ${(cpuSec / floorSec).toFixed(1)} times that), VmHWM ${(floorRssKb / 1024).toFixed(1)} MB`,
         '',
       ].join('\n'),
     );
