@@ -106,9 +106,9 @@ export async function benchMain(argv: string[]): Promise<number> {
       `${name.padEnd(14)} wall median ${median(xs.map((s) => s.wallMs)).toFixed(0).padStart(4)} ms (p90 ${pct(
         xs.map((s) => s.wallMs),
         90,
-      ).toFixed(0)})  cpu median ${median(xs.map((s) => s.cpuMs)).toFixed(0).padStart(4)} ms  max RSS ${Math.max(
-        ...xs.map((s) => s.rssMb),
-      ).toFixed(1)} MB`;
+      ).toFixed(0)})  cpu median ${median(xs.map((s) => s.cpuMs)).toFixed(0).padStart(4)} ms  RSS median ${median(
+        xs.map((s) => s.rssMb),
+      ).toFixed(1)} MB, max ${Math.max(...xs.map((s) => s.rssMb)).toFixed(1)} MB`;
     process.stdout.write(`bench-pass: ${passes} steady-state passes of dist/reroute.js in the simulated cluster\n`);
     process.stdout.write(row('node -e 0', bare) + '\n');
     process.stdout.write(row('reroute loop', pass) + '\n');
