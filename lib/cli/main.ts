@@ -14,7 +14,8 @@ Exit codes:
   2  usage or config error (nothing was changed)
   3  another pass holds the lock (this run did nothing)
 
-Config: --config <file>, else $REROUTE_CONFIG, else /scratch/reroute/config.json (keys: docs/config.md).`;
+Config: --config <file>, else $REROUTE_CONFIG, else /scratch/reroute/config.json on ESXi,
+/etc/reroute/config.json on XenServer and Linux (keys: docs/config.md).`;
 
 function envFor(program: Command, boot: BootHooks | undefined): CommandEnv {
   const o = program.opts<{ config?: string; dryRun?: boolean; verbose?: boolean }>();

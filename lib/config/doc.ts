@@ -1,5 +1,6 @@
 // docs/config.md, generated from the schema so the two never disagree (scripts/gen-config-doc; a test checks).
 import { z } from 'zod';
+import { defaultPaths, type DefaultPaths } from './paths';
 import { configSchema } from './schema';
 
 interface Row {
@@ -53,7 +54,14 @@ function walk(obj: z.ZodObject<z.ZodRawShape>, prefix: string, rows: Row[]): voi
       walk(inner as z.ZodObject<z.ZodRawShape>, key + '.', rows);
       continue;
     }
-    const shown = hasDefault ? `\`${JSON.stringify(def)}\`` : optional ? '(optional)' : '**required**';
+    const perPlatform = key.startsWith('paths.') ? (k as keyof DefaultPaths) : null;
+    const shown = perPlatform
+      ? `ESXi \`${JSON.stringify(defaultPaths('esxi')[perPlatform])}\`, XenServer and Linux \`${JSON.stringify(defaultPaths('xen')[perPlatform])}\``
+      : hasDefault
+        ? `\`${JSON.stringify(def)}\``
+        : optional
+          ? '(optional)'
+          : '**required**';
     rows.push({ key, type: typeName(inner), def: shown, description });
   }
 }
@@ -66,7 +74,8 @@ export function configDoc(): string {
   const lines = [
     '# Configuration',
     '',
-    'One JSON file: `--config <file>`, else `$REROUTE_CONFIG`, else `/scratch/reroute/config.json`. It must not be',
+    `One JSON file: \`--config <file>\`, else \`$REROUTE_CONFIG\`, else \`${defaultPaths('esxi').config}\` on ESXi and`,
+    `\`${defaultPaths('xen').config}\` on XenServer / XCP-ng dom0 and plain Linux (which have no /scratch). It must not be`,
     'writable by group or others; when it holds `api.password` it must be mode 0600 (prefer `api.credentialsFile`).',
     'Every key is checked at start: an unknown key, a wrong type, a bad IPv4 address or an impossible value ends the run',
     'with exit 2 and one line naming the key, the value and what is expected; no route is touched.',
@@ -80,6 +89,13 @@ export function configDoc(): string {
     'Cross-key checks: `probe.payloadBytes` + 28 must fit `probe.mtu`; `probe.minReplies` <= `probe.count`;',
     '`probe.timeoutMs` and `api.budgetMs` < `passDeadlineMs`; `decide.maxBackToNormalSec` >= `decide.backToNormalSec`;',
     '`api.username` and `api.password` together; `local.dataIp` differs from `nfsVip`.',
+    '',
+    '## Paths',
+    '',
+    'The defaults of `paths.*` and of the config file depend on the platform (`platform`, or the host detected when it',
+    'is `"auto"`): on ESXi what must survive a reboot is on `/scratch` and the rest on the RAM disk (`/var/run`); dom0',
+    'has no `/scratch`, so there the config is in `/etc/reroute`, the state in `/var/lib/reroute` and the log in `/var/log`',
+    '(where support looks, so no link). DESIGN.md names the ESXi paths only; issue 28 made the dom0 ones the default there.',
     '',
     '## Example',
     '',

@@ -1,10 +1,11 @@
 // I/O: read the config file (and the credentials file it names), check their permissions, then validate.
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { ConfigError } from '../errors';
+import { detectPlatform, type Platform } from './platform';
 import type { Config } from './schema';
 import { validateConfig } from './validate';
 
-export { DEFAULT_CONFIG_PATH, configPath } from './paths';
+export { configPath } from './paths';
 
 export interface Credentials {
   username: string;
@@ -93,10 +94,13 @@ function readCredentials(path: string): Credentials {
   return { username: r.username, password: r.password };
 }
 
-/** Load and check the config; throws ConfigError (exit 2) with one line per problem. */
-export function loadConfig(path: string): LoadedConfig {
+/**
+ * Load and check the config; throws ConfigError (exit 2) with one line per problem. `host`: the platform whose default
+ * paths a config with platform "auto" gets (this host's; doctor --root gives the image's).
+ */
+export function loadConfig(path: string, host: Platform = detectPlatform()): LoadedConfig {
   const raw = readJson(path, 'config file');
-  const result = validateConfig(raw);
+  const result = validateConfig(raw, host);
   if (!result.ok) throw new ConfigError(result.problems, path);
   const config = result.config;
   const st = checkMode(path, 'config file', config.api.password !== undefined);

@@ -1,30 +1,66 @@
-// Default paths, and the config path in force. What must survive a reboot lives on /scratch (persistent on ESXi);
-// what changes every pass lives on /var/run, a RAM disk on ESXi and a tmpfs (/run) on Linux, so the host's boot
-// media (often an SD card) is written only when something happens.
+// Default paths per platform, and the config path in force. What must survive a reboot goes where the host keeps it;
+// what changes every pass goes to a RAM-backed directory, so the host's boot media is written only when something
+// happens.
+//
+//   ESXi:               /scratch (persistent unless /scratch is itself on the RAM disk: `reroute doctor` fails then),
+//                       /var/run (the RAM disk)
+//   XenServer / XCP-ng: dom0 has no /scratch (issue 28): /etc/reroute for the config, /var/lib for the state,
+//   and plain Linux     /var/log for the log (the path support greps, so no link), /var/run (tmpfs /run) for the rest
+import { detectPlatform, type Platform } from './platform';
 
-/** Default config path; REROUTE_CONFIG or --config override it. */
-export const DEFAULT_CONFIG_PATH = '/scratch/reroute/config.json';
-export const DEFAULT_STATE_PATH = '/scratch/reroute/state.json';
-export const DEFAULT_RECORD_PATH = '/var/run/reroute/record.json';
-export const DEFAULT_LOCK_PATH = '/var/run/reroute/reroute.lock';
-export const DEFAULT_LOG_PATH = '/scratch/log/scvm_failure.log';
+export interface DefaultPaths {
+  config: string;
+  state: string;
+  record: string;
+  lock: string;
+  log: string;
+  /** a symlink to the log where support looks; null when the log is there already */
+  logLink: string | null;
+}
 
-/** The config path in force: --config, then REROUTE_CONFIG, then the default. */
-export function configPath(flag: string | undefined): string {
-  return flag ?? process.env.REROUTE_CONFIG ?? DEFAULT_CONFIG_PATH;
+const ESXI: DefaultPaths = {
+  config: '/scratch/reroute/config.json',
+  state: '/scratch/reroute/state.json',
+  record: '/var/run/reroute/record.json',
+  lock: '/var/run/reroute/reroute.lock',
+  log: '/scratch/log/scvm_failure.log',
+  logLink: '/var/log/scvm_failure.log',
+};
+
+const DOM0: DefaultPaths = {
+  config: '/etc/reroute/config.json',
+  state: '/var/lib/reroute/state.json',
+  record: '/var/run/reroute/record.json',
+  lock: '/var/run/reroute/reroute.lock',
+  log: '/var/log/scvm_failure.log',
+  logLink: null,
+};
+
+/** The default paths on `platform` (xen and plain Linux share dom0's). */
+export function defaultPaths(platform: Platform): DefaultPaths {
+  return platform === 'esxi' ? ESXI : DOM0;
+}
+
+/** The config path in force: --config, then REROUTE_CONFIG, then this platform's default. */
+export function configPath(flag: string | undefined, platform: () => Platform = () => detectPlatform()): string {
+  return flag ?? process.env.REROUTE_CONFIG ?? defaultPaths(platform()).config;
 }
 
 /**
- * paths.log and paths.record as a config file's text names them, as far as it can be read (nothing is checked): for
- * what must work with a broken config (logging its error, install's cron lines).
+ * paths.log and paths.record as a config file's text names them, as far as it can be read (nothing is checked), else
+ * the defaults of the platform it names, or of this host's: for what must work with a broken config (logging its error, install's cron lines).
  */
-export function pathsNamedBy(configText: string | null): { log: string; record: string } {
-  let paths: { log?: unknown; record?: unknown } | undefined;
+export function pathsNamedBy(configText: string | null, platform: Platform = detectPlatform()): { log: string; record: string } {
+  type Named = { platform?: unknown; paths?: { log?: unknown; record?: unknown } } | null;
+  let named: Named;
   try {
-    paths = (JSON.parse(configText ?? '') as { paths?: typeof paths } | null)?.paths;
+    named = JSON.parse(configText ?? '') as Named;
   } catch {
-    paths = undefined;
+    named = null;
   }
-  const named = (v: unknown, fallback: string) => (typeof v === 'string' && v.startsWith('/') ? v : fallback);
-  return { log: named(paths?.log, DEFAULT_LOG_PATH), record: named(paths?.record, DEFAULT_RECORD_PATH) };
+  const paths = named?.paths;
+  const chosen = named?.platform === 'esxi' || named?.platform === 'xen' || named?.platform === 'linux' ? named.platform : platform;
+  const defaults = defaultPaths(chosen);
+  const given = (v: unknown, fallback: string) => (typeof v === 'string' && v.startsWith('/') ? v : fallback);
+  return { log: given(paths?.log, defaults.log), record: given(paths?.record, defaults.record) };
 }

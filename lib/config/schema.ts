@@ -2,7 +2,8 @@
 // docs/config.md is generated from this file by scripts/gen-config-doc; a test keeps the two in step.
 import { z } from 'zod';
 import { isIPv4 } from '../net/ipv4';
-import { DEFAULT_LOCK_PATH, DEFAULT_LOG_PATH, DEFAULT_RECORD_PATH, DEFAULT_STATE_PATH } from './paths';
+import { defaultPaths } from './paths';
+import type { Platform } from './platform';
 
 const ipv4 = () =>
   z.string({ invalid_type_error: 'a dotted-quad IPv4 address' }).refine(isIPv4, {
@@ -239,26 +240,28 @@ export const decideSchema = z
   })
   .strict();
 
+// Each path's default depends on the platform (lib/config/paths.ts): filled in by completeConfig, after parsing.
+
 export const pathsSchema = z
   .object({
     state: z
       .string()
       .min(1)
-      .default(DEFAULT_STATE_PATH)
-      .describe('state file (JSON, mode 0600): what must survive a reboot; rewritten only when it changes'),
+      .optional()
+      .describe(`state file (JSON, mode 0600): what must survive a reboot; rewritten only when it changes`),
     record: z
       .string()
       .min(1)
-      .default(DEFAULT_RECORD_PATH)
-      .describe('record of recent passes (journal, last lists): rewritten every pass, so on a RAM-backed path'),
-    lock: z.string().min(1).default(DEFAULT_LOCK_PATH).describe('lock taken around each pass (a RAM-backed path)'),
-    log: z.string().min(1).default(DEFAULT_LOG_PATH).describe('log file (persistent on ESXi)'),
+      .optional()
+      .describe(`record of recent passes (journal, last lists): rewritten every pass, so on a RAM-backed path`),
+    lock: z.string().min(1).optional().describe(`lock taken around each pass (a RAM-backed path)`),
+    log: z.string().min(1).optional().describe(`log file (on persistent storage)`),
     logLink: z
       .string()
       .min(1)
       .nullable()
-      .default('/var/log/scvm_failure.log')
-      .describe('symlink to the log where support looks; null for none'),
+      .optional()
+      .describe(`symlink to the log where support looks; null for none`),
   })
   .strict();
 
@@ -382,15 +385,35 @@ export const configSchema = z
     }
   });
 
-/**
- * Every key's default, as a config that names only its local SCVM gets them: for diagnostics that run without a valid
- * config (`reroute doctor`, `install`'s check of the agent's paths).
- */
-export function configDefaults(): Omit<Config, 'local'> {
-  return configSchema.innerType().omit({ local: true }).parse({});
-}
+/** The config as parsed: the paths a file does not name are still missing (completeConfig fills them). */
+export type ParsedConfig = z.output<typeof configSchema>;
+type Paths = { [K in keyof ParsedConfig['paths']]-?: Exclude<ParsedConfig['paths'][K], undefined> };
 
-/** The config as the agent uses it: every default filled in. */
-export type Config = z.output<typeof configSchema>;
+/** The config as the agent uses it: every default filled in, the paths too. */
+export type Config = Omit<ParsedConfig, 'paths'> & { paths: Paths };
 export type ConfigInput = z.input<typeof configSchema>;
 export type ScvmConfig = z.output<typeof scvmSchema>;
+
+/** Fill in the paths the config does not name with the defaults of its platform (`host`'s when "auto"). */
+export function completeConfig<C extends Omit<ParsedConfig, 'local'>>(parsed: C, host: Platform): Omit<C, 'paths'> & { paths: Paths } {
+  const d = defaultPaths(parsed.platform === 'auto' ? host : parsed.platform);
+  const p = parsed.paths;
+  return {
+    ...parsed,
+    paths: {
+      state: p.state ?? d.state,
+      record: p.record ?? d.record,
+      lock: p.lock ?? d.lock,
+      log: p.log ?? d.log,
+      logLink: p.logLink === undefined ? d.logLink : p.logLink,
+    },
+  };
+}
+
+/**
+ * Every key's default, as a config that names only its local SCVM gets them on `host`: for diagnostics that run
+ * without a valid config (`reroute doctor`, `install`'s check of the agent's paths).
+ */
+export function configDefaults(host: Platform): Omit<Config, 'local'> {
+  return completeConfig(configSchema.innerType().omit({ local: true }).parse({}), host);
+}

@@ -1,6 +1,7 @@
 // Pure: raw JSON value -> Config, or every problem at once, each naming the key, the value and what is expected.
 import { z } from 'zod';
-import { configSchema, type Config } from './schema';
+import type { Platform } from './platform';
+import { completeConfig, configSchema, type Config } from './schema';
 
 export type ValidateResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
@@ -50,10 +51,13 @@ function expected(issue: z.ZodIssue): string {
   }
 }
 
-/** Turn a parsed JSON value into a Config; collects every problem rather than stopping at the first. */
-export function validateConfig(raw: unknown): ValidateResult {
+/**
+ * Turn a parsed JSON value into a Config; collects every problem rather than stopping at the first. The paths it does
+ * not name get the defaults of its platform, or of `host` (the platform detected) when it says "auto".
+ */
+export function validateConfig(raw: unknown, host: Platform): ValidateResult {
   const parsed = configSchema.safeParse(raw);
-  if (parsed.success) return { ok: true, config: parsed.data };
+  if (parsed.success) return { ok: true, config: completeConfig(parsed.data, host) };
   const problems: string[] = [];
   for (const issue of parsed.error.issues) {
     if (issue.code === 'unrecognized_keys') {

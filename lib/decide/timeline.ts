@@ -83,7 +83,7 @@ export function parseTimeline(raw: unknown): { ok: true; timeline: Timeline; con
       problems: t.error.issues.map((i) => `key "${i.path.join('.') || '(top level)'}": ${i.message}`),
     };
   }
-  const c = validateConfig({ ...LAB_CLUSTER, ...t.data.config });
+  const c = validateConfig({ ...LAB_CLUSTER, ...t.data.config }, 'linux');
   if (!c.ok) return { ok: false, problems: c.problems.map((p) => `config: ${p}`) };
   const config = c.config;
   const known = new Set([config.local.dataIp, ...config.scvms.map((s) => s.dataIp)]);

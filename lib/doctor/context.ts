@@ -4,7 +4,7 @@ import { loadConfig, type Credentials } from '../config/load';
 import { configDefaults, type Config } from '../config/schema';
 import { readMountTable, type MountTable } from '../install/nfs-mounts';
 import { targetsFor } from '../install/targets';
-import { detectPlatformWhy } from '../routes/platform';
+import { detectPlatformWhy } from '../config/platform';
 import type { Log } from '../runtime/log';
 import type { DoctorContext } from './types';
 
@@ -23,13 +23,13 @@ export function doctorContext(o: ContextOptions): DoctorContext {
   let config: Config | null = null;
   let credentials: Credentials | null = null;
   let configError: string | null = null;
+  const detected = detectPlatformWhy({ root: o.root });
   try {
-    ({ config, credentials } = loadConfig(configPath));
+    ({ config, credentials } = loadConfig(configPath, detected.platform));
   } catch (e) {
     configError = (e as Error).message;
   }
-  const settings = config ?? configDefaults();
-  const detected = detectPlatformWhy({ root: o.root });
+  const settings = config ?? configDefaults(detected.platform);
   const configured = config?.platform ?? 'auto';
   const platform = configured === 'auto' ? detected.platform : configured;
   const platformHow = configured === 'auto' ? detected.how : `config names it (platform "${configured}")`;

@@ -4,7 +4,7 @@ import type { Credentials } from '../config/load';
 import type { Config } from '../config/schema';
 import type { Targets } from '../install/targets';
 import type { MountTable } from '../install/nfs-mounts';
-import type { Detected, Platform } from '../routes/platform';
+import type { Detected, Platform } from '../config/platform';
 import type { Log } from '../runtime/log';
 
 export type Status = 'ok' | 'warn' | 'fail';

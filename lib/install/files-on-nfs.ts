@@ -8,7 +8,7 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../config/schema';
-import type { Platform } from '../routes/platform';
+import type { Platform } from '../config/platform';
 import type { Log } from '../runtime/log';
 import { saidWithin } from '../runtime/said';
 import { readMountTable, type MountTable, type MountTableOptions, type NfsMount } from './nfs-mounts';

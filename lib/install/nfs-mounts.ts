@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { findTool } from '../routes';
 import { commandRunner, readCommand } from '../routes/commands';
 import type { ParseResult } from '../routes/esxi-parse';
-import type { Platform } from '../routes/platform';
+import type { Platform } from '../config/platform';
 import type { CommandRunner } from '../routes/types';
 import { silentLog } from '../runtime/log';
 import { underRoot } from './targets';

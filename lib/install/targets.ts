@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MissingValueError, UsageError } from '../errors';
-import { detectPlatform, PLATFORMS, type Platform } from '../routes/platform';
+import { detectPlatform, PLATFORMS, type Platform } from '../config/platform';
 import { pidAlive } from '../runtime/host';
 
 /** A file as the target host sees it (`path`) and where this process reads/writes it (`file`, under --root). */

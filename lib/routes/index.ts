@@ -7,7 +7,7 @@ import type { Log } from '../runtime/log';
 import { commandRunner, requireIPv4 } from './commands';
 import { EsxiRouteBackend } from './esxi';
 import { LinuxRouteBackend } from './linux';
-import { resolvePlatform, type DetectOptions } from './platform';
+import { resolvePlatform, type DetectOptions } from '../config/platform';
 import type { BackendDeps, RouteBackend } from './types';
 
 export type { RouteBackend, SwitchOptions, SwitchResult } from './types';

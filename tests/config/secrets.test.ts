@@ -8,7 +8,7 @@ import { validateConfig } from '../../lib/config/validate';
 import { rawConfig } from '../support/config';
 
 function problemsOf(raw: unknown): string {
-  const r = validateConfig(raw);
+  const r = validateConfig(raw, 'esxi');
   if (r.ok) throw new Error('expected problems');
   return r.problems.join('\n');
 }

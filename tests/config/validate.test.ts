@@ -4,14 +4,14 @@ import { rawConfig } from '../support/config';
 const base = () => rawConfig('/tmp/x') as Record<string, unknown>;
 
 function problems(raw: unknown): string[] {
-  const r = validateConfig(raw);
+  const r = validateConfig(raw, 'esxi');
   if (r.ok) throw new Error('expected problems');
   return r.problems;
 }
 
 describe('validateConfig', () => {
   it('fills every default', () => {
-    const r = validateConfig(base());
+    const r = validateConfig(base(), 'esxi');
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.config.nfsVip).toBe('192.168.33.2');
@@ -56,7 +56,7 @@ describe('validateConfig', () => {
     expect(problems({ ...base(), probe: { payloadBytes: 1480, mtu: 1500 } })).toEqual([
       'key "probe.payloadBytes" is 1480, expected a payload of at most 1472 bytes (20 IP + 8 ICMP + payload must fit probe.mtu 1500)',
     ]);
-    expect(validateConfig({ ...base(), probe: { payloadBytes: 1472, mtu: 1500 } }).ok).toBe(true);
+    expect(validateConfig({ ...base(), probe: { payloadBytes: 1472, mtu: 1500 } }, 'esxi').ok).toBe(true);
   });
 
   it('refuses impossible combinations', () => {
@@ -65,7 +65,7 @@ describe('validateConfig', () => {
     expect(problems({ ...base(), api: { username: 'admin' } })[0]).toMatch(/api.password/);
     // the NFS data-path check's deadline must fit the pass, once the check is on
     const short = { ...base(), passDeadlineMs: 3000, probe: { timeoutMs: 1000 }, api: { budgetMs: 2000 } };
-    expect(validateConfig(short).ok).toBe(true);
+    expect(validateConfig(short, 'esxi').ok).toBe(true);
     expect(problems({ ...short, nfsCheck: { enabled: true, timeoutMs: 3000 } })).toEqual([
       'key "nfsCheck.timeoutMs" is 3000, expected less than passDeadlineMs (3000)',
     ]);
@@ -75,7 +75,7 @@ describe('validateConfig', () => {
   });
 
   it('still loads a config that sets api.staggerMs (no longer used since the bounded race)', () => {
-    expect(validateConfig({ ...base(), api: { staggerMs: 150 } }).ok).toBe(true);
+    expect(validateConfig({ ...base(), api: { staggerMs: 150 } }, 'esxi').ok).toBe(true);
   });
 
   it('collects every problem, not just the first', () => {

@@ -22,7 +22,7 @@ export function config(over: Record<string, unknown> = {}): Config {
       { dataIp: R17, manageIp: M17 },
     ],
     ...over,
-  });
+  }, 'esxi');
   if (!r.ok) throw new Error(r.problems.join('; '));
   return r.config;
 }

@@ -68,11 +68,45 @@ describe('config', () => {
     });
   });
 
-  it('without a config the other checks use the defaults', () => {
-    const ctx = ctxFor({}, join(cfg.dir, 'none.json'));
-    expect(ctx.config).toBeNull();
-    expect(ctx.settings.nfsVip).toBe('192.168.33.2');
-    expect(ctx.settings.paths.state).toBe('/scratch/reroute/state.json');
+  it("without a config the other checks use the defaults, the paths those of the image's platform", () => {
+    const none = join(cfg.dir, 'none.json');
+    const linux = ctxFor({}, none);
+    expect(linux.config).toBeNull();
+    expect(linux.settings.nfsVip).toBe('192.168.33.2');
+    expect(linux.settings.paths).toEqual({
+      state: '/var/lib/reroute/state.json',
+      record: '/var/run/reroute/record.json',
+      lock: '/var/run/reroute/reroute.lock',
+      log: '/var/log/scvm_failure.log',
+      logLink: null,
+    });
+    img.put('/etc/xensource-inventory', "INSTALLATION_UUID='x'\n");
+    expect(ctxFor({}, none).settings.paths.state).toBe('/var/lib/reroute/state.json');
+    img.put('/etc/vmware/esx.conf', '/adv/Misc/HostName = "esx1"\n');
+    expect(ctxFor({}, none).settings.paths).toMatchObject({ state: '/scratch/reroute/state.json', log: '/scratch/log/scvm_failure.log', logLink: '/var/log/scvm_failure.log' });
+  });
+
+  it("a config's platform chooses its default paths; \"auto\" takes the host's; a path it names is kept", () => {
+    const xen = writeConfig((d) => ({ ...rawConfig(d), platform: 'xen', paths: { log: '/var/log/reroute/agent.log' } }));
+    try {
+      img.put('/etc/vmware/esx.conf', '/adv/Misc/HostName = "esx1"\n');
+      const ctx = ctxFor({}, xen.path);
+      expect(ctx.config?.paths).toEqual({
+        state: '/var/lib/reroute/state.json',
+        record: '/var/run/reroute/record.json',
+        lock: '/var/run/reroute/reroute.lock',
+        log: '/var/log/reroute/agent.log',
+        logLink: null,
+      });
+      const auto = writeConfig((d) => ({ ...rawConfig(d), platform: 'auto', paths: {} }));
+      try {
+        expect(ctxFor({}, auto.path).config?.paths.state).toBe('/scratch/reroute/state.json');
+      } finally {
+        rmSync(auto.dir, { recursive: true, force: true });
+      }
+    } finally {
+      rmSync(xen.dir, { recursive: true, force: true });
+    }
   });
 });
 

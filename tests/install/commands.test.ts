@@ -8,7 +8,7 @@ import { run as uninstall } from '../../lib/cli/commands/uninstall';
 import type { CommandEnv } from '../../lib/cli/context';
 import { BLOCK_BEGIN, LINE_MARKER } from '../../lib/install/crontab';
 import { loopCommand, presentPath, restartCrond } from '../../lib/install/targets';
-import { detectPlatform } from '../../lib/routes/platform';
+import { detectPlatform } from '../../lib/config/platform';
 import { MissingValueError, UsageError } from '../../lib/errors';
 import { runnerLines as cronRunnerLines } from '../support/cron-lines';
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configSchema, type Config, type ConfigInput } from '../../lib/config/schema';
+import { completeConfig, configSchema, type Config, type ConfigInput } from '../../lib/config/schema';
 import { ConfigError, MissingValueError, RouteError } from '../../lib/errors';
 import { createRouteBackend, type RouteBackend, type SwitchResult } from '../../lib/routes';
 import { fakeEsxiHost, type FakeEsxiHost, type FakeEsxiState, type FakeEsxiTool } from '../support/esxi';
@@ -12,7 +12,7 @@ import { recordingLog, type RecordingLog } from '../support/log';
 const VIP = '192.168.33.2';
 
 function config(extra: Partial<ConfigInput> = {}): Config {
-  return configSchema.parse({ local: { dataIp: '10.10.85.15', manageIp: '192.168.85.15' }, ...extra });
+  return completeConfig(configSchema.parse({ local: { dataIp: '10.10.85.15', manageIp: '192.168.85.15' }, ...extra }), 'esxi');
 }
 
 let host: FakeEsxiHost;

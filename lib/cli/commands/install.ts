@@ -20,6 +20,7 @@ import {
 } from '../../install/targets';
 import { configPath } from '../../config/load';
 import { pathsNamedBy } from '../../config/paths';
+import type { Platform } from '../../config/platform';
 import { configDefaults } from '../../config/schema';
 import { validateConfig } from '../../config/validate';
 import { OldAgentError, OnNfsError, UsageError } from '../../errors';
@@ -75,16 +76,16 @@ function defaultNode(): string {
  * The config's own paths and VIP for the NFS check, read without its credentials file (under --root that names a
  * file of the booted host); a config that does not validate yet gives the defaults, and a line says so.
  */
-function configured(file: string, say: Display['out']): { vip: string; files: AgentFile[] } {
+function configured(file: string, platform: Platform, say: Display['out']): { vip: string; files: AgentFile[] } {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
     raw = undefined;
   }
-  const v = validateConfig(raw);
+  const v = validateConfig(raw, platform);
   if (!v.ok) say(`note: ${file} is not a valid config yet (reroute doctor says why): checking the default paths`);
-  const c = v.ok ? v.config : configDefaults();
+  const c = v.ok ? v.config : configDefaults(platform);
   return { vip: c.nfsVip, files: configFiles(c) };
 }
 
@@ -126,9 +127,9 @@ export async function run(opts: InstallOptions, env: CommandEnv): Promise<number
   const node = existingPath('node', abs(opts.node) ?? defaultNode(), root, '--node');
   const entryGiven = opts.entry !== undefined ? abs(opts.entry) : defaultEntry(env);
   const entry = entryGiven === null ? null : existingPath('the agent entry', entryGiven, root, '--entry');
-  const config = existingPath('the config file', abs(configPath(env.globals.config)), root, '--config');
+  const config = existingPath('the config file', abs(configPath(env.globals.config, () => t.platform)), root, '--config');
   // The guard lines check the runner's lock, beside the record file the config names (as the host will see it).
-  const runnerLock = join(dirname(pathsNamedBy(readText(join(root ?? '/', config))).record), 'runner.lock');
+  const runnerLock = join(dirname(pathsNamedBy(readText(join(root ?? '/', config)), t.platform).record), 'runner.lock');
   const command = loopCommand(node, entry, config, cadence.mode === 'runner' ? every : null);
   const lines = cronLines(every, command, { user: t.cronUser ?? undefined, runnerLock });
 
@@ -138,7 +139,7 @@ export async function run(opts: InstallOptions, env: CommandEnv): Promise<number
   const oldAgent = findOldAgent(t);
   if (oldAgent.length > 0 && !opts.replaceOldAgent) throw new OldAgentError(describeOldAgent(oldAgent));
   const replaced = await oldAgentCommented(oldAgent);
-  const own = configured(underRoot(root, config), say);
+  const own = configured(underRoot(root, config), t.platform, say);
   const program = [{ what: '--node', path: node }, ...(entry === null ? [] : [{ what: '--entry', path: entry }])];
   await refuseFilesOnNfs(t, own.vip, [...program, { what: '--config', path: config }, ...own.files], say);
 

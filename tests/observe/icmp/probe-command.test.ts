@@ -74,7 +74,7 @@ describe('reroute probe (no network)', () => {
         { dataIp: '10.10.85.15', manageIp: '192.168.85.15' },
         { dataIp: '10.10.85.17', manageIp: '192.168.85.17' },
       ],
-    });
+    }, 'esxi');
     expect(v.ok).toBe(true);
     const config = (v as { ok: true; config: Config }).config;
     expect(defaultTargets(config)).toEqual(['10.10.85.15', '10.10.85.16', '10.10.85.17']);

@@ -51,7 +51,7 @@ export function labConfig(n: number, port: number, over: Partial<ConfigInput> & 
       budgetMs: 8000,
       ...over.api,
     },
-  });
+  }, 'esxi');
   if (!r.ok) throw new Error(`lab config invalid: ${r.problems.join('; ')}`);
   return r.config;
 }
