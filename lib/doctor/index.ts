@@ -1,6 +1,7 @@
 // `reroute doctor`'s checks as data, run together, each within its own deadline, reported in this order.
 import { apiCheck } from './api';
 import { bootCheck } from './boot';
+import { bootbankCheck } from './bootbank';
 import { clockCheck } from './clock';
 import { configCheck } from './config';
 import { cronCheck } from './cron';
@@ -8,6 +9,7 @@ import { filesCheck } from './files';
 import { icmpCheck } from './icmp';
 import { nfsCheck } from './nfs';
 import { oldAgentCheck } from './old-agent';
+import { persistentCheck } from './persistent';
 import { platformCheck } from './platform';
 import { routeCheck } from './route';
 import { runtimeCheck } from './runtime';
@@ -26,6 +28,8 @@ export const CHECKS: readonly Check[] = [
   cronCheck,
   oldAgentCheck,
   bootCheck,
+  persistentCheck,
+  bootbankCheck,
   filesCheck,
   nfsCheck,
   clockCheck,

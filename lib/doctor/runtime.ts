@@ -1,6 +1,7 @@
 // The runtime starts (it runs this check): Node, the C library it runs on and the kernel. The glibc version comes
 // from Node's own report (gnu_get_libc_version), which works in a chroot and through the bundle's loader, where it is
 // the bundled glibc.
+import { readFileSync } from 'node:fs';
 import { machine, release, type as kernelName } from 'node:os';
 import { ok, warn, type Check } from './types';
 
@@ -14,6 +15,24 @@ export function glibcVersion(): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * This process's address space at its largest (VmPeak: V8 reserves cages it never touches, and a host may limit
+ * reservations) and its largest resident size (VmHWM), in kB; null where there is no /proc (ESXi) (issue 28).
+ */
+export function processMemory(): { vmPeakKb: number | null; vmHwmKb: number | null } {
+  let text = '';
+  try {
+    text = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    // no /proc
+  }
+  const kb = (key: string) => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(text);
+    return m ? Number(m[1]) : null;
+  };
+  return { vmPeakKb: kb('VmPeak'), vmHwmKb: kb('VmHWM') };
 }
 
 export const runtimeCheck: Check = {

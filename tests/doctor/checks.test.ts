@@ -1,16 +1,18 @@
 // The checks of `reroute doctor` one by one, in-process, on --root images and temp configs: each reports ok, warn or
 // fail with the fix, never throws, and ends within its deadline. The CLI against the ESXi fakes and the namespace
 // cluster: tests/doctor/cli-esxi.test.ts and tests/doctor/cluster.test.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKS, doctorContext, runChecks, type Finding } from '../../lib/doctor';
 import { bootCheck } from '../../lib/doctor/boot';
+import { bootbankCheck } from '../../lib/doctor/bootbank';
 import { configCheck } from '../../lib/doctor/config';
 import { cronCheck, cronProgram } from '../../lib/doctor/cron';
 import { filesCheck } from '../../lib/doctor/files';
 import { nfsCheck } from '../../lib/doctor/nfs';
 import { oldAgentCheck } from '../../lib/doctor/old-agent';
+import { persistentCheck } from '../../lib/doctor/persistent';
 import { platformCheck } from '../../lib/doctor/platform';
 import { runtimeCheck } from '../../lib/doctor/runtime';
 import type { Check, DoctorContext } from '../../lib/doctor/types';
@@ -19,6 +21,7 @@ import { crondIn } from '../../lib/install/crond';
 import { loopCommand, VIB_INIT_SCRIPT } from '../../lib/install/targets';
 import { silentLog } from '../../lib/runtime/log';
 import { rawConfig, writeConfig } from '../support/config';
+import { describeNetns } from '../support/netns';
 import { rootImage, type RootImage } from '../support/root-image';
 
 const PROGRAM = '/opt/reroute/bin/reroute';
@@ -260,6 +263,94 @@ describe('agent files writable', () => {
   });
 });
 
+describe('config, state and log survive a reboot (issue 28: /scratch on the RAM disk)', () => {
+  const esxiConfig = (scratch = '/scratch') =>
+    writeConfig((d) => ({
+      ...rawConfig(d),
+      platform: 'esxi',
+      paths: { state: `${scratch}/reroute/state.json`, record: '/var/run/reroute/record.json', lock: '/var/run/reroute/reroute.lock', log: `${scratch}/log/scvm_failure.log`, logLink: null },
+    }));
+
+  it('fails when /scratch resolves into the RAM disk (/tmp/scratch), naming each file; ok when it is a datastore', async () => {
+    const c = esxiConfig();
+    try {
+      mkdirSync(join(img.root, 'tmp/scratch'), { recursive: true });
+      symlinkSync('/tmp/scratch', join(img.root, 'scratch'));
+      const ctx = ctxFor({ configPath: '/scratch/reroute/config.json' }, c.path);
+      const onRam = await persistentCheck.run(ctx);
+      expect(onRam.status).toBe('fail');
+      expect(onRam.detail).toBe(
+        'on the RAM disk, lost at reboot (and with the config gone the agent does not start again): the config /scratch/reroute/config.json (/tmp/scratch/reroute/config.json); ' +
+          'paths.state /scratch/reroute/state.json (/tmp/scratch/reroute/state.json); paths.log /scratch/log/scvm_failure.log (/tmp/scratch/log/scvm_failure.log)',
+      );
+      expect(onRam.fix).toMatch(/ScratchConfig\.ConfiguredScratchLocation.*KB 1033696/);
+
+      rmSync(join(img.root, 'scratch'));
+      mkdirSync(join(img.root, 'vmfs/volumes/5f1e-local/.locker'), { recursive: true });
+      symlinkSync('/vmfs/volumes/5f1e-local/.locker', join(img.root, 'scratch'));
+      expect(await persistentCheck.run(ctx)).toEqual({
+        status: 'ok',
+        detail:
+          'the config /scratch/reroute/config.json (/vmfs/volumes/5f1e-local/.locker/reroute/config.json); paths.state /scratch/reroute/state.json ' +
+          '(/vmfs/volumes/5f1e-local/.locker/reroute/state.json); paths.log /scratch/log/scvm_failure.log (/vmfs/volumes/5f1e-local/.locker/log/scvm_failure.log)',
+      });
+    } finally {
+      rmSync(c.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a path the config moves off /scratch is judged on its own; dom0 has nothing to check', async () => {
+    const c = esxiConfig('/vmfs/volumes/local1');
+    try {
+      symlinkSync('/tmp/scratch', join(img.root, 'scratch'));
+      const r = await persistentCheck.run(ctxFor({ configPath: '/scratch/reroute/config.json' }, c.path));
+      expect(r.status).toBe('fail');
+      expect(r.detail).toMatch(/: the config \/scratch\/reroute\/config\.json \(\/tmp\/scratch\/reroute\/config\.json\)$/);
+      expect(await persistentCheck.run(ctxFor({ platform: 'xen' }))).toEqual({ status: 'ok', detail: "xen: /etc and /var are on dom0's disk" });
+    } finally {
+      rmSync(c.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('room in the boot banks for an upgrade', () => {
+  it('ok without the VIB; elsewhere than ESXi nothing to check', async () => {
+    expect(await bootbankCheck.run(ctxFor({ platform: 'esxi' }))).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^no reroute\.v00 in .*: the agent was not installed from its VIB/) });
+    expect(await bootbankCheck.run(ctxFor({ platform: 'linux' }))).toEqual({ status: 'ok', detail: 'linux: no boot banks' });
+  });
+
+  describeNetns('on small vfat-like banks (tmpfs mounts, as root)', () => {
+    const mounted: string[] = [];
+    afterEach(() => {
+      for (const m of mounted.splice(0)) spawnSync('umount', ['-l', m]);
+    });
+    const bank = (name: string, sizeKb: number) => {
+      const dir = join(img.root, name);
+      mkdirSync(dir, { recursive: true });
+      const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k`, 'tmpfs', dir], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`mount tmpfs on ${dir}: ${r.stderr}`);
+      mounted.push(dir);
+      return dir;
+    };
+
+    it('warns when a bank has less room than the installed payload; ok when both have it', async () => {
+      const boot = bank('bootbank', 4096);
+      const alt = bank('altbootbank', 2048);
+      writeFileSync(join(boot, 'reroute.v00'), Buffer.alloc(1536 * 1024));
+      writeFileSync(join(alt, 'filler.v00'), Buffer.alloc(1024 * 1024));
+      const short = await bootbankCheck.run(ctxFor({ platform: 'esxi' }));
+      expect(short.status).toBe('warn');
+      expect(short.detail).toMatch(/^the next upgrade needs about 1\.5 MB \(the size of .*\/bootbank\/reroute\.v00\): \/altbootbank 1\.0 MB free, \/bootbank 2\.5 MB free$/);
+      expect(short.fix).toMatch(/KB 399221/);
+      rmSync(join(alt, 'filler.v00'));
+      expect(await bootbankCheck.run(ctxFor({ platform: 'esxi' }))).toEqual({
+        status: 'ok',
+        detail: '/bootbank 2.5 MB free, /altbootbank 2.0 MB free; an upgrade needs about 1.5 MB',
+      });
+    });
+  });
+});
+
 describe('agent files not on the NFS datastore', () => {
   const table = (mountPoint: string) => async () => ({
     ok: true as const,
@@ -297,6 +388,6 @@ describe('the runner', () => {
   });
 
   it('the list covers what issue 16 asks, each id once', () => {
-    expect(CHECKS.map((c) => c.id)).toEqual(['config', 'platform', 'runtime', 'icmp', 'route', 'api', 'cron', 'old-agent', 'boot', 'files', 'nfs', 'clock']);
+    expect(CHECKS.map((c) => c.id)).toEqual(['config', 'platform', 'runtime', 'icmp', 'route', 'api', 'cron', 'old-agent', 'boot', 'persistent', 'bootbank', 'files', 'nfs', 'clock']);
   });
 });

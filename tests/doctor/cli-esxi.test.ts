@@ -2,8 +2,8 @@
 // and a real crond, with the cron and boot files in a --root image that `reroute install` filled. Every address is
 // loopback.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { cliLab, type CliLab } from '../support/cli-lab';
 import { startCrond, type Crond } from '../support/crond';
 import { rootImage, type RootImage } from '../support/root-image';
@@ -11,6 +11,7 @@ import { rootImage, type RootImage } from '../support/root-image';
 const NODE = '/opt/reroute/bin/reroute';
 const ENTRY = '/opt/reroute/dist/reroute.js';
 const BIN = join(__dirname, '..', '..', 'bin', 'reroute');
+const DATASTORE = '/vmfs/volumes/5ad72ff6-920c8d20-3ee7-848f69e3e398/reroute-lab';
 const TITLES = [
   'config',
   'platform',
@@ -21,6 +22,8 @@ const TITLES = [
   'cron lines and crond',
   'no other agent',
   'boot persistence',
+  'config, state and log survive a reboot',
+  'room in the boot banks for an upgrade',
   'agent files writable',
   'agent files not on the NFS datastore',
   'clock',
@@ -43,6 +46,10 @@ beforeAll(async () => {
   img.put('/etc/rc.local.d/local.sh', '#!/bin/sh ++group=host/vim/vmvisor/boot\n\nexit 0\n', 0o1755);
   const installed = await lab.run(['install', '--every', '10', '--root', img.root, '--node', NODE, '--entry', ENTRY]);
   expect(installed).toMatchObject({ status: 0, stderr: '' });
+  // in the image, the lab's directory is on a local datastore, as /scratch is on a host with a persistent scratch
+  mkdirSync(join(img.root, dirname(DATASTORE)), { recursive: true });
+  renameSync(join(img.root, lab.dir), join(img.root, DATASTORE));
+  symlinkSync(DATASTORE, join(img.root, lab.dir));
   crond = await startCrond();
   img.put('/var/run/crond.pid', `${crond.pid}\n`);
 });
@@ -67,7 +74,7 @@ describe('reroute doctor on the ESXi fakes', () => {
     expect(checks.map((c) => c.title)).toEqual(TITLES);
     expect(checks.filter((c) => c.status !== 'ok').map((c) => c.line)).toEqual([]);
     expect(r.stdout.split('\n')[0]).toBe(`reroute ${require('../../package.json').version} doctor: esxi host, config ${lab.config}, cron and boot files under ${img.root}`);
-    expect(r.stdout).toMatch(/\ndoctor: 12 ok, 0 warn, 0 FAIL\n$/);
+    expect(r.stdout).toMatch(/\ndoctor: 14 ok, 0 warn, 0 FAIL\n$/);
     expect(r).toMatchObject({ status: 0, stderr: '' });
     const line = (title: string) => checks.find((c) => c.title === title)!.line;
     expect(line('VIP route')).toBe('ok    VIP route: 192.168.33.2/32 via 127.0.0.15 (the local SCVM)');
@@ -84,9 +91,13 @@ describe('reroute doctor on the ESXi fakes', () => {
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout) as { checks: { id: string; status: string; detail: string; fix: string | null }[]; summary: unknown };
     expect(report.checks.map((c) => [c.id, c.status])).toEqual(
-      ['config', 'platform', 'runtime', 'icmp', 'route', 'api', 'cron', 'old-agent', 'boot', 'files', 'nfs', 'clock'].map((id) => [id, 'ok']),
+      ['config', 'platform', 'runtime', 'icmp', 'route', 'api', 'cron', 'old-agent', 'boot', 'persistent', 'bootbank', 'files', 'nfs', 'clock'].map((id) => [id, 'ok']),
     );
-    expect(report.summary).toEqual({ ok: 12, warn: 0, fail: 0 });
+    expect(report.summary).toEqual({ ok: 14, warn: 0, fail: 0 });
+    // the address space this process reserved at most, and its largest RSS (issue 28): kB, from /proc/self/status
+    const { vmPeakKb, vmHwmKb } = (report as unknown as { process: { vmPeakKb: number; vmHwmKb: number } }).process;
+    expect(vmHwmKb).toBeGreaterThan(20_000);
+    expect(vmPeakKb).toBeGreaterThan(vmHwmKb);
     expect(lab.emus[0]!.records.logins.length).toBeGreaterThan(0); // the login was really made
     for (const text of [r.stdout, r.stderr]) {
       expect(text).not.toContain('secret'); // the lab's password
@@ -108,7 +119,7 @@ describe('reroute doctor on the ESXi fakes', () => {
       expect(failed.map((c) => c.title)).toEqual(['cron lines and crond', 'no other agent']);
       expect(failed[0]!.line).toMatch(/crond is not running: .* names pid 999999999, which is not running; fix: start it: \/usr\/lib\/vmware\/busybox\/bin\/busybox crond$/);
       expect(failed[1]!.line).toMatch(/crontabs\/root line 10 \(reroute\.py\): two agents would fight over it; fix: run reroute --config .* install --replace-old-agent/);
-      expect(r.stdout).toMatch(/\ndoctor: 10 ok, 0 warn, 2 FAIL\n$/);
+      expect(r.stdout).toMatch(/\ndoctor: 12 ok, 0 warn, 2 FAIL\n$/);
     } finally {
       img.put('/var/spool/cron/crontabs/root', tab, 0o600);
       img.put('/var/run/crond.pid', `${crond.pid}\n`);
@@ -137,5 +148,7 @@ describe('reroute doctor on the ESXi fakes', () => {
     expect(by('platform').status).toBe('ok');
     expect(by('VIP route').line).toBe('ok    VIP route: 192.168.33.2/32 via 127.0.0.15');
     expect(by('boot persistence').status).toBe('ok');
+    // the default paths are on /scratch, which this image does not have on a datastore
+    expect(by('config, state and log survive a reboot').line).toMatch(/^FAIL  .*: paths\.state \/scratch\/reroute\/state\.json; paths\.log \/scratch\/log\/scvm_failure\.log; fix: /);
   });
 });

@@ -47,13 +47,22 @@ describeNetns('doctor on the namespace cluster', () => {
     return { code: r.code, lines: r.stdout.split('\n').filter((l) => /^(ok|warn|FAIL) /.test(l)), stderr: r.stderr };
   }
 
-  it.each(['linux', 'esxi'] as const)('%s flavour: every check ok, exit 0', async (flavour) => {
+  /**
+   * The simulated ESXi host keeps the agent's files in /tmp, which on ESXi is the RAM disk: the one check that must
+   * fail there is the persistence check (issue 28), naming the config, the state and the log.
+   */
+  const onRamDisk = (cluster: Cluster) =>
+    `FAIL  config, state and log survive a reboot: on the RAM disk, lost at reboot (and with the config gone the agent does not start again): the config ${cluster.configPath('esxi')}; ` +
+    `paths.state ${cluster.dir}/state.json; paths.log ${cluster.dir}/scvm_failure.log; fix: give the host a persistent scratch location on a local disk ` +
+    '(ScratchConfig.ConfiguredScratchLocation, VMware KB 1033696) and reboot, or move --config, paths.state and paths.log under /vmfs/volumes/<local datastore>/';
+
+  it.each(['linux', 'esxi'] as const)('%s flavour: every check ok but, on ESXi, the files kept on the RAM disk', async (flavour) => {
     const cluster = await e2e.up({ flavour });
     await installed(cluster, flavour);
     const r = await doctor(cluster, flavour);
-    expect(r.lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-    expect(r.lines).toHaveLength(12);
-    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.lines.filter((l) => !l.startsWith('ok '))).toEqual(flavour === 'esxi' ? [onRamDisk(cluster)] : []);
+    expect(r.lines).toHaveLength(14);
+    expect(r).toMatchObject({ code: flavour === 'esxi' ? 1 : 0, stderr: '' });
     expect(r.lines).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^ok {4}raw ICMP socket and local SCVM: raw ICMP socket open; local SCVM 10\.10\.85\.15: \d of \d echoes answered/),
@@ -80,8 +89,8 @@ describeNetns('doctor on the namespace cluster', () => {
     const cluster = await e2e.up({ flavour: 'esxi', agent: [BUNDLE_LAUNCHER] });
     await installed(cluster, 'esxi');
     const r = await doctor(cluster, 'esxi');
-    expect(r.lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.lines.filter((l) => !l.startsWith('ok '))).toEqual([onRamDisk(cluster)]);
+    expect(r).toMatchObject({ code: 1, stderr: '' });
     expect(r.lines[2]).toMatch(/^ok {4}runtime: node v24\.\d+\.\d+ from the bundle \S+, glibc \d+\.\d+ \(bundled\), kernel Linux /);
   });
 });

@@ -4,6 +4,7 @@
 import { VERSION } from '../../build-info';
 import { configPath } from '../../config/load';
 import { doctorContext, runChecks, type Finding, type Status } from '../../doctor';
+import { processMemory } from '../../doctor/runtime';
 import { checkedRoot } from '../../install/targets';
 import { verboseLog, type CommandEnv } from '../context';
 
@@ -28,7 +29,9 @@ export async function run(opts: { json: boolean; root?: string }, env: CommandEn
   const summary = { ok: count('ok'), warn: count('warn'), fail: count('fail') };
   if (opts.json) {
     const checks = findings.map((f) => ({ id: f.id, title: f.title, status: f.status, detail: f.detail, fix: f.fix ?? null }));
-    say(JSON.stringify({ version: VERSION, platform: ctx.platform, config: ctx.configPath, root, checks, summary }, null, 2));
+    // measured after every check ran (the API check loads the HTTP client): what the agent's process reserves
+    const memory = processMemory();
+    say(JSON.stringify({ version: VERSION, platform: ctx.platform, config: ctx.configPath, root, checks, summary, process: memory }, null, 2));
   } else {
     say(`doctor: ${summary.ok} ok, ${summary.warn} warn, ${summary.fail} FAIL`);
   }
