@@ -116,7 +116,8 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
     .description('remove exactly the cron entries and boot hook that install wrote')
     .option('--root <dir>', 'treat every path as relative to this directory')
     .addOption(new Option('--platform <name>', 'force the platform').choices(['esxi', 'xen', 'linux']))
-    .action((opts: { root?: string; platform?: string }) =>
+    .option('--restore-old-agent', "put back the old Python agent's lines that install --replace-old-agent commented out")
+    .action((opts: { root?: string; platform?: string; restoreOldAgent?: boolean }) =>
       run(import('./commands/uninstall').then((m) => m.run(opts, envFor(program, boot)))),
     );
 

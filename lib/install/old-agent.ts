@@ -1,6 +1,7 @@
 // The Python agent this one replaces (issue 16 item 5): its cron entries and boot hooks. Two agents must never fight
 // over the route, so `install` either comments them out (--replace-old-agent, saying so) or refuses, naming them;
-// `doctor` fails while any is left; `uninstall` never touches them.
+// `doctor` fails while any is left; `uninstall` leaves them commented out unless --restore-old-agent, which puts back
+// exactly the lines install commented out (the way back to the Python agent).
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,30 @@ export function withOldAgentCommented(text: string, lines: number[], shell: bool
   return all.join('\n');
 }
 
+/** The lines `install --replace-old-agent` commented out (1-based), as they were before. */
+export function replacedLines(text: string): OldAgentLine[] {
+  const found: OldAgentLine[] = [];
+  text.split('\n').forEach((l, i) => {
+    if (!l.startsWith(REPLACED_PREFIX)) return;
+    const was = l.slice(REPLACED_PREFIX.length);
+    found.push({ line: i + 1, text: was, marker: OLD_AGENT_MARKERS.find((m) => was.includes(m)) ?? '' });
+  });
+  return found;
+}
+
+/** `text` with every line `install --replace-old-agent` commented out as it was before; every other byte kept. */
+export function withOldAgentRestored(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l.startsWith(REPLACED_PREFIX) ? l.slice(REPLACED_PREFIX.length) : l))
+    .join('\n');
+}
+
+/** Every file holding lines `install --replace-old-agent` commented out, with those lines. */
+export function findReplacedOldAgent(t: Targets): OldAgentHit[] {
+  return scan(t, replacedLines);
+}
+
 function place(root: string | null, path: string, shell: boolean): OldAgentPlace {
   return { path, file: underRoot(root, path), shell };
 }
@@ -88,6 +113,10 @@ export function oldAgentPlaces(t: Targets): OldAgentPlace[] {
 
 /** Every file holding an active line of the old agent, with those lines. */
 export function findOldAgent(t: Targets): OldAgentHit[] {
+  return scan(t, oldAgentLines);
+}
+
+function scan(t: Targets, linesOf: (text: string) => OldAgentLine[]): OldAgentHit[] {
   const hits: OldAgentHit[] = [];
   for (const p of oldAgentPlaces(t)) {
     let text = '';
@@ -96,7 +125,7 @@ export function findOldAgent(t: Targets): OldAgentHit[] {
     } catch {
       continue; // a directory or an unreadable file is no crontab
     }
-    const lines = oldAgentLines(text);
+    const lines = linesOf(text);
     if (lines.length > 0) hits.push({ place: p, lines });
   }
   return hits;

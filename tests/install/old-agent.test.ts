@@ -1,6 +1,6 @@
 // Issue 16 item 5, taking over from the Python agent: install refuses while its cron lines or boot hooks are there
-// (exit 2, naming them, nothing written), comments them out with --replace-old-agent (saying so), and uninstall never
-// touches them. --root images laid out as the old agent left ESXi and XenServer hosts.
+// (exit 2, naming them, nothing written), comments them out with --replace-old-agent (saying so), and uninstall leaves
+// them so unless --restore-old-agent (issue 31), which puts the host back as install found it. --root images laid out as the old agent left ESXi and XenServer hosts.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { run as install } from '../../lib/cli/commands/install';
@@ -87,6 +87,32 @@ describe('ESXi: the old agent in root\'s crontab and local.sh', () => {
     expect(img.read('/etc/rc.local.d/local.sh')).toBe(ESXI_LOCAL_SH.replace("/bin/echo '*/1", `${REPLACED_PREFIX}/bin/echo '*/1`));
   });
 
+  test('uninstall --restore-old-agent round-trips install --replace-old-agent: both files byte for byte as before', async () => {
+    expect(await install(opts({ replaceOldAgent: true }), img.env())).toBe(0);
+    img.out.length = 0;
+    expect(await uninstall({ root: img.root, restoreOldAgent: true }, img.env({ dryRun: true }))).toBe(0);
+    expect(img.out.filter((l) => l.startsWith('would restore the old agent'))).toEqual([
+      `would restore the old agent in ${join(img.root, '/var/spool/cron/crontabs/root')} line 3: ${OLD_CRON}`,
+      `would restore the old agent in ${join(img.root, '/etc/rc.local.d/local.sh')} line 4: ${ESXI_LOCAL_SH.split('\n')[3]}`,
+    ]);
+    expect(marked(img.read('/var/spool/cron/crontabs/root'))).toHaveLength(7); // a dry run writes nothing
+
+    img.out.length = 0;
+    expect(await uninstall({ root: img.root, restoreOldAgent: true }, img.env())).toBe(0);
+    expect(img.read('/var/spool/cron/crontabs/root')).toBe(ESXI_CRONTAB);
+    expect(img.read('/etc/rc.local.d/local.sh')).toBe(ESXI_LOCAL_SH);
+    expect(statSync(join(img.root, '/etc/rc.local.d/local.sh')).mode & 0o7777).toBe(0o1755);
+    expect(img.out).toContain(`restored the old agent in ${join(img.root, '/var/spool/cron/crontabs/root')} line 3: ${OLD_CRON}`);
+    expect(findOldAgent(targetsFor('esxi', img.root)).map((h) => h.lines.length)).toEqual([1, 1]);
+
+    // and again: install refuses as at first, and a second restore finds nothing to do
+    await expect(install(opts(), img.env())).rejects.toThrow(OldAgentError);
+    img.out.length = 0;
+    expect(await uninstall({ root: img.root, restoreOldAgent: true }, img.env())).toBe(0);
+    expect(img.out).toContain('no line of the old agent to restore (install --replace-old-agent commented none out)');
+    expect(img.read('/var/spool/cron/crontabs/root')).toBe(ESXI_CRONTAB);
+  });
+
   test('--dry-run with --replace-old-agent says what it would comment out and writes nothing', async () => {
     expect(await install(opts({ replaceOldAgent: true }), img.env({ dryRun: true }))).toBe(0);
     expect(img.out.filter((l) => l.startsWith('would comment out the old agent'))).toHaveLength(2);
@@ -135,6 +161,15 @@ describe('XenServer dom0: /etc/crontab, /etc/cron.d, root\'s crontab and rc.loca
     expect(findOldAgent(targetsFor('xen', img.root))).toEqual([]);
     await uninstall({ root: img.root }, img.env());
     expect(img.read('/etc/crontab')).toContain(REPLACED_PREFIX);
+  });
+
+  test('uninstall --restore-old-agent puts all four back as they were and removes our cron file', async () => {
+    const before = ['/etc/crontab', '/etc/cron.d/scvm-reroute', '/var/spool/cron/root', '/etc/rc.d/rc.local'].map((f) => [f, img.read(f)]);
+    expect(await install(opts({ replaceOldAgent: true }), img.env())).toBe(0);
+    expect(await uninstall({ root: img.root, restoreOldAgent: true }, img.env())).toBe(0);
+    for (const [f, text] of before) expect([f, img.read(f!)]).toEqual([f, text]);
+    expect(() => img.read('/etc/cron.d/reroute')).toThrow(/ENOENT/);
+    expect(statSync(join(img.root, '/var/spool/cron/root')).mode & 0o777).toBe(0o600);
   });
 
   test('a line continued over several lines of a script is refused, to be edited by hand', async () => {
