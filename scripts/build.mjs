@@ -64,6 +64,8 @@ await build({
     'process.env.NODE_ENV': '"production"',
     __REROUTE_VERSION__: JSON.stringify(pkg.version),
     __REROUTE_BUILD_TIME__: JSON.stringify(new Date().toISOString()),
+    // the runbook, for `reroute help <topic>` on hosts that have no docs/ (lib/cli/help/runbook.ts)
+    __REROUTE_RUNBOOK__: JSON.stringify(readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8')),
   },
 });
 await build({

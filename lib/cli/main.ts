@@ -40,9 +40,9 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
 
   program
     .command('help')
-    .description('show help for a command')
-    .argument('[command]', 'the command')
-    .action((name: string | undefined) => run(Promise.resolve(showHelp(program, name))));
+    .description('show help for a command, or a topic of the runbook (what to do when a host lost its datastore, ...)')
+    .argument('[command|topic]', 'a command, or a runbook topic; without one, both are listed')
+    .action((name: string | undefined) => run(import('./commands/help').then((m) => m.run(program, name, envFor(program, boot)))));
 
   program
     .command('loop')
@@ -131,18 +131,6 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
     );
 
   return program;
-}
-
-/** `reroute help [command]`: help on stdout, exit 0; an unknown topic is a usage error (exit 2). */
-function showHelp(program: Command, name: string | undefined): number {
-  if (name === undefined) {
-    program.outputHelp();
-    return 0;
-  }
-  const cmd = program.commands.find((c) => c.name() === name);
-  if (!cmd) throw new UsageError(`unknown help topic '${name}': run reroute help for the list of commands`);
-  cmd.outputHelp();
-  return 0;
 }
 
 /** A commander rejection as our usage error: one line, with the hint where to look. */

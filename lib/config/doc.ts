@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { defaultPaths, type DefaultPaths } from './paths';
 import { configSchema } from './schema';
 
-interface Row {
+/** One key of the config, as docs/config.md and reroute-config(5) show it. */
+export interface Row {
   key: string;
   type: string;
   def: string;
@@ -66,11 +67,16 @@ function walk(obj: z.ZodObject<z.ZodRawShape>, prefix: string, rows: Row[]): voi
   }
 }
 
+/** Every key of the config, in the schema's order: objects before their keys. */
+export function configRows(): Row[] {
+  const rows: Row[] = [];
+  walk(unwrap(configSchema).inner as z.ZodObject<z.ZodRawShape>, '', rows);
+  return rows;
+}
+
 /** The markdown of docs/config.md. */
 export function configDoc(): string {
-  const rows: Row[] = [];
-  const base = unwrap(configSchema).inner as z.ZodObject<z.ZodRawShape>;
-  walk(base, '', rows);
+  const rows = configRows();
   const lines = [
     '# Configuration',
     '',

@@ -50,7 +50,7 @@ describe('help and version', () => {
     const r = cli('help', 'bogus');
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(lines(r.stderr)).toEqual(["reroute: unknown help topic 'bogus': run reroute help for the list of commands"]);
+    expect(lines(r.stderr)).toEqual(["reroute: unknown help topic 'bogus': use a command or one of datastore-lost, pin, scvm-upgrade, rollout, rollback, downgrade, files (reroute help lists them)"]);
   });
 });
 
