@@ -122,6 +122,14 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
     );
 
   program
+    .command('config')
+    .description('check the config file before the agent reads it')
+    .command('check')
+    .description('check a config file as the agent does at start: exit 0 and what it holds, or exit 2 naming the key and the fix')
+    .argument('[file]', 'the config file (default: --config, $REROUTE_CONFIG, else the platform\'s default)')
+    .action((file: string | undefined) => run(import('./commands/config-check').then((m) => m.run({ file }, envFor(program, boot)))));
+
+  program
     .command('doctor')
     .description('check this host for the agent, one line per check (ok, warn or FAIL, with the fix); exit 1 on any FAIL')
     .option('--json', 'machine-readable output')

@@ -1,6 +1,7 @@
 // I/O: read the config file (and the credentials file it names), check their permissions, then validate.
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { ConfigError } from '../errors';
+import { parseConfigJson } from './json';
 import { detectPlatform, type Platform } from './platform';
 import type { Config } from './schema';
 import { validateConfig } from './validate';
@@ -27,20 +28,6 @@ export interface FileIdentity {
   ino: number;
 }
 
-/**
- * Where a JSON syntax error is, as "line L, column C", and nothing of the text itself: V8's own message quotes the text
- * around the error, which in a credentials file is the password.
- */
-export function jsonSyntaxWhere(text: string, err: Error): string {
-  const m = /at position (\d+)/.exec(err.message);
-  if (m) {
-    const before = text.slice(0, Number(m[1]));
-    const line = before.split('\n').length;
-    return `line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
-  }
-  return /end of JSON input/.test(err.message) ? 'it ends too early' : 'a syntax error';
-}
-
 function readJson(path: string, what: string): unknown {
   let text: string;
   try {
@@ -48,14 +35,16 @@ function readJson(path: string, what: string): unknown {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const hint =
-      code === 'ENOENT' ? 'create it (see docs/config.md) or pass --config <file>' : 'check its permissions';
+      code === 'ENOENT'
+        ? 'create it (see docs/config.md) or pass --config <file>'
+        : code === 'EISDIR'
+          ? 'that is a directory: name the file in it (e.g. config.json)'
+          : 'check its permissions';
     throw new ConfigError([`cannot read ${what} ${path} (${code ?? 'error'}): ${hint}`]);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError([`${what} ${path} is not valid JSON (${jsonSyntaxWhere(text, e as Error)}): fix the syntax`]);
-  }
+  const parsed = parseConfigJson(text);
+  if (!parsed.ok) throw new ConfigError([`${what} ${path} ${parsed.problem}`]);
+  return parsed.value;
 }
 
 /**

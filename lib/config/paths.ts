@@ -6,6 +6,7 @@
 //                       /var/run (the RAM disk)
 //   XenServer / XCP-ng: dom0 has no /scratch (issue 28): /etc/reroute for the config, /var/lib for the state,
 //   and plain Linux     /var/log for the log (the path support greps, so no link), /var/run (tmpfs /run) for the rest
+import { UsageError } from '../errors';
 import { detectPlatform, type Platform } from './platform';
 
 export interface DefaultPaths {
@@ -41,9 +42,13 @@ export function defaultPaths(platform: Platform): DefaultPaths {
   return platform === 'esxi' ? ESXI : DOM0;
 }
 
-/** The config path in force: --config, then REROUTE_CONFIG, then this platform's default. */
+/**
+ * The config path in force: --config, then REROUTE_CONFIG, then this platform's default. An empty REROUTE_CONFIG
+ * (`REROUTE_CONFIG= reroute ...`) is unset; an empty --config is a mistake, named.
+ */
 export function configPath(flag: string | undefined, platform: () => Platform = () => detectPlatform()): string {
-  return flag ?? process.env.REROUTE_CONFIG ?? defaultPaths(platform()).config;
+  if (flag === '') throw new UsageError(`--config is empty: give the config file's path, or leave --config out for the default (${defaultPaths(platform()).config})`);
+  return flag ?? (process.env.REROUTE_CONFIG || undefined) ?? defaultPaths(platform()).config;
 }
 
 /**

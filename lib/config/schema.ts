@@ -13,6 +13,9 @@ const ipv4 = () =>
 const ms = (def: number, min: number, max: number) => z.number().int().min(min).max(max).default(def);
 
 /** One SCVM of the cluster as the operator (or the deploy tool) knows it. */
+/** A file's path: absolute, since cron runs the agent from whatever directory it likes. */
+const absolutePath = () => z.string().min(1).refine((p) => p.startsWith('/'), 'an absolute path (starting with /)');
+
 export const scvmSchema = z
   .object({
     dataIp: ipv4().describe('storage ("data") IP of the SCVM: the normal next hop for the NFS VIP'),
@@ -27,9 +30,7 @@ export const apiSchema = z
     port: z.number().int().min(1).max(65535).default(80).describe('TCP port of the SCVM API on the management IP'),
     username: z.string().min(1).optional().describe('API user; prefer credentialsFile'),
     password: z.string().min(1).optional().describe('API password; prefer credentialsFile (the config must then be mode 0600)'),
-    credentialsFile: z
-      .string()
-      .min(1)
+    credentialsFile: absolutePath()
       .optional()
       .describe('JSON file {"username","password"}, mode 0600, owned by root; overrides username/password'),
     loginPath: z.string().startsWith('/').default('/api/v3/sessions').describe('POST: login, returns the token'),
@@ -191,7 +192,7 @@ export const decideSchema = z
     backToNormalSec: z
       .number()
       .int()
-      .min(0)
+      .min(1)
       .max(86_400)
       .default(180)
       .describe('local must be healthy this long without a break before the route goes back, s'),
@@ -244,21 +245,15 @@ export const decideSchema = z
 
 export const pathsSchema = z
   .object({
-    state: z
-      .string()
-      .min(1)
+    state: absolutePath()
       .optional()
       .describe(`state file (JSON, mode 0600): what must survive a reboot; rewritten only when it changes`),
-    record: z
-      .string()
-      .min(1)
+    record: absolutePath()
       .optional()
       .describe(`record of recent passes (journal, last lists): rewritten every pass, so on a RAM-backed path`),
-    lock: z.string().min(1).optional().describe(`lock taken around each pass (a RAM-backed path)`),
-    log: z.string().min(1).optional().describe(`log file (on persistent storage)`),
-    logLink: z
-      .string()
-      .min(1)
+    lock: absolutePath().optional().describe(`lock taken around each pass (a RAM-backed path)`),
+    log: absolutePath().optional().describe(`log file (on persistent storage)`),
+    logLink: absolutePath()
       .nullable()
       .optional()
       .describe(`symlink to the log where support looks; null for none`),
@@ -383,7 +378,37 @@ export const configSchema = z
     if (c.local.dataIp === c.nfsVip) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['local', 'dataIp'], message: 'an address other than nfsVip' });
     }
+    sameScvmTwice(c.local, c.scvms, c.nfsVip, ctx);
   });
+
+/**
+ * The SCVM list names each SCVM once: a data or management IP given twice (two entries for one SCVM, or a copy-paste
+ * that left two SCVMs with one address) and an SCVM whose address is the VIP are refused, naming the entries. The
+ * local SCVM may be in the list, with its own management IP.
+ */
+function sameScvmTwice(
+  local: { dataIp: string; manageIp: string },
+  scvms: { dataIp: string; manageIp: string }[],
+  vip: string,
+  ctx: z.RefinementCtx,
+): void {
+  const seen = { dataIp: new Map<string, string>(), manageIp: new Map<string, string>() };
+  seen.dataIp.set(local.dataIp, 'local.dataIp');
+  seen.manageIp.set(local.manageIp, 'local.manageIp');
+  scvms.forEach((s, i) => {
+    const isLocal = s.dataIp === local.dataIp && s.manageIp === local.manageIp;
+    for (const key of ['dataIp', 'manageIp'] as const) {
+      if (s[key] === vip) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['scvms', i, key], message: 'an address other than nfsVip' });
+        continue;
+      }
+      const before = seen[key].get(s[key]);
+      if (before !== undefined && !(isLocal && before.startsWith('local.'))) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['scvms', i, key], message: `an address no other SCVM has (${before} has it)` });
+      } else if (before === undefined) seen[key].set(s[key], `scvms.${i}.${key}`);
+    }
+  });
+}
 
 /** The config as parsed: the paths a file does not name are still missing (completeConfig fills them). */
 export type ParsedConfig = z.output<typeof configSchema>;

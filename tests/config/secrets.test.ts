@@ -3,7 +3,8 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonSyntaxWhere, loadConfig } from '../../lib/config/load';
+import { jsonSyntaxWhere } from '../../lib/config/json';
+import { loadConfig } from '../../lib/config/load';
 import { validateConfig } from '../../lib/config/validate';
 import { rawConfig } from '../support/config';
 

@@ -87,3 +87,36 @@ describe('validateConfig', () => {
     expect(problems([1, 2])).toEqual(['the file holds array, expected a JSON object']);
   });
 });
+
+describe('issue 29: what was accepted silently is refused, naming the key', () => {
+  it('a stable period of 0 (the route would go back the moment the local SCVM answers)', () => {
+    expect(problems({ ...base(), decide: { backToNormalSec: 0 } })).toEqual(['key "decide.backToNormalSec" is 0, expected a number >= 1']);
+  });
+
+  it('a relative path: cron runs the agent from any directory', () => {
+    expect(problems({ ...base(), paths: { state: 'state.json' } })).toEqual(['key "paths.state" is "state.json", expected an absolute path (starting with /)']);
+    expect(problems({ ...base(), api: { credentialsFile: 'creds.json' } })).toEqual([
+      'key "api.credentialsFile" is "creds.json", expected an absolute path (starting with /)',
+    ]);
+  });
+
+  it('the same SCVM twice, and an SCVM whose address is the VIP', () => {
+    const scvm = { dataIp: '10.10.85.16', manageIp: '192.168.85.16' };
+    expect(problems({ ...base(), scvms: [scvm, scvm] })).toEqual([
+      'key "scvms.1.dataIp" is "10.10.85.16", expected an address no other SCVM has (scvms.0.dataIp has it)',
+      'key "scvms.1.manageIp" is "192.168.85.16", expected an address no other SCVM has (scvms.0.manageIp has it)',
+    ]);
+    expect(problems({ ...base(), scvms: [scvm, { dataIp: '10.10.85.17', manageIp: '192.168.85.16' }] })).toEqual([
+      'key "scvms.1.manageIp" is "192.168.85.16", expected an address no other SCVM has (scvms.0.manageIp has it)',
+    ]);
+    expect(problems({ ...base(), scvms: [{ dataIp: '192.168.33.2', manageIp: '192.168.85.16' }] })).toEqual([
+      'key "scvms.0.dataIp" is "192.168.33.2", expected an address other than nfsVip',
+    ]);
+    // the local SCVM in the list with its own addresses is fine; with another management IP it is not
+    const local = { dataIp: '10.10.85.15', manageIp: '192.168.85.15' };
+    expect(validateConfig({ ...base(), scvms: [local, scvm] }, 'esxi').ok).toBe(true);
+    expect(problems({ ...base(), scvms: [{ ...local, manageIp: '192.168.85.99' }] })).toEqual([
+      'key "scvms.0.dataIp" is "10.10.85.15", expected an address no other SCVM has (local.dataIp has it)',
+    ]);
+  });
+});

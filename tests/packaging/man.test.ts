@@ -29,8 +29,10 @@ describe('reroute(8)', () => {
 
   it('names every command with its arguments, and every option of each and of the program', () => {
     expect(program.commands.length).toBeGreaterThanOrEqual(10);
-    for (const c of program.commands) {
-      expect(page).toMatch(new RegExp(`^\\.B ${roff(c.name()).replace(/\\/g, '\\\\')}( |$)`, 'm'));
+    const leaves = program.commands.flatMap((c) => (c.commands.length ? c.commands.map((s) => ({ name: `${c.name()} ${s.name()}`, c: s })) : [{ name: c.name(), c }]));
+    expect(leaves.map((l) => l.name)).toContain('config check');
+    for (const { name, c } of leaves) {
+      expect(page).toMatch(new RegExp(`^\\.B ${roff(name).replace(/\\/g, '\\\\')}( |$)`, 'm'));
       expect(page).toContain(roff(c.description()).slice(0, 40));
       for (const o of c.options) expect(page).toContain(`.B ${roff(o.flags)}`);
     }
@@ -76,6 +78,7 @@ describe('the bash completion', () => {
     expect(complete(['reroute', '--config', '/x.json', 'route', '--t'])).toEqual(['--target']);
     expect(complete(['reroute', 'help', 'sc'])).toEqual(['scvm-upgrade']);
     expect(complete(['reroute', 'uninstall', '--re'])).toEqual(['--restore-old-agent']);
+    expect(complete(['reroute', 'config', ''])).toEqual(['check']);
     expect(complete(['reroute', ''])).toEqual(expect.arrayContaining(program.commands.map((c) => c.name())));
   });
 });
