@@ -14,7 +14,8 @@ jest.setTimeout(60_000);
 const NODE = '/opt/node/bin/node';
 const ENTRY = '/opt/reroute/dist/reroute.js';
 const CONFIG = '/etc/reroute/config.json';
-const VALID = JSON.stringify({ ...rawConfig('/unused'), paths: undefined });
+// platform auto: the image decides (ESXi below), and with it the default paths
+const VALID = JSON.stringify({ ...rawConfig('/unused'), platform: 'auto', paths: undefined });
 
 let img: RootImage;
 beforeEach(() => {

@@ -93,7 +93,7 @@ describeNetns('bundle: runs from an empty root', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(1); // nothing but the bundle here: no ip command, no crond, no SCVM
     const report = JSON.parse(r.stdout) as { checks: { id: string; status: string; detail: string }[] };
-    expect(report.checks).toHaveLength(12);
+    expect(report.checks).toHaveLength(14);
     expect(report.checks.find((c) => c.id === 'runtime')).toEqual(
       expect.objectContaining({ status: 'ok', detail: expect.stringMatching(new RegExp(`^node ${shippedNodeVersion().replace(/\./g, '\\.')} from the bundle /opt/reroute, glibc \\d+\\.\\d+ \\(bundled\\)`)) }),
     );

@@ -17,7 +17,8 @@ function writeConfigFile(localDataIp: string, scvmDataIps: string[], probe: Reco
   const body = {
     platform: 'linux',
     local: { dataIp: localDataIp, manageIp: '127.0.0.1' },
-    scvms: scvmDataIps.map((dataIp) => ({ dataIp, manageIp: '127.0.0.1' })),
+    // each SCVM its own management IP (the config refuses one given twice); the local one as local names it
+    scvms: scvmDataIps.map((dataIp, i) => ({ dataIp, manageIp: dataIp === localDataIp ? '127.0.0.1' : `127.0.1.${i + 1}` })),
     probe,
     paths: { state: join(dir, 'state.json'), lock: join(dir, 'lock'), log: join(dir, 'log'), logLink: null },
   };
