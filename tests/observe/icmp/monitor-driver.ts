@@ -34,11 +34,14 @@ const mainThreadWakes = () =>
 function main(): void {
   const input = JSON.parse(process.argv[2] ?? '') as DriverInput;
   const memory: MonitorSnapshot = {};
+  // times count from the moment `heardAgoMs` is counted back from: the monitor's construction (its raw socket) takes
+  // a few ms, tens on a loaded machine, and a t0 taken after it made a handed-over silence seem to end early
+  const t0 = performance.now();
+  const now = monotonicMs();
   for (const [ip, { heardAgoMs, ...m }] of Object.entries(input.memory ?? {})) {
-    memory[ip] = heardAgoMs === undefined ? m : { ...m, heardAt: monotonicMs() - heardAgoMs };
+    memory[ip] = heardAgoMs === undefined ? m : { ...m, heardAt: now - heardAgoMs };
   }
   const monitor = new ProbeMonitor(probeSchema.parse(input.settings ?? {}), silentLog, memory);
-  const t0 = performance.now();
   const changes: MonitorOutput['changes'] = [];
   monitor.onChange((ip, verdict) => changes.push({ ip, verdict, atMs: Math.round(performance.now() - t0) }));
   monitor.watch(input.targets, input.targets);
