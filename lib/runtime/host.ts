@@ -1,6 +1,6 @@
 // What the host says about time and processes, read the same way by the lock and the clock. Linux has all of it in
 // /proc; a host without it (ESXi may lack these files) gets null, and its callers take the safe side.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 let cachedBootId: string | null | undefined;
 
@@ -40,5 +40,14 @@ export function pidAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The executable `pid` runs (/proc/<pid>/exe, without " (deleted)" after an upgrade replaced it), or null. */
+export function processExe(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
+  } catch {
+    return null;
   }
 }

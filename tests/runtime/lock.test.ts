@@ -1,12 +1,12 @@
 // The pass lock is judged by its holder, never by a clock: a live holder keeps it, a dead one's lock is taken over at
 // once, an overdue one is killed, a clock step changes nothing, and a pass releases only its own lock.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LockedError, LockLostError } from '../../lib/errors';
 import { bootId, monotonicMs, processStartTime } from '../../lib/runtime/host';
-import { acquireLock, judgeOwner, type LockOwner } from '../../lib/runtime/lock';
+import { acquireLock, formatOwner, judgeOwner, parseOwner, type LockOwner } from '../../lib/runtime/lock';
 import { bundleForChild, childEnv } from '../support/netns';
 import { recordingLog } from '../support/log';
 
@@ -32,8 +32,27 @@ function startHolder(path: string, holdMs: number, deadlineMs = 60_000, prefix: 
 }
 
 function owner(over: Partial<LockOwner>): LockOwner {
-  return { pid: 1, start: null, boot: bootId(), nonce: 'n', deadline: monotonicMs() + 60_000, since: 'x', ...over };
+  return { pid: 1, start: null, boot: bootId(), nonce: 'n', deadline: monotonicMs() + 60_000, ...over };
 }
+
+const BOUND = 120_000;
+const exists = (path: string) => {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+/** Put an owner record (or any text) at a lock's path, as a forger or another version would. */
+const forge = (path: string, target: string) => {
+  try {
+    unlinkSync(path);
+  } catch {
+    // none there
+  }
+  symlinkSync(target, path);
+};
 
 describe('judging a holder', () => {
   it('alive within its deadline; overdue past it; gone when dead, of another boot, or its pid names another process', () => {
@@ -42,12 +61,12 @@ describe('judging a holder', () => {
       const pid = sleeper.pid!;
       const start = processStartTime(pid);
       expect(start).not.toBeNull();
-      expect(judgeOwner(owner({ pid, start }))).toBe('alive');
-      expect(judgeOwner(owner({ pid, start, deadline: monotonicMs() - 1 }))).toBe('overdue');
-      expect(judgeOwner(owner({ pid, start: '1' }))).toBe('gone'); // the pid was reused
-      expect(judgeOwner(owner({ pid, start, boot: 'another-boot' }))).toBe('gone');
-      expect(judgeOwner(owner({ pid: spawnSync('true').pid! }))).toBe('gone');
-      expect(judgeOwner(null)).toBe('gone');
+      expect(judgeOwner(owner({ pid, start }), BOUND)).toBe('alive');
+      expect(judgeOwner(owner({ pid, start, deadline: monotonicMs() - 1 }), BOUND)).toBe('overdue');
+      expect(judgeOwner(owner({ pid, start: '1' }), BOUND)).toBe('gone'); // the pid was reused
+      expect(judgeOwner(owner({ pid, start, boot: 'another-boot' }), BOUND)).toBe('gone');
+      expect(judgeOwner(owner({ pid: spawnSync('true').pid! }), BOUND)).toBe('gone');
+      expect(judgeOwner(null, BOUND)).toBe('gone');
     } finally {
       sleeper.kill('SIGKILL');
     }
@@ -70,8 +89,8 @@ describe('the pass lock', () => {
     const path = lockPath();
     const h = holder(path, 30_000);
     await h.locked;
-    expect(() => acquireLock(path, opts)).toThrow(LockedError);
-    expect(() => acquireLock(path, opts)).toThrow(new RegExp(`holds the lock .*\\(pid ${h.child.pid} since `));
+    await expect(acquireLock(path, opts)).rejects.toThrow(LockedError);
+    await expect(acquireLock(path, opts)).rejects.toThrow(new RegExp(`holds the lock .*\\(pid ${h.child.pid}\\)`));
   });
 
   it('takes over at once the lock of a holder killed with -9, and says so', async () => {
@@ -81,24 +100,24 @@ describe('the pass lock', () => {
     h.child.kill('SIGKILL');
     await h.exit;
     const log = recordingLog();
-    const lock = acquireLock(path, { ...opts, log });
-    expect(log.messages('warn')).toEqual([expect.stringMatching(new RegExp(`taken over from pid ${h.child.pid} .*which is gone`))]);
-    lock.assertHeld();
-    lock.release();
-    expect(existsSync(path)).toBe(false);
+    const lock = await acquireLock(path, { ...opts, log });
+    expect(log.messages('warn')).toEqual([expect.stringMatching(new RegExp(`taken over from pid ${h.child.pid}, which is gone`))]);
+    await lock.assertHeld();
+    await lock.release();
+    expect(exists(path)).toBe(false);
   });
 
   it('kills a holder past its pass deadline (stuck) and takes the lock over', async () => {
     const path = lockPath();
     const h = holder(path, 30_000, 300); // a pass deadline of 300 ms, held for 30 s
     await h.locked;
-    expect(() => acquireLock(path, opts)).toThrow(LockedError);
+    await expect(acquireLock(path, opts)).rejects.toThrow(LockedError);
     await new Promise((r) => setTimeout(r, 500));
     const log = recordingLog();
-    const lock = acquireLock(path, { ...opts, log });
+    const lock = await acquireLock(path, { ...opts, log });
     expect(await h.exit).toEqual({ code: null, signal: 'SIGKILL' });
     expect(log.messages('error')).toEqual([expect.stringMatching(/is past its deadline; killing it and taking the lock over/)]);
-    lock.release();
+    await lock.release();
   });
 
   it('a clock step in either direction changes nothing: a live holder keeps the lock, never two at once', async () => {
@@ -114,37 +133,37 @@ describe('the pass lock', () => {
       const path2 = lockPath();
       const skewed = holder(path2, 30_000, 60_000, ['faketime', '-f', step]);
       await skewed.locked;
-      expect(() => acquireLock(path2, opts)).toThrow(LockedError);
+      await expect(acquireLock(path2, opts)).rejects.toThrow(LockedError);
     }
   });
 
-  it('a pass releases only its own lock, and finds a lock taken from it lost before it touches a route', () => {
+  it('a pass releases only its own lock, and finds a lock taken from it lost before it touches a route', async () => {
     const path = lockPath();
-    const lock = acquireLock(path, opts);
-    const foreign = owner({ pid: process.pid + 1, nonce: 'someone-else' });
-    writeFileSync(path, JSON.stringify(foreign));
-    expect(() => lock.assertHeld()).toThrow(LockLostError);
-    lock.release();
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(foreign);
+    const lock = await acquireLock(path, opts);
+    const foreign = owner({ pid: process.pid + 1, nonce: 'someoneelse' });
+    forge(path, formatOwner(foreign));
+    await expect(lock.assertHeld()).rejects.toThrow(LockLostError);
+    await lock.release();
+    expect(parseOwner(readlinkSync(path))).toEqual(foreign);
   });
 
-  it('a pid that now names another process is no holder: the lock is taken, that process left alone', () => {
+  it('a pid that now names another process is no holder: the lock is taken, that process left alone', async () => {
     const path = lockPath();
     const sleeper = spawn('sleep', ['30']);
     children.push(sleeper);
-    acquireLock(path, opts).release();
-    writeFileSync(path, JSON.stringify(owner({ pid: sleeper.pid!, start: '1' })));
-    const lock = acquireLock(path, opts);
-    lock.assertHeld();
+    await (await acquireLock(path, opts)).release();
+    forge(path, formatOwner(owner({ pid: sleeper.pid!, start: '1' })));
+    const lock = await acquireLock(path, opts);
+    await lock.assertHeld();
     expect(sleeper.exitCode).toBeNull();
     expect(sleeper.signalCode).toBeNull();
-    lock.release();
+    await lock.release();
   });
 
   it('eight takers racing for a dead holder\'s lock: exactly one gets it', async () => {
     const path = lockPath();
-    acquireLock(path, opts).release();
-    writeFileSync(path, JSON.stringify(owner({ pid: spawnSync('true').pid! })));
+    await (await acquireLock(path, opts)).release();
+    forge(path, formatOwner(owner({ pid: spawnSync('true').pid! })));
     const takers = Array.from({ length: 8 }, () => holder(path, 1500));
     const results = await Promise.all(takers.map((t) => t.exit));
     const got = takers.filter((t) => t.lines.includes('locked'));
