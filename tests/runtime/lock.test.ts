@@ -1,7 +1,7 @@
 // The pass lock is judged by its holder, never by a clock: a live holder keeps it, a dead one's lock is taken over at
 // once, an overdue one is killed, a clock step changes nothing, and a pass releases only its own lock.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { lstatSync, mkdtempSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LockedError, LockLostError } from '../../lib/errors';
@@ -9,6 +9,7 @@ import { bootId, monotonicMs, processStartTime } from '../../lib/runtime/host';
 import { acquireLock, formatOwner, judgeOwner, parseOwner, type LockOwner } from '../../lib/runtime/lock';
 import { bundleForChild, childEnv } from '../support/netns';
 import { recordingLog } from '../support/log';
+import { fill, mountReadOnly, mountsUnavailableReason, mountTmpfs } from '../support/stallfs';
 
 const driver = () => bundleForChild('tests/runtime/lock-driver.ts');
 const lockPath = () => join(mkdtempSync(join(tmpdir(), 'reroute-lock-')), 'run', 'reroute.lock');
@@ -171,5 +172,69 @@ describe('the pass lock', () => {
     expect(got[0]!.lines).toEqual(['locked', 'released']);
     expect(results.filter((r) => r.code === 3)).toHaveLength(7);
     expect(takers.filter((t) => t.lines.includes('E_LOCK_LOST'))).toEqual([]);
+  });
+});
+
+describe('issue 26: a lock is trusted only with a holder that is alive and is ours', () => {
+  it('a forged owner (pid 1 without a start time where /proc has one, a deadline past the bound) is no holder', () => {
+    expect(judgeOwner(owner({ pid: 1, start: null }), BOUND)).toBe('gone');
+    expect(judgeOwner(owner({ pid: 1, start: processStartTime(1), deadline: 1e15 }), BOUND)).toBe('gone');
+    expect(parseOwner(formatOwner(owner({ pid: 1, start: null })))).toEqual(owner({ pid: 1, start: null }));
+    expect(parseOwner('{"pid":1,"start":null,"boot":null,"nonce":"x","deadline":1e15}')).toBeNull();
+    expect(formatOwner(owner({ pid: 4194304, start: '18446744073709', boot: '0f3e2d1c-aaaa-bbbb-cccc-0123456789ab', nonce: 'abcdef123456', deadline: 123456789012 })).length).toBeLessThan(128);
+  });
+
+  it('on a host without /proc a live pid is trusted until its deadline, then taken over (never killed)', () => {
+    const sleeper = spawn('sleep', ['30']);
+    try {
+      const noProc = { boot: null, mono: monotonicMs(), proc: false };
+      expect(judgeOwner(owner({ pid: sleeper.pid!, start: null, boot: null }), BOUND, noProc)).toBe('alive');
+      expect(judgeOwner(owner({ pid: sleeper.pid!, start: null, boot: null, deadline: noProc.mono - 1 }), BOUND, noProc)).toBe('overdue');
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  });
+
+  it.each([
+    ['the old JSON format, naming pid 1', (p: string) => writeFileSync(p, JSON.stringify({ pid: 1, start: null, nonce: 'x', deadline: 1e15 }))],
+    ['a FIFO', (p: string) => spawnSync('mkfifo', [p])],
+    ['a symlink naming pid 1 with no start time', (p: string) => forge(p, formatOwner(owner({ pid: 1, start: null })))],
+  ])('%s at the lock\'s path is taken over at once, said at warn, and pid 1 left alone', async (_what, put) => {
+    const path = lockPath();
+    await (await acquireLock(path, opts)).release();
+    put(path);
+    const log = recordingLog();
+    const lock = await acquireLock(path, { ...opts, log });
+    expect(log.messages('warn')).toEqual([expect.stringMatching(/taken over from (what was no lock of this agent|pid 1, which is gone)/)]);
+    await lock.assertHeld();
+    await lock.release();
+    expect(exists(path)).toBe(false);
+  });
+});
+
+const mounts = mountsUnavailableReason();
+(mounts && process.env.CI !== 'true' ? describe.skip : describe)('issue 26: locks on a RAM disk that is full or read-only', () => {
+  it('a full tmpfs still takes a lock (the owner record lives in the symlink\'s inode)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'reroute-lockfull-'));
+    const unmount = mountTmpfs(d, '256k');
+    try {
+      fill(d);
+      expect(() => writeFileSync(join(d, 'probe'), 'x')).toThrow(/ENOSPC/);
+      const lock = await acquireLock(join(d, 'reroute.lock'), opts);
+      await lock.assertHeld();
+      await lock.release();
+    } finally {
+      unmount();
+    }
+  });
+
+  it('a read-only directory is a FileError (EROFS), not a LockedError: the runner passes on without the lock', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'reroute-lockro-'));
+    const unmount = mountReadOnly(mkdtempSync(join(tmpdir(), 'reroute-lockro-src-')), join(d, 'run'));
+    try {
+      await expect(acquireLock(join(d, 'run', 'reroute.lock'), opts)).rejects.toMatchObject({ code: 'E_FILE', errno: 'EROFS' });
+    } finally {
+      unmount();
+    }
   });
 });

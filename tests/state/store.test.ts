@@ -206,3 +206,59 @@ describe('temp files left by killed writes', () => {
     expect(log.messages('info')).toEqual([expect.stringMatching(new RegExp(`left by a pass \\(pid ${dead}\\)`))]);
   });
 });
+
+describe('issue 26: a long-lived process carries its state in memory; the files are aids', () => {
+  const memoryOf = (s: State, stateText: string | null, recordText: string | null) => ({
+    state: s,
+    anchor: ANCHOR,
+    onDisk: stateText === null ? null : lastingText(s),
+    stateTexts: stateText === null ? [] : [stateText],
+    recordTexts: recordText === null ? [] : [recordText],
+  });
+
+  it('a file holding what this process last read or wrote is its own: memory (newer, its save failed) wins', async () => {
+    const p = paths();
+    const old = busyState();
+    const { text } = await saveLasting(p.state, old, ANCHOR, null);
+    const recordText = await saveRecord(p.record, old);
+    // the process went on: a relapse counted, a heartbeat sent, but neither file could be written
+    const ahead = { ...old, heartbeat: { at: 42, to: R16, ok: true }, engine: { ...old.engine, damping: { ...old.engine.damping, relapses: [1, 2] } } };
+    const r = await loadState(p, recordingLog(), { moveAsideCorrupt: true, memory: memoryOf(ahead, text, recordText) });
+    expect(r.state).toEqual(ahead);
+    expect(r.writeState).toBe(true);
+  });
+
+  it('a state file another process wrote (an operator\'s pin, under the lock) wins for its lasting part; memory keeps the record', async () => {
+    const p = paths();
+    const mine = busyState();
+    const { text } = await saveLasting(p.state, mine, ANCHOR, null);
+    const theirs = { ...mine, pin: { target: LOCAL, until: null, setAt: 77 } };
+    await saveLasting(p.state, theirs, ANCHOR, null);
+    const ahead = { ...mine, heartbeat: { at: 42, to: R16, ok: true } };
+    const r = await loadState(p, recordingLog(), { moveAsideCorrupt: true, memory: memoryOf(ahead, text, null) });
+    expect(r.state.pin).toEqual(theirs.pin);
+    expect(r.state.heartbeat).toEqual(ahead.heartbeat);
+  });
+
+  it('a state file that is no file (a directory, a FIFO) is moved aside like a corrupt one, and memory carries on', async () => {
+    const p = paths();
+    const s = busyState();
+    await saveLasting(p.state, s, ANCHOR, null);
+    const log = recordingLog();
+    spawnSync('rm', ['-f', p.state]);
+    spawnSync('mkdir', [p.state]);
+    const r = await loadState(p, log, { moveAsideCorrupt: true, memory: memoryOf(s, null, null) });
+    expect(r.state.pin).toEqual(s.pin);
+    expect(log.messages('error')).toEqual([expect.stringMatching(/not a file of the agent.*kept as/)]);
+  });
+
+  it('a newer agent\'s state file is not written, but the record still is (its counts reach their thresholds)', async () => {
+    const p = paths();
+    await saveLasting(p.state, busyState(), ANCHOR, null);
+    const raw = JSON.parse(readFileSync(p.state, 'utf8'));
+    writeFileSync(p.state, JSON.stringify({ ...raw, version: 99 }));
+    const r = await load(p);
+    expect(r).toMatchObject({ writeState: false, writeRecord: true });
+    expect(r.readOnly).toMatch(/newer reroute \(state version 99\)/);
+  });
+});

@@ -1,7 +1,9 @@
 // stallfs: a pass-through FUSE file system over a backing directory that stops answering while a control file
 // exists, the way a hung USB stick, SD card or NFS mount behaves under /scratch: every operation (lookup, open, read,
 // write, rename, ...) waits until the control file is gone. No caching in the kernel (direct I/O, zero attribute and
-// entry timeouts), so every call reaches it. For tests only (tests/support/stallfs.ts builds and mounts it).
+// entry timeouts), so every call reaches it. While "<control file>.free" holds a number of bytes, writes behave as on
+// a nearly full disk: a write larger than what is left is cut short, and one with nothing left fails with ENOSPC.
+// For tests only (tests/support/stallfs.ts builds and mounts it).
 //   stallfs <backing dir> <control file> <mount point> [fuse options...]
 #define FUSE_USE_VERSION 31
 #include <fuse.h>
@@ -18,6 +20,7 @@
 
 static const char *backing;
 static const char *control;
+static char freefile[PATH_MAX];
 
 /* Wait while the control file exists: the file system has stopped answering. */
 static void gate(void) {
@@ -123,10 +126,28 @@ static int sf_read(const char *p, char *buf, size_t size, off_t off, struct fuse
   ssize_t n = pread(fi->fh, buf, size, off);
   return n == -1 ? -errno : (int)n;
 }
+/* Bytes a write may still take (a nearly full disk), or -1 for no limit. */
+static long long bytes_free(void) {
+  FILE *f = fopen(freefile, "r");
+  if (!f) return -1;
+  long long n = -1;
+  if (fscanf(f, "%lld", &n) != 1) n = -1;
+  fclose(f);
+  return n;
+}
+static void set_free(long long n) {
+  FILE *f = fopen(freefile, "w");
+  if (f) { fprintf(f, "%lld\n", n); fclose(f); }
+}
 static int sf_write(const char *p, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
   (void)p; gate();
+  long long left = bytes_free();
+  if (left == 0) return -ENOSPC;
+  if (left > 0 && (long long)size > left) size = (size_t)left;
   ssize_t n = pwrite(fi->fh, buf, size, off);
-  return n == -1 ? -errno : (int)n;
+  if (n == -1) return -errno;
+  if (left > 0) set_free(left - n);
+  return (int)n;
 }
 static int sf_statfs(const char *p, struct statvfs *st) { REAL(p); RET(statvfs(r, st)); }
 static int sf_flush(const char *p, struct fuse_file_info *fi) { (void)p; (void)fi; gate(); return 0; }
@@ -156,6 +177,7 @@ int main(int argc, char *argv[]) {
   if (!realpath(argv[1], b)) { perror(argv[1]); return 2; }
   backing = b;
   control = argv[2];
+  snprintf(freefile, sizeof freefile, "%s.free", control);
   // fuse_main sees: prog, mount point, -f (foreground), -o options, then anything else given
   char *fargv[64];
   int fargc = 0;
