@@ -112,7 +112,8 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
     deadline.step = 'loading the state';
     const memory = opts.memory?.current ?? null;
     const loaded = await loadState(config.paths, log, { moveAsideCorrupt: !dryRun, memory });
-    await removeStaleTemps(config.paths.state, log);
+    // temp files are left only by a process killed mid-write: looked for once a process (a runner's first pass)
+    if (memory === null) await removeStaleTemps(config.paths.state, log);
     const time = continueTime(loaded.clock, reading, { recordSurvived: loaded.recordFound });
     let state = loaded.state;
     if (time.gap && !loaded.firstRun) state.engine = afterTimeGap(state.engine);
