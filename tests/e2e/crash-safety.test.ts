@@ -2,7 +2,7 @@
 // that is no owner record, a corrupt state file: the next pass recovers at once, and nothing that must not be lost is
 // lost (the operator's pin, a session refresh owed). Field incident (DESIGN.md §5): a stuck agent held its lock and
 // the host had no reroute.
-import { existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { bootId, monotonicMs, processStartTime } from '../../lib/runtime/host';
 import { formatOwner } from '../../lib/runtime/lock';
