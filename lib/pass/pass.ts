@@ -186,7 +186,10 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
           if (e.context.errno === 'EHANG') recordTexts = remember(recordTexts, e.context.text as string);
         }
       }
-      if (opts.memory) opts.memory.current = { state, anchor: time.anchor, onDisk, stateTexts, recordTexts };
+      if (opts.memory) {
+        const { stateReadOnly, recordReadOnly } = loaded;
+        opts.memory.current = { state, anchor: time.anchor, onDisk, stateTexts, recordTexts, stateReadOnly, recordReadOnly };
+      }
       else if (saveFailed) throw saveFailed;
       const sw = acted.outcome.switched;
       return {

@@ -42,6 +42,9 @@ export interface Memory {
   /** the state file's texts this process read or wrote (a write given up may still land) */
   stateTexts: string[];
   recordTexts: string[];
+  /** why a file of this process's is not written (a newer agent's), as found when it was read */
+  stateReadOnly: string | null;
+  recordReadOnly: string | null;
 }
 
 export interface LoadedState {
@@ -54,6 +57,8 @@ export interface LoadedState {
   recordFound: boolean;
   /** why a file must not be written (a newer agent's), else null */
   readOnly: string | null;
+  stateReadOnly: string | null;
+  recordReadOnly: string | null;
   /** the state file's lasting part as on disk: a save writes the file only when this changed */
   lastingAtLoad: string | null;
   /** whether this pass may write the state file: it was read (or is missing), and no newer agent wrote it */
@@ -96,7 +101,8 @@ export async function loadState(paths: StatePaths, log: Log, opts: LoadOptions):
   let firstRun = false;
   let lastingAtLoad: string | null = null;
   let writeState = true;
-  const readOnly: string[] = [];
+  let stateReadOnly: string | null = null;
+  let recordReadOnly: string | null = null;
 
   const [file, rec] = await Promise.all([read(paths.state), read(paths.record)]);
   let stateText: string | null = null;
@@ -121,6 +127,7 @@ export async function loadState(paths: StatePaths, log: Log, opts: LoadOptions):
     state = { ...memory.state };
     clock = memory.anchor;
     lastingAtLoad = memory.onDisk;
+    stateReadOnly = memory.stateReadOnly;
   } else {
     const problem = 'error' in file ? `not a file of the agent (${file.error.message})` : null;
     let parsed: ReturnType<typeof parseStateFile> = { ok: false, problem: problem ?? '' };
@@ -138,8 +145,7 @@ export async function loadState(paths: StatePaths, log: Log, opts: LoadOptions):
       lastingAtLoad = lastingText(state);
       for (const p of parsed.reset) log.warn(`state file ${paths.state}: the "${p}" part was not understood and starts fresh; the rest is kept`);
       if (parsed.newer !== null) {
-        readOnly.push(`state file ${paths.state} was written by a newer reroute (state version ${parsed.newer})`);
-        writeState = false;
+        stateReadOnly = `state file ${paths.state} was written by a newer reroute (state version ${parsed.newer})`;
       }
       if (memory) {
         // another process (an operator's `route`) wrote it under the lock: its lasting part wins, memory's record stays
@@ -163,12 +169,12 @@ export async function loadState(paths: StatePaths, log: Log, opts: LoadOptions):
 
   let recordText: string | null = null;
   let recordFound = memory !== null || 'text' in rec;
-  let writeRecord = true;
   if ('error' in rec && !notOurs(rec.error)) {
     log.error(`record file ${paths.record} cannot be read (${rec.error.errno}): going on from ${memory ? 'memory' : 'a fresh record'}`);
     recordFound = memory !== null;
   } else if ('text' in rec && memory?.recordTexts.includes(rec.text)) {
     recordText = rec.text; // ours: memory already holds it
+    recordReadOnly = memory.recordReadOnly;
   } else if ('text' in rec) {
     recordText = rec.text;
     let raw: unknown = null;
@@ -185,10 +191,7 @@ export async function loadState(paths: StatePaths, log: Log, opts: LoadOptions):
     state.lastList = r.lastList;
     state.listAsked = r.listAsked;
     state.heartbeat = r.heartbeat;
-    if (r.newer !== null) {
-      readOnly.push(`record file ${paths.record} was written by a newer reroute (version ${r.newer})`);
-      writeRecord = false;
-    }
+    if (r.newer !== null) recordReadOnly = `record file ${paths.record} was written by a newer reroute (version ${r.newer})`;
   } else if ('error' in rec) {
     log.warn(`record file ${paths.record} is ${rec.error.message}; a fresh record replaces it`);
   }
@@ -197,10 +200,12 @@ export async function loadState(paths: StatePaths, log: Log, opts: LoadOptions):
     clock,
     firstRun,
     recordFound,
-    readOnly: readOnly.length ? readOnly.join('; ') : null,
+    readOnly: [stateReadOnly, recordReadOnly].filter((r) => r !== null).join('; ') || null,
+    stateReadOnly,
+    recordReadOnly,
     lastingAtLoad,
-    writeState,
-    writeRecord,
+    writeState: writeState && stateReadOnly === null,
+    writeRecord: recordReadOnly === null,
     stateText,
     recordText,
   };

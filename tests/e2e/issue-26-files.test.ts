@@ -3,7 +3,8 @@
 // install` writes; tests/support/installed.ts). Each case breaks a file the way the issue's reproductions did and
 // then crashes SCVM-1: the route must follow the network. Each failed on the code before the fix (see the commit).
 // The first runner is started as the minute's cron line would start it (startRunnerNow), not at cron's next minute.
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PLAN, type Cluster } from '../support/cluster';
@@ -25,18 +26,39 @@ const exists = (path: string) => {
 };
 const mkfifo = (path: string) => execFileSync('mkfifo', [path]);
 
+/** The runner processes of an installed agent (not the guard lines sleeping towards their second, nor crond). */
+function runnerPids(a: Installed): number[] {
+  return a.agentPids().filter((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv.includes('loop') && !argv.some((x) => x.includes('sleep '));
+    } catch {
+      return false;
+    }
+  });
+}
+
 describeNetns('issue 26: failover as installed, whatever the host files do', () => {
   const e2e = useClusterHarness();
   let agent: Installed | undefined;
   const undo: (() => void)[] = [];
+  let mounts = '';
   beforeAll(() => {
     const why = mountsUnavailableReason();
     if (why) throw new Error(`these tests mount tmpfs, bind and FUSE file systems: ${why}`);
   });
-  afterEach(() => {
+  beforeEach(() => {
+    mounts = mkdtempSync(join(tmpdir(), 'reroute-i26-'));
+  });
+  /** Undo this test's mounts (a file system that hangs answers again first), then stop the agent. */
+  const cleanUp = () => {
+    for (const u of undo.splice(0).reverse()) u();
     agent?.stop();
     agent = undefined;
-    for (const u of undo.splice(0).reverse()) u();
+  };
+  afterEach(() => {
+    cleanUp();
+    rmSync(mounts, { recursive: true, force: true });
   });
 
   /** Install the agent on `cluster`, start its first runner now, and wait until it passes on the healthy local SCVM. */
@@ -69,7 +91,7 @@ describeNetns('issue 26: failover as installed, whatever the host files do', () 
 
   it('case 1: a full RAM disk (locks, record, watchdog): failover as usual, and the log says what it could not write', async () => {
     const cluster = await e2e.up();
-    const run = join(cluster.dir, 'ram');
+    const run = join(mounts, 'ram');
     undo.push(mountTmpfs(run, '1m'));
     const { agent: a, watch } = await installed(cluster, { run });
     fill(run);
@@ -77,7 +99,7 @@ describeNetns('issue 26: failover as installed, whatever the host files do', () 
     expect(await failover(cluster, watch, 5)).toBeLessThan(5);
     await waitFor('the log line naming the full RAM disk', () => /ERROR cannot write record file .*ENOSPC.*going on from memory/.test(logOf(a)), 10_000);
     // a runner started by a guard line on the full disk runs too: the lock needs no data block
-    for (const pid of a.agentPids()) process.kill(pid, 'SIGKILL');
+    for (const pid of runnerPids(a)) process.kill(pid, 'SIGKILL');
     await reviveScvm(cluster, 'scvm-1');
     startRunnerNow(cluster, a);
     await sleep(1500);
@@ -87,9 +109,9 @@ describeNetns('issue 26: failover as installed, whatever the host files do', () 
 
   it('case 2: a read-only state directory keeps the stable period and the API pace', async () => {
     const cluster = await e2e.up();
-    const stateDir = join(cluster.dir, 'state-ro');
-    mkdirSync(join(cluster.dir, 'state-src'), { recursive: true });
-    undo.push(mountReadOnly(join(cluster.dir, 'state-src'), stateDir));
+    const stateDir = join(mounts, 'state-ro');
+    mkdirSync(join(mounts, 'state-src'), { recursive: true });
+    undo.push(mountReadOnly(join(mounts, 'state-src'), stateDir));
     const { agent: a, watch } = await installed(cluster, { stateDir, extra: { decide: { backToNormalSec: 10 } } });
     expect(await failover(cluster, watch, 5)).toBeLessThan(5);
     await sleep(9000); // meta notices the lost session
@@ -133,24 +155,24 @@ describeNetns('issue 26: failover as installed, whatever the host files do', () 
 
   it('case 5 and a hanging /scratch: the state file, the config and the log on a file system that stops answering', async () => {
     const cluster = await e2e.up();
-    const persistent = join(cluster.dir, 'scratch');
-    let fs: Stallfs | undefined = await mountStallfs(join(cluster.dir, 'scratch-backing'), persistent);
-    undo.push(() => fs?.unmount());
+    const persistent = join(mounts, 'scratch');
+    const fs: Stallfs = await mountStallfs(join(mounts, 'scratch-backing'), persistent);
+    undo.push(() => fs.unmount());
     const { agent: a, watch } = await installed(cluster, { persistent });
-    fs.stall();
-    await sleep(3000); // passes meet the hung disk: each operation is given up, then none is started there
-    expect(await failover(cluster, watch, 5)).toBeLessThan(5);
-    // and back when the local SCVM is stable again, with the disk still hung (state from memory)
-    fs.resume();
+    try {
+      fs.stall();
+      await sleep(3000); // passes meet the hung disk: each operation is given up, then none is started there
+      expect(await failover(cluster, watch, 5)).toBeLessThan(5);
+    } finally {
+      fs.resume(); // before anything reads the agent's /proc entries
+    }
     await waitFor('the queued log lines once the disk answers', () => /state file .* cannot be read \(EHANG\)/.test(logOf(a)), 15_000);
-    fs.unmount();
-    fs = undefined;
   });
 
   it('case 6: a forged runner lock naming pid 1 is not trusted: a guard line starts a runner, which takes it over', async () => {
     const cluster = await e2e.up();
     const { agent: a, watch } = await installed(cluster);
-    for (const pid of a.agentPids()) process.kill(pid, 'SIGKILL');
+    for (const pid of runnerPids(a)) process.kill(pid, 'SIGKILL');
     const lock = join(a.run, 'runner.lock');
     rmSync(lock, { force: true });
     writeFileSync(lock, JSON.stringify({ pid: 1, start: null, boot: null, nonce: 'x', deadline: 1e15, since: 'x' }));
@@ -161,8 +183,8 @@ describeNetns('issue 26: failover as installed, whatever the host files do', () 
 
   it('case 10: a nearly full disk cuts the state file\'s write short: the old file stays whole, nothing is lost', async () => {
     const cluster = await e2e.up();
-    const stateDir = join(cluster.dir, 'state-fuse');
-    const fs = await mountStallfs(join(cluster.dir, 'state-backing'), stateDir);
+    const stateDir = join(mounts, 'state-fuse');
+    const fs = await mountStallfs(join(mounts, 'state-backing'), stateDir);
     undo.push(() => fs.unmount());
     const { agent: a, watch } = await installed(cluster, { stateDir });
     await waitFor('the state file', () => {

@@ -214,6 +214,8 @@ describe('issue 26: a long-lived process carries its state in memory; the files 
     onDisk: stateText === null ? null : lastingText(s),
     stateTexts: stateText === null ? [] : [stateText],
     recordTexts: recordText === null ? [] : [recordText],
+    stateReadOnly: null,
+    recordReadOnly: null,
   });
 
   it('a file holding what this process last read or wrote is its own: memory (newer, its save failed) wins', async () => {
@@ -260,5 +262,11 @@ describe('issue 26: a long-lived process carries its state in memory; the files 
     const r = await load(p);
     expect(r).toMatchObject({ writeState: false, writeRecord: true });
     expect(r.readOnly).toMatch(/newer reroute \(state version 99\)/);
+    // and on every later pass of the process, whose memory holds that file's text as its own
+    const again = await loadState(p, recordingLog(), {
+      moveAsideCorrupt: true,
+      memory: { ...memoryOf(r.state, r.stateText, null), stateReadOnly: r.stateReadOnly },
+    });
+    expect(again).toMatchObject({ writeState: false, writeRecord: true });
   });
 });

@@ -35,7 +35,7 @@ static void real(char out[PATH_MAX], const char *path) { snprintf(out, PATH_MAX,
 static void *sf_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   (void)conn;
   cfg->use_ino = 1;
-  cfg->direct_io = 1;
+  cfg->direct_io = 0; // page-cache I/O, as a disk: direct I/O would hold the reader's mmap lock while it waits
   cfg->kernel_cache = 0;
   cfg->attr_timeout = 0;
   cfg->entry_timeout = 0;
