@@ -47,14 +47,15 @@ export function isAgentLine(line: string): boolean {
 
 /**
  * The guard line's test (then `||` the runner's command): the runner lock (a symlink whose target is its owner record,
- * lib/runtime/lock.ts) names a live process, and, where /proc has it, one with the start time recorded: a forged or
- * stale lock (`pid=1`, a pid reused by another process) starts a runner, which judges the lock itself. Without /proc
+ * lib/runtime/lock.ts) names a live process, and, where /proc has it, no zombie (a killed runner crond has not reaped
+ * yet) and one with the start time recorded: a forged or stale lock (`pid=1`, a pid reused by another process) starts
+ * a runner, which judges the lock itself. Without /proc
  * (ESXi) a live pid is trusted here, and the runner cron starts every minute takes over a lock past its bound.
  */
 export function guardCheck(lock: string): string {
   return (
     `set -- $(readlink ${lock} 2>/dev/null | sed -n 's/^pid=\\([0-9]*\\) start=\\([0-9-]*\\) .*/\\1 \\2/p'); ` +
-    `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || [ "$(cut -d' ' -f22 /proc/$1/stat)" = "$2" ]; } ||`
+    `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || case "$(cut -d' ' -f3,22 /proc/$1/stat)" in [ZX]*) false;; *" $2") true;; *) false;; esac; } ||`
   );
 }
 

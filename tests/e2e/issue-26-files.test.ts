@@ -74,11 +74,26 @@ describeNetns('issue 26: failover as installed, whatever the host files do', () 
   }
 
   /** Crash SCVM-1; seconds until a new NFS connection is answered by a remote SCVM (throws past `withinSec`). */
-  async function failover(cluster: Cluster, watch: NfsWatch, withinSec: number): Promise<number> {
+  async function failover(cluster: Cluster, watch: NfsWatch, withinSec: number, opts = { diskHangs: false }): Promise<number> {
     const t = Date.now();
     await killScvm(cluster, 'scvm-1');
-    const out = await watch.waitFirst(t, remote, withinSec * 1000);
-    return (out.at - t) / 1000;
+    try {
+      const out = await watch.waitFirst(t, remote, withinSec * 1000);
+      return (out.at - t) / 1000;
+    } catch (e) {
+      // what the agent said, for the failure's report
+      const dir = join(cluster.dir, 'installed');
+      const crond = (() => {
+        try {
+          return readFileSync(join(dir, 'crond.log'), 'utf8').slice(-2000);
+        } catch {
+          return '';
+        }
+      })();
+      // (not the log while its disk hangs: reading it would hang this test too)
+      const log = agent && !opts.diskHangs ? logOf(agent).slice(-4000) : '';
+      throw new Error(`${(e as Error).message}\n--- log ---\n${log}\n--- crond ---\n${crond}`);
+    }
   }
 
   const logOf = (a: Installed) => {
@@ -159,12 +174,19 @@ describeNetns('issue 26: failover as installed, whatever the host files do', () 
     const fs: Stallfs = await mountStallfs(join(mounts, 'scratch-backing'), persistent);
     undo.push(() => fs.unmount());
     const { agent: a, watch } = await installed(cluster, { persistent });
+    let failed: Error | null = null;
     try {
       fs.stall();
       await sleep(3000); // passes meet the hung disk: each operation is given up, then none is started there
-      expect(await failover(cluster, watch, 5)).toBeLessThan(5);
+      expect(await failover(cluster, watch, 5, { diskHangs: true })).toBeLessThan(5);
+    } catch (e) {
+      failed = e as Error;
     } finally {
-      fs.resume(); // before anything reads the agent's /proc entries
+      fs.resume(); // before anything reads the agent's files
+    }
+    if (failed) {
+      await sleep(3000); // the lines the agent queued meanwhile reach the log
+      throw new Error(`${failed.message}\n--- log after the disk answered ---\n${logOf(a).slice(-5000)}`);
     }
     await waitFor('the queued log lines once the disk answers', () => /state file .* cannot be read \(EHANG\)/.test(logOf(a)), 15_000);
   });

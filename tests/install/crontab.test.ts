@@ -53,7 +53,7 @@ const LOCK = '/var/run/reroute/runner.lock';
 const RUN = (every: number) => CMD.replace(' loop ', ` loop --every ${every} `);
 const GUARD =
   `set -- $(readlink ${LOCK} 2>/dev/null | sed -n 's/^pid=\\([0-9]*\\) start=\\([0-9-]*\\) .*/\\1 \\2/p'); ` +
-  `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || [ "$(cut -d' ' -f22 /proc/$1/stat)" = "$2" ]; } ||`;
+  `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || case "$(cut -d' ' -f3,22 /proc/$1/stat)" in [ZX]*) false;; *" $2") true;; *) false;; esac; } ||`;
 
 describe('cadenceFor', () => {
   test('under a minute: the long-lived mode, one process a minute, a guard line every 10 s', () => {

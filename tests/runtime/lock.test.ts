@@ -176,12 +176,24 @@ describe('the pass lock', () => {
 });
 
 describe('issue 26: a lock is trusted only with a holder that is alive and is ours', () => {
+  const children: ChildProcess[] = [];
+  afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
   it('a forged owner (pid 1 without a start time where /proc has one, a deadline past the bound) is no holder', () => {
     expect(judgeOwner(owner({ pid: 1, start: null }), BOUND)).toBe('gone');
     expect(judgeOwner(owner({ pid: 1, start: processStartTime(1), deadline: 1e15 }), BOUND)).toBe('gone');
     expect(parseOwner(formatOwner(owner({ pid: 1, start: null })))).toEqual(owner({ pid: 1, start: null }));
     expect(parseOwner('{"pid":1,"start":null,"boot":null,"nonce":"x","deadline":1e15}')).toBeNull();
     expect(formatOwner(owner({ pid: 4194304, start: '18446744073709', boot: '0f3e2d1c-aaaa-bbbb-cccc-0123456789ab', nonce: 'abcdef123456', deadline: 123456789012 })).length).toBeLessThan(128);
+  });
+
+  it('a zombie (a killed holder its parent has not reaped yet: busybox crond reaps once a loop) is gone', async () => {
+    // `sleep 0` ends at once; its parent execs `sleep 5`, which never reaps it
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5']);
+    children.push(parent);
+    const pid = Number(await new Promise<string>((r) => parent.stdout!.once('data', (b: Buffer) => r(b.toString()))));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(() => process.kill(pid, 0)).not.toThrow(); // kill -0 says alive
+    expect(judgeOwner(owner({ pid, start: processStartTime(pid) }), BOUND)).toBe('gone');
   });
 
   it('on a host without /proc a live pid is trusted until its deadline, then taken over (never killed)', () => {

@@ -9,7 +9,7 @@ export function runnerLines(command: string, opts: { user?: string; lock?: strin
   const lock = opts.lock ?? '/var/run/reroute/runner.lock';
   const guard =
     `set -- $(readlink ${lock} 2>/dev/null | sed -n 's/^pid=\\([0-9]*\\) start=\\([0-9-]*\\) .*/\\1 \\2/p'); ` +
-    `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || [ "$(cut -d' ' -f22 /proc/$1/stat)" = "$2" ]; } ||`;
+    `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || case "$(cut -d' ' -f3,22 /proc/$1/stat)" in [ZX]*) false;; *" $2") true;; *) false;; esac; } ||`;
   return [
     `*/2 * * * * ${user}${command} ${MARKER}`,
     `1-59/2 * * * * ${user}${command} ${MARKER}`,
