@@ -11,6 +11,10 @@ import type { BootHooks } from './hooks';
  * else runs in this process yet.
  */
 function start(): void {
+  // libuv's threadpool runs the agent's file operations; one given up on a hung disk parks its thread until the disk
+  // answers (docs/state.md, "Nothing on failover's path waits on disk I/O"): at most one per directory, so 16 threads
+  // (the default 4, read at its first use) leave the rest of the pass its threads. They cost a few KB of RSS each.
+  process.env.UV_THREADPOOL_SIZE ??= '16';
   // a host's or a shell's older Node (say, a system Node 20 before the project's own on the PATH): one clear line
   const nodeMajor = Number(process.versions.node.split('.')[0]);
   if (nodeMajor < 24) {

@@ -90,7 +90,9 @@ export class LogFile {
   /** The handle of the file now at the path (another process may have rotated ours away, or removed it). */
   private async current(): Promise<fsp.FileHandle> {
     if (this.fh) {
-      const [now, mine] = await Promise.all([fsp.stat(this.opts.file).catch(() => null), this.fh.stat()]);
+      // one after the other: on a disk that hangs, each parks a thread (runtime/files.ts)
+      const now = await fsp.stat(this.opts.file).catch(() => null);
+      const mine = await this.fh.stat();
       if (now && now.ino === mine.ino) return this.fh;
       await this.fh.close().catch(() => undefined);
       this.fh = null;
