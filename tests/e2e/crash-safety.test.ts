@@ -76,8 +76,9 @@ describeNetns('e2e: crash safety', () => {
     const cluster = await e2e.up();
     const lock = cluster.agentPath('lock');
     mkdirSync(dirname(lock), { recursive: true });
-    // a live holder: this test process, within its deadline
-    symlinkSync(formatOwner({ pid: process.pid, start: processStartTime(process.pid), boot: bootId(), nonce: 'x', deadline: monotonicMs() + 60_000 }), lock);
+    // a live holder: this test process, within its deadline (and within the lock's bound: a deadline further off is
+    // no deadline of a pass)
+    symlinkSync(formatOwner({ pid: process.pid, start: processStartTime(process.pid), boot: bootId(), nonce: 'x', deadline: monotonicMs() + 8_000 }), lock);
     const r = await cluster.runPass();
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(new RegExp(`another reroute pass holds the lock .*\\(pid ${process.pid}\\)`));
