@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'E_COMMAND_TIMEOUT'
   | 'E_ROUTE'
   | 'E_STATE'
+  | 'E_FILE'
   | 'E_MISSING_VALUE'
   | 'E_OLD_AGENT'
   | 'E_ON_NFS';
@@ -111,6 +112,25 @@ export class StateError extends RerouteError {
 }
 
 /**
+ * A file operation failed or hung (errno `EHANG`: no answer within its bound; `ENOTREG`: not a regular file). The
+ * agent's files are aids: the runner logs this and goes on from what it holds in memory (docs/state.md).
+ */
+export class FileError extends RerouteError {
+  constructor(
+    readonly path: string,
+    readonly op: string,
+    readonly errno: string,
+    detail: string,
+  ) {
+    super('E_FILE', `${op} ${path}: ${errno === 'EHANG' ? 'the file system does not answer' : errno} (${detail})`, { path, op, errno });
+  }
+
+  get hangs(): boolean {
+    return this.errno === 'EHANG';
+  }
+}
+
+/**
  * A value needed to build a path or a command is missing.
  * Field incident: a failed lookup became "/vmfs/volumes/None/..."; never build from missing values.
  */
@@ -148,6 +168,16 @@ export const EXIT = {
   USAGE: 2,
   LOCKED: 3,
 } as const;
+
+/**
+ * Whether an error ends the long-lived runner instead of only the pass it came from: the errors that exit 2 (a bad
+ * config or usage, a missing privilege: trying again each second cannot help), and a pass past its deadline (what it
+ * left running ends with the process; the watchdog and cron's guard lines start the next). Everything else (a failed
+ * route change, a file, the API) fails that pass, and the next slot tries again.
+ */
+export function endsTheRunner(err: unknown): boolean {
+  return exitCodeFor(err) === EXIT.USAGE || (err instanceof RerouteError && err.code === 'E_DEADLINE');
+}
 
 /** Map any thrown value to the exit code of the CLI. */
 export function exitCodeFor(err: unknown): number {

@@ -112,3 +112,18 @@ describe('lib/ layers', () => {
     expect(cycles).toEqual([]);
   });
 });
+
+describe('one exit path (issue 26)', () => {
+  test('process.exit (and reallyExit, abort) appears in lib/ only in cli/exit.ts', () => {
+    const exits = [...graph.keys()]
+      .filter((f) => /process\.(exit|reallyExit|abort)\s*\(/.test(readFileSync(f, 'utf8')))
+      .map((f) => relative(LIB, f));
+    expect(exits).toEqual(['cli/exit.ts']);
+  });
+
+  test('which errors end the runner is said in errors.ts only: the runner asks it, keeps no list of codes', () => {
+    const runner = readFileSync(join(LIB, 'pass', 'runner.ts'), 'utf8');
+    expect(runner).toMatch(/endsTheRunner\(e\)/);
+    expect(runner).not.toMatch(/'E_[A-Z_]+'/);
+  });
+});

@@ -23,7 +23,7 @@ export interface ActDeps {
   /** agent time of this pass */
   now: number;
   /** Called after a switch took effect, before the refresh: the caller makes the new state durable. */
-  switched(state: EngineState): void;
+  switched(state: EngineState): void | Promise<void>;
   /** whether a heartbeat naming this target is due (its pace, lib/pass/pacing.ts); absent: every pass */
   heartbeatDue?(to: string): boolean;
 }
@@ -58,7 +58,7 @@ function hostIpsOnce(backend: RouteBackend, log: Log): () => Promise<string[] | 
 async function switchRoute(decision: Decision, deps: ActDeps): Promise<Outcome['switched']> {
   const { config, log, backend, lock, deadline } = deps;
   // A pass that lost its lock (judged dead and taken over) must not touch the route.
-  lock.assertHeld();
+  await lock.assertHeld();
   const from = decision.from.join(',') || 'none';
   log.info(`[+] trying to add route from ${config.nfsVip} to ${decision.nextHop} (was ${from}): ${decision.because}`);
   deadline.step = `switching the route to ${decision.nextHop}`;
@@ -116,7 +116,7 @@ export async function act(decision: Decision, decided: EngineState, deps: ActDep
     if (switched) {
       outcome.switched = switched;
       state = applyOutcome(state, { switched }, deps.now);
-      if (switched.ok) deps.switched(state);
+      if (switched.ok) await deps.switched(state);
     }
   }
   const switchFailed = outcome.switched?.ok === false;

@@ -4,7 +4,7 @@ import { VERSION } from '../build-info';
 import { UsageError } from '../errors';
 import { tuneV8ForShortRun } from '../runtime/v8-flags';
 import { writeErr, writeOut } from '../runtime/stdio';
-import { exitWith, exitWithError } from './exit';
+import { exitWith, exitWithError, installCrashHandlers } from './exit';
 import { processDisplay, type BootHooks, type CommandEnv, type GlobalOptions } from './context';
 
 const EXIT_CODES_HELP = `
@@ -155,6 +155,7 @@ function parseSeconds(v: string): number {
 /** Entry: parse argv, run one command, exit through the one exit path. */
 export async function main(argv: string[], boot?: BootHooks): Promise<void> {
   tuneV8ForShortRun();
+  installCrashHandlers();
   let pending: Promise<number> | null = null;
   const program = buildProgram((p) => {
     pending = p;

@@ -13,8 +13,11 @@ export function cronProgram(line: string, user: string | null = null): string | 
   let rest = line.replace(/^\s*(\S+\s+){5}/, '');
   if (user !== null && rest.startsWith(`${user} `)) rest = rest.slice(user.length + 1);
   rest = rest.replace(/^sleep \d+; /, '');
-  const guardEnd = rest.indexOf(' || ');
-  if (rest.startsWith('p=$(') && guardEnd >= 0) rest = rest.slice(guardEnd + 4);
+  // a guard line's test, then `||` the command: today's (issue 26: readlink, kill -0, the start time), and the one before
+  for (const [starts, ends] of [['set -- $(', '; } || '], ['p=$(', ' || ']] as const) {
+    const guardEnd = rest.indexOf(ends);
+    if (rest.startsWith(starts) && guardEnd >= 0) rest = rest.slice(guardEnd + ends.length);
+  }
   const m = /^('(?:[^']|'\\'')*'|[^\s;|&]+)/.exec(rest);
   if (!m) return null;
   const word = m[1]!;

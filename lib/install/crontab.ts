@@ -11,7 +11,7 @@ export const BLOCK_END = '# <<< reroute-agent';
 /**
  * How cron runs the agent. Under a minute: the long-lived mode, one process a minute (`loop --every`), started at the
  * top of each minute, plus a line every 10 s that starts one only when none runs (a process that died is replaced
- * within 10 s; the check is a shell `kill -0` on the runner lock's pid, no Node start). Whole minutes dividing an
+ * within 10 s; the check is a shell `kill -0` on the runner lock's pid and its start time, no Node start). Whole minutes dividing an
  * hour: one one-pass run each time (`*\/m`).
  *
  * The minute's process is started by two lines, even minutes and odd ones: it lives a few seconds into the next
@@ -45,6 +45,20 @@ export function isAgentLine(line: string): boolean {
   return line.trimEnd().endsWith(' ' + LINE_MARKER);
 }
 
+/**
+ * The guard line's test (then `||` the runner's command): the runner lock (a symlink whose target is its owner record,
+ * lib/runtime/lock.ts) names a live process, and, where /proc has it, no zombie (a killed runner crond has not reaped
+ * yet) and one with the start time recorded: a forged or stale lock (`pid=1`, a pid reused by another process) starts
+ * a runner, which judges the lock itself. Without /proc
+ * (ESXi) a live pid is trusted here, and the runner cron starts every minute takes over a lock past its bound.
+ */
+export function guardCheck(lock: string): string {
+  return (
+    `set -- $(readlink ${lock} 2>/dev/null | sed -n 's/^pid=\\([0-9]*\\) start=\\([0-9-]*\\) .*/\\1 \\2/p'); ` +
+    `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || case "$(cut -d' ' -f3,22 /proc/$1/stat)" in [ZX]*) false;; *" $2") true;; *) false;; esac; } ||`
+  );
+}
+
 /** A path safe to write into a shell line unquoted (checked, never quoted: a guard line must stay simple). */
 function plainPath(what: string, p: string): string {
   if (!/^\/[A-Za-z0-9_@+=:,./-]+$/.test(p)) throw new UsageError(`${what} "${p}" must be an absolute path of plain characters for the cron line`);
@@ -66,7 +80,7 @@ export function cronLines(everySec: number, command: string, opts: { user?: stri
   const who = opts.user === undefined ? '' : `${opts.user} `;
   if (cadence.mode === 'pass') return [`${cadence.minuteField} * * * * ${who}${command} ${LINE_MARKER}`];
   const lock = plainPath('the runner lock', opts.runnerLock);
-  const guard = `p=$(sed -n 's/^{"pid":\\([0-9]*\\),.*/\\1/p' ${lock} 2>/dev/null); [ -n "$p" ] && kill -0 "$p" 2>/dev/null ||`;
+  const guard = guardCheck(lock);
   return [
     `*/2 * * * * ${who}${command} ${LINE_MARKER}`,
     `1-59/2 * * * * ${who}${command} ${LINE_MARKER}`,

@@ -136,7 +136,7 @@ const HOUR_MS = 3600_000;
  * files are on the VIP's NFS, a warning when that cannot be told. Bounded by config.commandTimeoutMs; never throws.
  */
 export async function warnAgentFilesOnNfs(config: Config, configPath: string, platform: Platform, log: Log): Promise<void> {
-  if (saidWithin(dirname(config.paths.record), 'check: agent files on the NFS datastore', HOUR_MS)) return;
+  if (await saidWithin(dirname(config.paths.record), 'check: agent files on the NFS datastore', HOUR_MS)) return;
   const v = await filesOnVipNfs(agentFiles(config, configPath), {
     platform,
     vip: config.nfsVip,

@@ -34,7 +34,7 @@ export async function openAgent(opts: AgentOptions): Promise<Agent> {
   try {
     loaded = loadConfig(path);
   } catch (e) {
-    if (e instanceof ConfigError) logConfigError(path, e);
+    if (e instanceof ConfigError) await logConfigError(path, e);
     throw e;
   }
   const { config, credentials } = loaded;

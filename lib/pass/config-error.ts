@@ -11,7 +11,7 @@ import { saidWithin } from '../runtime/said';
 const HOUR_MS = 3600_000;
 
 /** Log a config error once an hour. Never throws: the caller exits 2 whatever happens here. */
-export function logConfigError(configPath: string, err: ConfigError): void {
+export async function logConfigError(configPath: string, err: ConfigError): Promise<void> {
   let text: string | null = null;
   try {
     text = readFileSync(configPath, 'utf8');
@@ -19,7 +19,7 @@ export function logConfigError(configPath: string, err: ConfigError): void {
     // unreadable: the defaults
   }
   const paths = pathsNamedBy(text);
-  if (saidWithin(dirname(paths.record), err.message, HOUR_MS)) return;
+  if (await saidWithin(dirname(paths.record), err.message, HOUR_MS)) return;
   try {
     mkdirSync(dirname(paths.log), { recursive: true });
     appendFileSync(paths.log, formatLine('error', `${err.message}; no pass is made until the config is fixed (exit 2)`) + '\n');

@@ -31,11 +31,13 @@ export function logPass(log: Log, decision: Decision, state: State, time: AgentT
   return state.steadyLoggedAt;
 }
 
-/** A newer agent's file is in the way: say so once an hour; the pass goes on without writing. */
+/** A newer agent's file is in the way: say so once an hour (not awaited); the pass goes on without writing it. */
 export function warnReadOnly(log: Log, why: string, recordPath: string): void {
-  if (saidWithin(dirname(recordPath), why, HOUR_MS)) return;
-  log.warn(
-    `${why}: this agent reads what it understands of it and writes neither state file; failover goes on. ` +
-      'Reinstall the newer reroute, or move the file aside if going back to this version is meant to last',
-  );
+  void saidWithin(dirname(recordPath), why, HOUR_MS).then((said) => {
+    if (said) return;
+    log.warn(
+      `${why}: this agent reads what it understands of it and does not write it; failover goes on. ` +
+        'Reinstall the newer reroute, or move the file aside if going back to this version is meant to last',
+    );
+  });
 }

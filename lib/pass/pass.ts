@@ -1,5 +1,5 @@
 // One pass, top to bottom: lock, load, observe, decide, act, save, unlock. Everything it calls lives below it.
-import { LockedError } from '../errors';
+import { FileError, LockedError, StateError } from '../errors';
 import { act } from '../act';
 import { decide, probeTargets, afterTimeGap, watchFirst, type Decision } from '../decide';
 import { observe, observeAgain } from '../observe';
@@ -10,7 +10,7 @@ import { continueTime, readClock } from '../runtime/clock';
 import { armDeadline, type Deadline } from '../runtime/deadline';
 import { monotonicMs } from '../runtime/host';
 import { acquireLock, type PassLock } from '../runtime/lock';
-import { loadState, removeStaleTemps, saveLasting, saveRecord } from '../state/store';
+import { loadState, removeStaleTemps, saveLasting, saveRecord, type Memory } from '../state/store';
 import type { State } from '../state/schema';
 import type { ProbeResult } from '../types';
 import type { Agent } from './agent';
@@ -47,7 +47,20 @@ export interface PassOptions {
   waitForLock?: boolean;
   /** the runner's monitor judged the local SCVM or the current target down while the pass waits: stop waiting */
   interrupt?: Promise<{ down: string; probes: Record<string, ProbeResult> }>;
+  /**
+   * what the long-lived runner carries from pass to pass (lib/state/store.ts), updated at the end of each pass; with
+   * it, a file that cannot be read or written (the lock, the state, the record) is logged and the pass goes on
+   */
+  memory?: { current: Memory | null };
 }
+
+/** Texts of its files a process remembers as its own (a write given up may still land). */
+const TEXTS_KEPT = 4;
+const remember = (texts: string[], text: string | null | undefined): string[] =>
+  text ? [...texts.filter((t) => t !== text), text].slice(-TEXTS_KEPT) : texts;
+
+/** The lock of a pass that could not take one because its file could not be written (the runner only). */
+const NO_LOCK: PassLock = { assertHeld: async () => undefined, release: async () => undefined };
 
 /** A sweep of the pass's own (one-pass `loop`, `route`). */
 const sweepProbes =
@@ -71,7 +84,7 @@ async function takeLock(path: string, lockOpts: Parameters<typeof acquireLock>[1
   const until = monotonicMs() + waitMs;
   for (;;) {
     try {
-      return acquireLock(path, lockOpts);
+      return await acquireLock(path, lockOpts);
     } catch (e) {
       if (!(e instanceof LockedError) || monotonicMs() >= until) throw e;
     }
@@ -85,17 +98,27 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
   deadline.step = 'taking the lock';
   const lockGraceMs = 3 * config.commandTimeoutMs + 2000;
   const lockOpts = { holdMs: config.passDeadlineMs, graceMs: lockGraceMs, log };
-  const lock = await takeLock(config.paths.lock, lockOpts, opts.waitForLock ? config.passDeadlineMs / 2 : 0);
+  let lock: PassLock;
+  try {
+    lock = await takeLock(config.paths.lock, lockOpts, opts.waitForLock ? config.passDeadlineMs / 2 : 0);
+  } catch (e) {
+    // the runner: a lock that cannot be written (a full, read-only or hanging RAM disk) is no reason to leave the
+    // route where it is; `route` and a one-pass `loop` stop here (exit 1)
+    if (!(e instanceof FileError) || !opts.memory) throw e;
+    log.error(`pass lock ${config.paths.lock} cannot be taken (${e.errno}): passing without it; free or fix its directory`);
+    lock = NO_LOCK;
+  }
   try {
     deadline.step = 'loading the state';
-    const loaded = loadState(config.paths, log, { moveAsideCorrupt: !dryRun });
-    removeStaleTemps(config.paths.state, log);
+    const memory = opts.memory?.current ?? null;
+    const loaded = await loadState(config.paths, log, { moveAsideCorrupt: !dryRun, memory });
+    // temp files are left only by a process killed mid-write: looked for once a process (a runner's first pass)
+    if (memory === null) await removeStaleTemps(config.paths.state, log);
     const time = continueTime(loaded.clock, reading, { recordSurvived: loaded.recordFound });
     let state = loaded.state;
     if (time.gap && !loaded.firstRun) state.engine = afterTimeGap(state.engine);
     if (loaded.readOnly) warnReadOnly(log, loaded.readOnly, config.paths.record);
     opts.edit?.(state, time.now);
-    const writable = !dryRun && loaded.readOnly === null;
 
     const probes = probe(probeTargets(config, state.engine), watchFirst(config, state.engine, config.probe.watchNext));
     const agentNow = () => time.now + (monotonicMs() - reading.mono);
@@ -123,10 +146,23 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
         state.pin = null;
       }
 
-      // What the state file holds now: it is written only when the pass changed that.
+      // What the state file holds now: it is written only when the pass changed that. A save that fails is logged and
+      // the pass goes on (the runner carries the state in memory); a one-pass run exits 1 after its record is saved.
       let onDisk = loaded.lastingAtLoad;
-      const save = (s: State) => {
-        if (writable) onDisk = saveLasting(config.paths.state, s, time.anchor, onDisk);
+      let stateTexts = remember(memory?.stateTexts ?? [], loaded.stateText);
+      let saveFailed: StateError | null = null;
+      const save = async (s: State) => {
+        if (dryRun || !loaded.writeState) return;
+        try {
+          const saved = await saveLasting(config.paths.state, s, time.anchor, onDisk);
+          onDisk = saved.lasting;
+          stateTexts = remember(stateTexts, saved.text);
+        } catch (e) {
+          if (!(e instanceof StateError)) throw e;
+          saveFailed ??= e;
+          log.error(`${e.message}; going on from memory`);
+          if (e.context.errno === 'EHANG') stateTexts = remember(stateTexts, e.context.text as string); // it may still land
+        }
       };
       const acted = await act(decision, decided, {
         config, log, backend, client, lock, deadline, dryRun, now: time.now,
@@ -138,8 +174,23 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
       deadline.step = 'saving the state';
       state = { ...state, engine: acted.state, lastPass: { at: time.now, ok: true, durationMs: monotonicMs() - reading.mono } };
       state.steadyLoggedAt = logPass(log, decision, state, time, config.log.steadyEverySec);
-      save(state);
-      if (writable) saveRecord(config.paths.record, state);
+      await save(state);
+      let recordTexts = remember(memory?.recordTexts ?? [], loaded.recordText);
+      if (!dryRun && loaded.writeRecord) {
+        try {
+          recordTexts = remember(recordTexts, await saveRecord(config.paths.record, state));
+        } catch (e) {
+          if (!(e instanceof StateError)) throw e;
+          saveFailed ??= e;
+          log.error(`${e.message}; going on from memory`);
+          if (e.context.errno === 'EHANG') recordTexts = remember(recordTexts, e.context.text as string);
+        }
+      }
+      if (opts.memory) {
+        const { stateReadOnly, recordReadOnly } = loaded;
+        opts.memory.current = { state, anchor: time.anchor, onDisk, stateTexts, recordTexts, stateReadOnly, recordReadOnly };
+      }
+      else if (saveFailed) throw saveFailed;
       const sw = acted.outcome.switched;
       return {
         decision,
@@ -151,6 +202,6 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
       await client.close();
     }
   } finally {
-    lock.release();
+    await lock.release();
   }
 }

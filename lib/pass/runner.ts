@@ -3,17 +3,17 @@
 // one-pass `loop` (lock, load, observe, decide, act, save), so `reroute route` and a one-pass `loop` still interleave
 // safely; only the ICMP verdicts come from a monitor that pings all the time instead of a sweep per pass.
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { LockedError, RerouteError } from '../errors';
-import { parseSnapshot, ProbeMonitor } from '../observe/icmp/monitor';
+import { dirname } from 'node:path';
+import { endsTheRunner, FileError, LockedError } from '../errors';
+import { ProbeMonitor } from '../observe/icmp/monitor';
 import { openZbsLink, type ZbsLink } from '../observe/zbs/link';
-import { parseBudget } from '../observe/zbs/race-state';
-import { writeFileAtomic } from '../runtime/files';
+import { statFile, stuckFileOps } from '../runtime/files';
 import { monotonicMs, pidAlive } from '../runtime/host';
 import { acquireLock, type PassLock } from '../runtime/lock';
 import { cachedRoutes } from '../routes/cached';
 import { startWatchdog, type Watchdog } from '../runtime/watchdog';
+import { clearWaiter, loadHandOver, loadWaiter, parseBudget, parseSnapshot, runFiles, saveHandOver, saveWaiter } from '../state/run-files';
+import type { Memory } from '../state/store';
 import type { Agent } from './agent';
 import type { ProbeResult } from '../types';
 import { runPass, type PassOptions, type PassReport } from './pass';
@@ -40,76 +40,48 @@ const HAND_OVER_WAIT_MS = 5000;
 const ROUTE_MAX_AGE_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-function identity(file: string): string {
+/** A watched file's identity; null when it cannot be told now (its disk does not answer: no change seen). */
+async function identity(file: string): Promise<string | null> {
   try {
-    const st = statSync(file);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    return 'missing';
-  }
-}
-
-/**
- * The runner lock: one runner at a time. A successor waits here until its predecessor is gone (or overdue: killed),
- * and says so in `waiting` (its pid): a predecessor past its end passes on until then, and hands over at its next slot.
- */
-async function takeRunnerLock(path: string, waiting: string, holdMs: number, agent: Agent, giveUpAt: number): Promise<PassLock | null> {
-  let said = false;
-  try {
-    for (;;) {
-      try {
-        return acquireLock(path, { holdMs, graceMs: 3 * agent.config.commandTimeoutMs + agent.config.passDeadlineMs, log: agent.log });
-      } catch (e) {
-        if (!(e instanceof LockedError)) throw e;
-        if (monotonicMs() >= giveUpAt) return null;
-        if (!said) {
-          writeFileAtomic(waiting, `${process.pid}\n`, { mode: 0o600, dirMode: 0o700 });
-          said = true;
-        }
-        await sleep(POLL_MS);
-      }
-    }
-  } finally {
-    if (said && waiterPid(waiting) === process.pid) {
-      try {
-        unlinkSync(waiting);
-      } catch {
-        // gone already
-      }
-    }
-  }
-}
-
-function waiterPid(waiting: string): number | null {
-  try {
-    const pid = Number(readFileSync(waiting, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    const st = await statFile(file);
+    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : 'missing';
   } catch {
     return null;
   }
 }
 
+/**
+ * The runner lock: one runner at a time. A successor waits here until its predecessor is gone (or overdue: killed),
+ * and says so in runner.next (its pid): a predecessor past its end passes on until then, and hands over at its next
+ * slot. A lock that cannot be written at all (a read-only or hanging RAM disk) is no reason to leave the host
+ * without an agent: the runner goes on without it, said at error (returns 'none').
+ */
+async function takeRunnerLock(files: ReturnType<typeof runFiles>, holdMs: number, boundMs: number, agent: Agent, giveUpAt: number): Promise<PassLock | 'none' | null> {
+  let said = false;
+  try {
+    for (;;) {
+      try {
+        return await acquireLock(files.runnerLock, { holdMs, graceMs: 3 * agent.config.commandTimeoutMs + agent.config.passDeadlineMs, boundMs, log: agent.log });
+      } catch (e) {
+        if (e instanceof FileError) {
+          agent.log.error(`runner: the runner lock ${files.runnerLock} cannot be taken (${e.errno}): running without it; free or fix its directory`);
+          return 'none';
+        }
+        if (!(e instanceof LockedError)) throw e;
+        if (monotonicMs() >= giveUpAt) return null;
+        if (!said) said = await saveWaiter(files.waiting, agent.log);
+        await sleep(POLL_MS);
+      }
+    }
+  } finally {
+    if (said) await clearWaiter(files.waiting);
+  }
+}
+
 /** Whether another runner waits for the runner lock. */
-function successorWaits(waiting: string): boolean {
-  const pid = waiterPid(waiting);
+async function successorWaits(waiting: string): Promise<boolean> {
+  const pid = await loadWaiter(waiting);
   return pid !== null && pid !== process.pid && pidAlive(pid);
-}
-
-/** A hand-over file of the last runner, or '' (none, or unreadable: this process starts afresh). */
-function readHandOver(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function keep(path: string, value: unknown, log: Agent['log']): void {
-  try {
-    writeFileAtomic(path, JSON.stringify(value), { mode: 0o600, dirMode: 0o700 });
-  } catch (e) {
-    log.debug(`runner: cannot keep ${path} for the next runner: ${(e as Error).message}`);
-  }
 }
 
 /** Run passes every `everyMs` until this process's end; returns the exit code. */
@@ -122,24 +94,27 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   // goes on passing until one does, for at most HAND_OVER_WAIT_MS (a gap in the monitor's watch would cost a failover
   // that falls into it the monitor's silence again, counted from the new process's start).
   const handOverAt = endAt - opts.everyMs;
-  const runDir = dirname(config.paths.record);
-  const waiting = join(runDir, 'runner.next');
+  const files = runFiles(dirname(config.paths.record));
   // Held for this process's life: a predecessor still passing makes this one wait; a stuck one is killed.
   const holdMs = endAt + HAND_OVER_WAIT_MS - started;
-  const runner = await takeRunnerLock(join(runDir, 'runner.lock'), waiting, holdMs, agent, handOverAt);
+  // the longest any runner holds this lock: a minute, a cadence (up to 59 s), the hand-over wait and the grace
+  const boundMs = 120_000 + HAND_OVER_WAIT_MS + 3 * config.commandTimeoutMs + config.passDeadlineMs;
+  const runner = await takeRunnerLock(files, holdMs, boundMs, agent, handOverAt);
   if (!runner) {
     log.debug('runner: the previous runner held on past this one\'s window; leaving the passes to it');
     return 0;
   }
   // what the last runner learned, handed on: the monitor's round trips and verdicts, the API's retry budget
-  const memoryFile = join(runDir, 'monitor.json');
-  const budgetFile = join(runDir, 'retry-budget.json');
-  const monitor = new ProbeMonitor(config.probe, log, parseSnapshot(readHandOver(memoryFile)));
+  const [monitorText, budgetText] = await Promise.all([loadHandOver(files.monitor, log), loadHandOver(files.budget, log)]);
+  const monitor = new ProbeMonitor(config.probe, log, parseSnapshot(monitorText));
   const maxPassMs = config.passDeadlineMs + 3 * config.commandTimeoutMs + 2000; // the deadline and its one grace
-  const watchdog = startWatchdog(join(runDir, 'pass-running'), config.paths.log, maxPassMs);
+  const watchdog = startWatchdog(files.watchdog, config.paths.log, maxPassMs, log);
   // connections, answer times and the retry budget live as long as the process
-  const link = openZbsLink(config.api, { budget: parseBudget(readHandOver(budgetFile)) });
-  const seen = new Map(opts.watchFiles.map((f) => [f, identity(f)]));
+  const link = openZbsLink(config.api, { budget: parseBudget(budgetText) });
+  const seen = new Map(await Promise.all(opts.watchFiles.map(async (f) => [f, await identity(f)] as const)));
+  // what the passes carry from one to the next, so a file that cannot be read or written costs only the file
+  const memory: { current: Memory | null } = { current: null };
+  let staying = false;
   let stop: Stop | null = null;
   let wake: () => void = () => undefined;
   const onTerm = () => {
@@ -166,21 +141,29 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   try {
     while (stop === null) {
       const now = monotonicMs();
-      if (now > handOverAt && (now > handOverAt + HAND_OVER_WAIT_MS || successorWaits(waiting))) {
-        stop = 'end';
-        break;
+      if (now > handOverAt && (now > handOverAt + HAND_OVER_WAIT_MS || (await successorWaits(files.waiting)))) {
+        // A file operation of this process still unanswered (a disk that hangs): this process cannot end until it
+        // is (runtime/files.ts), and a successor would hang reading its config from that disk: it stays and passes.
+        const stuck = stuckFileOps();
+        if (stuck.length === 0) {
+          stop = 'end';
+          break;
+        }
+        if (!staying) log.error(`runner: ${stuck[0]!.op} ${stuck[0]!.path} has not answered: staying past this minute and passing until it does`);
+        staying = true;
       }
       const urgent = verdictChanged;
       verdictChanged = false;
       const interrupt = new Promise<{ down: string; probes: Record<string, ProbeResult> }>((resolve) => {
         interruptPass = (down) => resolve({ down, probes: monitor.results() });
       });
-      const report = await onePass(agent, { monitor, watchdog, link, interrupt }, urgent);
+      const report = await onePass(agent, { monitor, watchdog, link, interrupt, memory }, urgent);
       if (report) passes++;
       interruptPass = () => undefined;
       if (report) critical = new Set([config.local.dataIp, report.decision.target]);
       for (const [file, was] of seen) {
-        if (identity(file) !== was) {
+        const is = await identity(file);
+        if (is !== null && was !== null && is !== was) {
           log.info(`runner: ${file} changed; handing over to a runner started on it`);
           stop = 'changed';
         }
@@ -200,11 +183,10 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   } finally {
     process.off('SIGTERM', onTerm);
     watchdog.stop();
-    keep(memoryFile, monitor.snapshot(), log);
-    keep(budgetFile, link.race.budget.memory(), log);
+    await Promise.all([saveHandOver(files.monitor, monitor.snapshot(), log), saveHandOver(files.budget, link.race.budget.memory(), log)]);
     monitor.close();
     await link.close();
-    runner.release();
+    if (runner !== 'none') await runner.release();
   }
   if (stop === 'changed') startSuccessor(log);
   // what this process took from its host, for the field tests (docs/esxi.md, docs/xen.md): log.level debug shows it
@@ -222,16 +204,18 @@ interface RunnerParts {
   watchdog: Watchdog;
   link: ZbsLink;
   interrupt: NonNullable<PassOptions['interrupt']>;
+  memory: NonNullable<PassOptions['memory']>;
 }
 
-async function onePass(agent: Agent, { monitor, watchdog, link, interrupt }: RunnerParts, urgent: boolean): Promise<PassReport | null> {
+async function onePass(agent: Agent, { monitor, watchdog, link, interrupt, memory }: RunnerParts, urgent: boolean): Promise<PassReport | null> {
   const { log } = agent;
-  watchdog.passStarts();
   try {
+    watchdog.passStarts();
     return await runPass(agent, {
       urgent,
       link,
       interrupt,
+      memory,
       probes: async (all, fast) => {
         monitor.watch(fast, all);
         return monitor.results();
@@ -242,9 +226,7 @@ async function onePass(agent: Agent, { monitor, watchdog, link, interrupt }: Run
       log.debug(`runner: ${e.message}; trying again at the next slot`);
       return null;
     }
-    if (e instanceof RerouteError && ['E_CONFIG', 'E_USAGE', 'E_PERMISSION', 'E_DEADLINE'].includes(e.code)) {
-      throw e; // the one exit path says what; a pass past its deadline ends the process
-    }
+    if (endsTheRunner(e)) throw e; // the one exit path says what (errors.ts: which errors end the runner)
     log.error(`runner: pass failed: ${(e as Error).message}; trying again at the next slot`);
     return null;
   } finally {

@@ -1,10 +1,15 @@
 // The log file, shared by every agent process on the host (the long-lived runner, `reroute route` by hand, the next
-// minute's runner starting up). Each line is one append (O_APPEND: whole lines, never interleaved). Rotation renames
-// log -> log.1 -> ... under a lock of its own, after checking the size again, so two processes never both rotate;
-// a process whose file was rotated away by another reopens the new one at its next line. No line is lost: a line
-// written to a file just rotated lands in log.1.
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+// minute's runner starting up). Each chunk of lines is one append (O_APPEND: whole lines, never interleaved).
+// Rotation renames log -> log.1 -> ... under a lock of its own, after checking the size again, so two processes never
+// both rotate; a process whose file was rotated away by another reopens the new one at its next line.
+//
+// Lines are written off the main thread, one chunk at a time, each within a bound (runtime/files.ts): the log lives
+// on /scratch, and a log that hangs or is full must not stop failover. Lines wait in memory meanwhile, at most
+// MAX_QUEUED_BYTES (the oldest are dropped beyond that, and counted in a line once writing works again); a chunk
+// whose write hung is written again later, so after a hang a line may appear twice, never be lost unsaid.
+import { constants, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
+import { bounded, hangsIn, WRITE_MS } from './files';
 import { acquireLock } from './lock';
 import { silentLog } from './log';
 
@@ -14,78 +19,152 @@ export interface LogFileOptions {
   maxBytes: number;
   /** files kept, the live one included */
   maxFiles: number;
+  /** told when a chunk could not be written (once per problem a minute is the caller's to judge) */
+  onError?: (e: Error, text: string) => void;
+  /** the line that says how many lines were dropped while the log could not be written */
+  lostLine?: (count: number) => string;
 }
 
+/** Lines kept in memory while the file cannot be written. */
+const MAX_QUEUED_BYTES = 256 * 1024;
+
 export class LogFile {
-  private fd: number | null = null;
+  private fh: fsp.FileHandle | null = null;
+  private queue: string[] = [];
+  private queuedBytes = 0;
+  private lost = 0;
+  private writing: Promise<void> | null = null;
 
-  constructor(private readonly opts: LogFileOptions) {
-    mkdirSync(dirname(opts.file), { recursive: true });
-    this.open();
-  }
+  constructor(private readonly opts: LogFileOptions) {}
 
-  private open(): number {
-    this.fd = openSync(this.opts.file, 'a', 0o644);
-    return this.fd;
-  }
-
-  /** The fd of the file now at the path (another process may have rotated ours away, or removed it). */
-  private current(): number {
-    if (this.fd === null) return this.open();
-    try {
-      if (statSync(this.opts.file).ino === fstatSync(this.fd).ino) return this.fd;
-    } catch {
-      // gone: start a new one
-    }
-    closeSync(this.fd);
-    return this.open();
-  }
-
-  /** Append `text` (whole lines), rotating first when it would not fit. */
+  /** Queue `text` (whole lines) for the file. */
   append(text: string): void {
-    let fd = this.current();
-    const st = fstatSync(fd);
-    if (st.size > 0 && st.size + Buffer.byteLength(text) > this.opts.maxBytes) {
-      this.rotate(st.ino);
-      fd = this.current();
+    this.queue.push(text);
+    this.queuedBytes += text.length;
+    while (this.queuedBytes > MAX_QUEUED_BYTES && this.queue.length > 1) {
+      this.queuedBytes -= this.queue.shift()!.length;
+      this.lost++;
     }
-    writeSync(fd, text);
+    this.kick();
+  }
+
+  /** Lines not written yet (waiting, or their write hung). */
+  pending(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves when everything queued so far is written or has failed (a caller bounds the wait). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private kick(): void {
+    if (this.writing) return;
+    this.writing = this.drain().finally(() => {
+      this.writing = null;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      if (hangsIn(this.opts.file)) {
+        setTimeout(() => this.kick(), 1000).unref(); // try again once the hung write ends
+        return;
+      }
+      const lostNow = this.lost;
+      const lines = [...(lostNow > 0 && this.opts.lostLine ? [this.opts.lostLine(lostNow)] : []), ...this.queue];
+      const taken = this.queue.length;
+      try {
+        await bounded('log', this.opts.file, WRITE_MS, () => this.write(lines));
+        this.lost -= lostNow;
+      } catch (e) {
+        if ((e as { hangs?: boolean }).hangs) continue; // kept: written once the file system answers
+        this.opts.onError?.(e as Error, lines.join(''));
+        this.lost -= lostNow; // they were reported with the error
+      }
+      const done = this.queue.splice(0, taken);
+      this.queuedBytes -= done.reduce((n, t) => n + t.length, 0);
+    }
+  }
+
+  /** The handle of the file now at the path (another process may have rotated ours away, or removed it). */
+  private async current(): Promise<fsp.FileHandle> {
+    if (this.fh) {
+      // one after the other: on a disk that hangs, each parks a thread (runtime/files.ts)
+      const now = await fsp.stat(this.opts.file).catch(() => null);
+      const mine = await this.fh.stat();
+      if (now && now.ino === mine.ino) return this.fh;
+      await this.fh.close().catch(() => undefined);
+      this.fh = null;
+    }
+    await fsp.mkdir(dirname(this.opts.file), { recursive: true });
+    this.fh = await fsp.open(this.opts.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+    return this.fh;
+  }
+
+  /** Append `lines`, as few writes as fit under maxBytes, rotating first whenever the next line would not fit. */
+  private async write(lines: string[]): Promise<void> {
+    let fh = await this.current();
+    let size = (await fh.stat()).size;
+    for (let i = 0; i < lines.length; ) {
+      let chunk = '';
+      let bytes = 0;
+      for (; i < lines.length; i++) {
+        const n = Buffer.byteLength(lines[i]!);
+        if (size + bytes > 0 && size + bytes + n > this.opts.maxBytes) break;
+        chunk += lines[i];
+        bytes += n;
+      }
+      if (bytes === 0) {
+        await this.rotate((await fh.stat()).ino);
+        fh = await this.current();
+        size = (await fh.stat()).size;
+        if (size > 0) continue; // another process wrote the new file meanwhile: fit against it
+        chunk = lines[i]!; // a line larger than maxBytes goes alone into a file of its own
+        bytes = Buffer.byteLength(chunk);
+        i++;
+      }
+      const buf = Buffer.from(chunk);
+      for (let off = 0; off < buf.length; ) {
+        const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+        if (bytesWritten <= 0) throw Object.assign(new Error(`wrote ${off} of ${buf.length} bytes`), { code: 'ENOSPC' });
+        off += bytesWritten;
+      }
+      size += bytes;
+    }
   }
 
   /** Rotate the file whose inode is `full`, unless another process did meanwhile. */
-  private rotate(full: number): void {
+  private async rotate(full: number): Promise<void> {
     const { file, maxFiles } = this.opts;
     let lock;
     try {
-      lock = acquireLock(`${file}.rotate.lock`, { holdMs: 5000, graceMs: 1000, log: silentLog });
+      lock = await acquireLock(`${file}.rotate.lock`, { holdMs: 5000, graceMs: 1000, log: silentLog });
     } catch {
       return; // another process is rotating: this line goes to whichever file is live
     }
     try {
-      try {
-        if (statSync(file).ino !== full) return; // rotated by another process since this one looked
-      } catch {
-        return; // moved away already
-      }
+      const st = await fsp.stat(file).catch(() => null);
+      if (st === null || st.ino !== full) return; // rotated by another process since this one looked
       if (maxFiles <= 1) {
-        unlinkSync(file);
+        await fsp.unlink(file);
         return;
       }
       for (let i = maxFiles - 1; i >= 1; i--) {
         const from = i === 1 ? file : `${file}.${i - 1}`;
-        try {
-          renameSync(from, `${file}.${i}`);
-        } catch {
-          // a gap in the series
-        }
+        await fsp.rename(from, `${file}.${i}`).catch(() => undefined); // a gap in the series
       }
     } finally {
-      lock.release();
+      await lock.release();
     }
   }
 
+  /** Close the file once what is queued is written (the handle is opened again if more lines come). */
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    void this.flush().then(() => {
+      const fh = this.fh;
+      this.fh = null;
+      return fh?.close();
+    }).catch(() => undefined);
   }
 }

@@ -90,7 +90,7 @@ const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
  * winston and its transports, made at the first line the level lets through: a pass that writes none (a steady
  * one-pass `loop`) does not load winston, 7 ms of its start (BENCHMARKS.md, "One pass").
  */
-function createWinston(file: LogFile | null, opts: LoggerOptions): Winston.Logger {
+function createWinston(file: LogFile, opts: LoggerOptions): Winston.Logger {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const winston = require('winston') as typeof Winston;
   const TransportStream = require('winston-transport') as typeof TransportStreamClass;
@@ -103,11 +103,7 @@ function createWinston(file: LogFile | null, opts: LoggerOptions): Winston.Logge
     }
 
     override log(info: { [key: symbol]: unknown }, done: () => void): void {
-      try {
-        this.logFile.append(`${String(info[Symbol.for('message')])}\n`);
-      } catch (e) {
-        writeErr(`reroute: cannot write the log (${(e as Error).message}): ${String(info[Symbol.for('message')])}\n`);
-      }
+      this.logFile.append(`${String(info[Symbol.for('message')])}\n`);
       done();
     }
 
@@ -117,7 +113,7 @@ function createWinston(file: LogFile | null, opts: LoggerOptions): Winston.Logge
   }
 
   const stderr = () => new winston.transports.Stream({ stream: guardedStderr() });
-  const transports: Winston.transport[] = [file ? new LogFileTransport(file) : stderr()];
+  const transports: Winston.transport[] = [new LogFileTransport(file)];
   if (opts.echo) transports.push(stderr());
   const format = winston.format.printf((info) => {
     const { level, message, ctx } = info as unknown as { level: string; message: string; ctx?: Record<string, unknown> };
@@ -131,12 +127,20 @@ function createWinston(file: LogFile | null, opts: LoggerOptions): Winston.Logge
  * never stops a pass: its lines go to stderr, after one line saying why.
  */
 export function openLog(opts: LoggerOptions): FileLog {
-  let file: LogFile | null = null;
-  try {
-    file = new LogFile(opts);
-  } catch (e) {
-    writeErr(`reroute: cannot open log file ${opts.file} (${(e as Error).message}): logging to stderr; check paths.log and its directory\n`);
-  }
+  // A log that cannot be written (a full or read-only disk, a file where the directory should be, a disk that hangs)
+  // never stops a pass: its lines go to stderr, after a line saying why (again when the reason changes).
+  let said = '';
+  const file = new LogFile({
+    ...opts,
+    onError: (e, text) => {
+      const code = (e as { errno?: string; code?: string }).errno ?? (e as { code?: string }).code ?? e.message;
+      const why = `reroute: cannot write log file ${opts.file} (${code}): its lines go to stderr; check paths.log and its disk\n`;
+      if (why !== said) writeErr(why);
+      said = why;
+      writeErr(text);
+    },
+    lostLine: (n) => `${formatLine('warn', `${n} log lines were dropped while ${opts.file} could not be written`)}\n`,
+  });
   let logger: Winston.Logger | null = null;
   const lastSaid = new Map<string, number>();
   const at =
@@ -163,15 +167,16 @@ export function openLog(opts: LoggerOptions): FileLog {
     flush: () =>
       new Promise<void>((resolve) => {
         if (logger === null) {
-          file?.close();
+          file.close();
           resolve();
           return;
         }
-        // winston hands lines to its transports asynchronously: wait until every transport has written its last
+        // winston hands lines to its transports asynchronously: wait until every transport has had its last, and the
+        // file has written them (the caller bounds the wait: a log that hangs must not keep a process from ending)
         const transports = logger.transports;
         let open = transports.length;
         const done = () => {
-          if (--open === 0) resolve();
+          if (--open === 0) void file.flush().then(() => resolve());
         };
         for (const t of transports) t.once('finish', done);
         logger.end();

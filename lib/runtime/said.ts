@@ -1,8 +1,10 @@
 // "Say it at most once an hour": for lines that would otherwise repeat every pass (a bad config, a newer agent's state
-// file). Remembered in a small file per message on a RAM-backed directory, timed on the monotonic clock, so neither a
-// clock step nor a restart of the process shortens the hour. Forgotten at a reboot, which is a new start anyway.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// file). Remembered in a small file per message on a RAM-backed directory (`said-<hash>`: {"boot", "mono"}), timed
+// on the monotonic clock, so neither a clock step nor a restart of the process shortens the hour. Forgotten at a
+// reboot, which is a new start anyway. Its reads and writes are bounded (runtime/files.ts); where they fail, the line
+// is said every time rather than never.
 import { join } from 'node:path';
+import { readText, writeFileBounded } from './files';
 import { bootId, monotonicMs } from './host';
 
 /** FNV-1a, 32 bits, as hex: a file name per message (not node:crypto: its OpenSSL costs every process megabytes). */
@@ -12,21 +14,23 @@ function fnv1a(text: string): string {
   return h.toString(16).padStart(8, '0');
 }
 
+/** The said-file's content -> when it was said; null when it is not what this version writes. */
+export function parseSaid(text: string | null): { boot: string | null; mono: number } | null {
+  try {
+    const v = JSON.parse(text ?? '') as { boot?: unknown; mono?: unknown };
+    const boot = typeof v.boot === 'string' || v.boot === null ? v.boot : undefined;
+    return boot !== undefined && typeof v.mono === 'number' && Number.isFinite(v.mono) ? { boot, mono: v.mono } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** True when `message` was said less than `periodMs` ago in this boot; else remembers it as said now and is false. */
-export function saidWithin(dir: string, message: string, periodMs: number): boolean {
+export async function saidWithin(dir: string, message: string, periodMs: number): Promise<boolean> {
   const mark = join(dir, `said-${fnv1a(message)}`);
   const now = { boot: bootId(), mono: monotonicMs() };
-  try {
-    const last = JSON.parse(readFileSync(mark, 'utf8')) as { boot: string | null; mono: number };
-    if (last.boot === now.boot && now.mono >= last.mono && now.mono - last.mono < periodMs) return true;
-  } catch {
-    // never said
-  }
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(mark, JSON.stringify(now));
-  } catch {
-    // no memory here: said every time rather than never
-  }
+  const last = parseSaid(await readText(mark).catch(() => null));
+  if (last && last.boot === now.boot && now.mono >= last.mono && now.mono - last.mono < periodMs) return true;
+  await writeFileBounded(mark, JSON.stringify(now), { mode: 0o600, dirMode: 0o700 }).catch(() => undefined);
   return false;
 }

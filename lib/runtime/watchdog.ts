@@ -9,12 +9,20 @@
 // After the pass's number the file names the process groups of the commands the pass has running (lib/runtime/exec.ts
 // starts each in its own group), and the shell kills them with the agent: a command hung beside a blocked agent would
 // otherwise outlive it, an orphan, and one more at every kill.
+//
+// The file is written in place at a fixed size (never truncated, never replaced), off the main thread and bounded
+// (runtime/files.ts): once it has its page on the RAM disk, a full RAM disk does not stop it, and a file that cannot
+// be written is said once and costs only the watchdog (the pass's own deadline remains), never a pass.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { constants, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { liveChildGroups, watchChildGroups } from './child-groups';
+import { bounded, makeDir, WRITE_MS } from './files';
+import type { Log } from './log';
 
 const POLL_SEC = 2;
+/** The file's fixed size: the pass's number and the process groups, padded with spaces (which `read` drops). */
+const RECORD_BYTES = 256;
 
 const SCRIPT = `
 p=$1 f=$2 k=$3 log=$4 last= same=0
@@ -39,10 +47,14 @@ export interface Watchdog {
   stop(): void;
 }
 
+/** The file's content: `line` padded to RECORD_BYTES, ending in a newline. */
+export function watchdogRecord(line: string): Buffer {
+  const text = line.length < RECORD_BYTES ? line : line.slice(0, line.lastIndexOf(' ', RECORD_BYTES - 2));
+  return Buffer.from(text.padEnd(RECORD_BYTES - 1) + '\n');
+}
+
 /** Start the watchdog for this process; `file` is its RAM-disk file, `logFile` gets one line before a kill. */
-export function startWatchdog(file: string, logFile: string, maxPassMs: number): Watchdog {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, '');
+export function startWatchdog(file: string, logFile: string, maxPassMs: number, log: Log): Watchdog {
   const polls = Math.ceil(maxPassMs / 1000 / POLL_SEC) + 1;
   let child: ChildProcess | null = spawn('/bin/sh', ['-c', SCRIPT, 'watchdog', String(process.pid), file, String(polls), logFile], {
     stdio: 'ignore',
@@ -51,24 +63,54 @@ export function startWatchdog(file: string, logFile: string, maxPassMs: number):
   child.on('error', () => undefined); // no /bin/sh: the event-loop deadline is left
   let pass = 0;
   let running = false;
-  const write = (groups: readonly number[]) => writeFileSync(file, [pass, ...groups].join(' ') + '\n');
+  // one write at a time, the latest line wins
+  let wanted = '';
+  let writing = false;
+  let said = false;
+  const opened = makeDir(dirname(file), 0o700).then(() =>
+    bounded('open', file, WRITE_MS, () => fsp.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)),
+  );
+  opened.catch(() => undefined);
+  const flush = async (): Promise<void> => {
+    if (writing) return;
+    writing = true;
+    try {
+      for (let line = wanted; ; line = wanted) {
+        const fh = await opened;
+        const buf = watchdogRecord(line);
+        await bounded('write', file, WRITE_MS, () => fh.write(buf, 0, buf.length, 0));
+        if (line === wanted) break;
+      }
+    } catch (e) {
+      if (!said) log.warn(`watchdog: cannot write ${file} (${(e as Error).message}): it cannot see passes now; each pass's own deadline remains`);
+      said = true;
+    } finally {
+      writing = false;
+    }
+  };
+  const write = (line: string) => {
+    wanted = line;
+    void flush();
+  };
+  write('');
   watchChildGroups((groups) => {
-    if (running) write(groups);
+    if (running) write([pass, ...groups].join(' '));
   });
   return {
     passStarts() {
       pass++;
       running = true;
-      write(liveChildGroups());
+      write([pass, ...liveChildGroups()].join(' '));
     },
     passEnds() {
       running = false;
-      writeFileSync(file, '');
+      write('');
     },
     stop() {
       watchChildGroups(null);
       child?.kill();
       child = null;
+      void opened.then((fh) => fh.close()).catch(() => undefined);
     },
   };
 }

@@ -3,7 +3,7 @@
 // production defaults. The other e2e tests start runners by hand; this one lets cron start them and checks the
 // hand-over from one minute's process to the next as deployed: a pass every second on both sides of a minute boundary,
 // one process at a time. It takes up to two and a half minutes (it waits for cron's minutes).
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeNetns } from '../support/netns';
 import { sleep, useClusterHarness, waitFor } from '../support/cluster-e2e';
@@ -26,7 +26,8 @@ describeNetns('e2e: the agent as installed, across minutes', () => {
       try {
         const at = (JSON.parse(readFileSync(agent!.record, 'utf8')) as { lastPass?: { at?: number } }).lastPass?.at;
         if (typeof at === 'number') starts.add(at);
-        runners.add((JSON.parse(readFileSync(runnerLock, 'utf8')) as { pid: number }).pid);
+        const owner = /^pid=(\d+) /.exec(readlinkSync(runnerLock)); // a lock is a symlink to its owner record
+        if (owner) runners.add(Number(owner[1]));
       } catch {
         // between a rename and the next read, or before the first pass
       }

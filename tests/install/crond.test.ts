@@ -83,15 +83,18 @@ describe('cron cadence with a real busybox crond', () => {
     const entry = join(agentDir, 'fake-agent.js');
     const config = join(agentDir, 'config.json');
     const runs = join(agentDir, 'runs.log');
-    // Stand-in for the agent: records when cron started it and with which arguments, holds the runner lock (its pid
-    // first, as lib/runtime/lock.ts writes it) and dies after 25 s without a word, as a crashed runner would.
+    // Stand-in for the agent: records when cron started it and with which arguments, holds the runner lock (a symlink
+    // to its owner record, as lib/runtime/lock.ts makes it) and dies after 25 s without a word, as a crashed runner would.
     writeFileSync(
       entry,
       "const fs = require('fs'), path = require('path');\n" +
         "const cfg = process.argv[process.argv.indexOf('--config') + 1];\n" +
         "fs.appendFileSync(path.join(path.dirname(cfg), 'runs.log'), Date.now() + ' ' + process.argv.slice(2).join(' ') + '\\n');\n" +
         "fs.mkdirSync(path.join(path.dirname(cfg), 'run'), { recursive: true });\n" +
-        "fs.writeFileSync(path.join(path.dirname(cfg), 'run', 'runner.lock'), JSON.stringify({ pid: process.pid, start: null }));\n" +
+        "const st = fs.readFileSync('/proc/self/stat', 'utf8'), start = st.slice(st.lastIndexOf(')') + 2).split(' ')[19];\n" +
+        "const lock = path.join(path.dirname(cfg), 'run', 'runner.lock');\n" +
+        "fs.rmSync(lock, { force: true });\n" +
+        "fs.symlinkSync('pid=' + process.pid + ' start=' + start + ' boot=- nonce=n deadline=1', lock);\n" +
         'setTimeout(() => process.exit(0), 25000);\n',
     );
     writeFileSync(config, JSON.stringify({ paths: { record: join(agentDir, 'run', 'record.json') } }), { mode: 0o600 });

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { processStartTime } from '../../lib/runtime/host';
+import { formatOwner, type LockOwner } from '../../lib/runtime/lock';
 import {
   BLOCK_BEGIN,
   BLOCK_END,
@@ -49,7 +51,9 @@ exit 0
 
 const LOCK = '/var/run/reroute/runner.lock';
 const RUN = (every: number) => CMD.replace(' loop ', ` loop --every ${every} `);
-const GUARD = `p=$(sed -n 's/^{"pid":\\([0-9]*\\),.*/\\1/p' ${LOCK} 2>/dev/null); [ -n "$p" ] && kill -0 "$p" 2>/dev/null ||`;
+const GUARD =
+  `set -- $(readlink ${LOCK} 2>/dev/null | sed -n 's/^pid=\\([0-9]*\\) start=\\([0-9-]*\\) .*/\\1 \\2/p'); ` +
+  `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || case "$(cut -d' ' -f3,22 /proc/$1/stat)" in [ZX]*) false;; *" $2") true;; *) false;; esac; } ||`;
 
 describe('cadenceFor', () => {
   test('under a minute: the long-lived mode, one process a minute, a guard line every 10 s', () => {
@@ -98,7 +102,7 @@ describe('cronLines', () => {
     expect(() => cronLines(10, CMD, { runnerLock: '/var/run/re route/runner.lock' })).toThrow(/must be an absolute path of plain characters/);
   });
 
-  test('the guard, as /bin/sh runs it: no runner (no lock, a dead pid) starts one; a live runner does not', () => {
+  test('the guard, as /bin/sh runs it: no runner (no lock, a dead pid, a forged or stale lock) starts one; a live runner does not', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reroute-guard-'));
     try {
       const lock = join(dir, 'runner.lock');
@@ -110,11 +114,24 @@ describe('cronLines', () => {
         execFileSync('/bin/sh', ['-c', command]);
         return existsSync(started);
       };
+      const put = (owner: Partial<LockOwner>) => {
+        rmSync(lock, { force: true });
+        symlinkSync(formatOwner({ pid: process.pid, start: processStartTime(process.pid), boot: null, nonce: 'n', deadline: 1, ...owner }), lock);
+      };
       expect(run()).toBe(true); // no lock file
-      writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 7, start: null }));
+      put({ pid: 2 ** 22 + 7 });
       expect(run()).toBe(true); // its pid is gone
-      writeFileSync(lock, JSON.stringify({ pid: process.pid, start: null }));
-      expect(run()).toBe(false); // a live runner
+      // issue 26 case 6: a forged lock naming pid 1 (alive) without a start time, and a pid now naming another process
+      put({ pid: 1, start: null });
+      expect(run()).toBe(true);
+      put({ start: '1' });
+      expect(run()).toBe(true);
+      writeFileSync(join(dir, 'old'), JSON.stringify({ pid: process.pid, start: null }));
+      rmSync(lock, { force: true });
+      symlinkSync(join(dir, 'old'), lock); // not an owner record: a lock of another version, or damage
+      expect(run()).toBe(true);
+      put({});
+      expect(run()).toBe(false); // a live runner, the one that took the lock
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const [lockPath, holdMs, deadlineMs] = process.argv.slice(2);
   let lock;
   try {
-    lock = acquireLock(lockPath!, { holdMs: Number(deadlineMs ?? 60_000), graceMs: 0, log: silentLog });
+    lock = await acquireLock(lockPath!, { holdMs: Number(deadlineMs ?? 60_000), graceMs: 0, log: silentLog });
   } catch (e) {
     process.stdout.write(`${(e as RerouteError).code ?? (e as Error).message}\n`);
     process.exit(3);
@@ -18,13 +18,13 @@ async function main(): Promise<void> {
   while (Date.now() < until) {
     await new Promise((r) => setTimeout(r, 50));
     try {
-      lock.assertHeld();
+      await lock.assertHeld();
     } catch (e) {
       process.stdout.write(`${(e as RerouteError).code}\n`);
       process.exit(4);
     }
   }
-  lock.release();
+  await lock.release();
   process.stdout.write('released\n');
 }
 void main();

@@ -53,7 +53,7 @@ describe('openLog', () => {
     expect(readlinkSync(link)).toBe(join(dir, 'elsewhere.log'));
   });
 
-  it('a log that cannot be opened sends its lines to stderr, says why once, and never throws', async () => {
+  it('a log that cannot be written sends its lines to stderr, says why once, and never throws', async () => {
     writeFileSync(join(dir, 'not-a-dir'), '');
     const file = join(dir, 'not-a-dir', 'scvm_failure.log');
     const written: string[] = [];
@@ -70,7 +70,7 @@ describe('openLog', () => {
     } finally {
       spy.mockRestore();
     }
-    expect(written[0]).toMatch(new RegExp(`^reroute: cannot open log file ${file} \\(E[A-Z]+: .+\\): logging to stderr; check paths.log and its directory\\n$`));
+    expect(written[0]).toMatch(new RegExp(`^reroute: cannot write log file ${file} \\(E[A-Z]+\\): its lines go to stderr; check paths.log and its disk\\n$`));
     expect(written.slice(1).map((l) => l.replace(stamp, ''))).toEqual(['WARN route kept\n', 'INFO then this\n']);
   });
 

@@ -3,10 +3,11 @@
 // read from a hung file system would. Prints "hung <pid of the command>" once it blocks. With argv[5] = "ends", the
 // pass ends normally instead and the process exits 0 a while later.
 import { killAllChildren, run } from '../../lib/runtime/exec';
+import { silentLog } from '../../lib/runtime/log';
 import { startWatchdog } from '../../lib/runtime/watchdog';
 
 const [file, logFile, maxPassMs, mode] = process.argv.slice(2) as [string, string, string, string | undefined];
-const watchdog = startWatchdog(file, logFile, Number(maxPassMs));
+const watchdog = startWatchdog(file, logFile, Number(maxPassMs), silentLog);
 watchdog.passStarts();
 const command = run(['sleep', '300'], { timeoutMs: 600_000 });
 command.catch(() => undefined);

@@ -31,19 +31,19 @@ function busyState(): State {
 const load = (p: StatePaths, moveAsideCorrupt = true) => loadState(p, recordingLog(), { moveAsideCorrupt });
 
 describe('what goes where', () => {
-  it('a missing state file is a first run; nothing is logged', () => {
+  it('a missing state file is a first run; nothing is logged', async () => {
     const log = recordingLog();
-    const r = loadState(paths(), log, { moveAsideCorrupt: true });
+    const r = await loadState(paths(), log, { moveAsideCorrupt: true });
     expect(r).toMatchObject({ firstRun: true, recordFound: false, readOnly: null, clock: null, lastingAtLoad: null });
     expect(r.state).toEqual(initialState());
     expect(log.entries).toEqual([]);
   });
 
-  it('round-trips through both files; the state file (0600) holds no journal, the record file no token', () => {
+  it('round-trips through both files; the state file (0600) holds no journal, the record file no token', async () => {
     const p = paths();
     const s = busyState();
-    saveLasting(p.state, s, ANCHOR, null);
-    saveRecord(p.record, s);
+    await saveLasting(p.state, s, ANCHOR, null);
+    await saveRecord(p.record, s);
     expect(statSync(p.state).mode & 0o777).toBe(0o600);
     expect(statSync(p.record).mode & 0o777).toBe(0o600);
     const stateFile = JSON.parse(readFileSync(p.state, 'utf8'));
@@ -53,33 +53,33 @@ describe('what goes where', () => {
     const recordFile = JSON.parse(readFileSync(p.record, 'utf8'));
     expect(recordFile.engine.journal).toHaveLength(1);
     expect(JSON.stringify(recordFile)).not.toContain('tok-1');
-    const r = load(p);
+    const r = await load(p);
     expect(r).toMatchObject({ firstRun: false, recordFound: true, readOnly: null, clock: ANCHOR });
     expect(r.state).toEqual(s);
     expect(readdirSync(join(p.dir, 'scratch'))).toEqual(['state.json']);
   });
 
-  it('the state file is written only when what it holds changed (a steady pass writes none)', () => {
+  it('the state file is written only when what it holds changed (a steady pass writes none)', async () => {
     const p = paths();
     const s = busyState();
-    const onDisk = saveLasting(p.state, s, ANCHOR, null);
+    const onDisk = (await saveLasting(p.state, s, ANCHOR, null)).lasting;
     const before = statSync(p.state);
     // only the record changed: another journal entry, a later list
     const steady = { ...s, engine: { ...s.engine, record: { ...s.engine.record, listAt: 12345 } } };
-    expect(saveLasting(p.state, steady, { ...ANCHOR, mono: 9999 }, onDisk)).toBe(onDisk);
+    expect(await saveLasting(p.state, steady, { ...ANCHOR, mono: 9999 }, onDisk)).toEqual({ lasting: onDisk, text: null });
     expect(statSync(p.state).ino).toBe(before.ino);
     expect(statSync(p.state).mtimeMs).toBe(before.mtimeMs);
     // the pin changed: written, with the new anchor
     const pinned = { ...steady, pin: null };
-    expect(saveLasting(p.state, pinned, { ...ANCHOR, mono: 9999 }, onDisk)).toBe(lastingText(pinned));
+    expect((await saveLasting(p.state, pinned, { ...ANCHOR, mono: 9999 }, onDisk)).lasting).toBe(lastingText(pinned));
     expect(JSON.parse(readFileSync(p.state, 'utf8'))).toMatchObject({ pin: null, clock: { mono: 9999 } });
   });
 
-  it('after a reboot (no record file) the lasting part is all there, with a fresh record', () => {
+  it('after a reboot (no record file) the lasting part is all there, with a fresh record', async () => {
     const p = paths();
     const s = busyState();
-    saveLasting(p.state, s, ANCHOR, null);
-    const r = load(p);
+    await saveLasting(p.state, s, ANCHOR, null);
+    const r = await load(p);
     expect(r.recordFound).toBe(false);
     expect(r.state.pin).toEqual(s.pin);
     expect(r.state.engine.target).toBe(R16);
@@ -90,64 +90,64 @@ describe('what goes where', () => {
 });
 
 describe('bad and foreign files', () => {
-  it('a corrupt state file is moved aside (kept), logged, and the pass starts over', () => {
+  it('a corrupt state file is moved aside (kept), logged, and the pass starts over', async () => {
     const p = paths();
-    saveLasting(p.state, busyState(), ANCHOR, null);
+    await saveLasting(p.state, busyState(), ANCHOR, null);
     writeFileSync(p.state, '{"version":2, "pin": tru');
     const log = recordingLog();
-    const r = loadState(p, log, { moveAsideCorrupt: true, now: new Date('2026-11-28T10:00:00Z') });
+    const r = await loadState(p, log, { moveAsideCorrupt: true, now: new Date('2026-11-28T10:00:00Z') });
     expect(r.firstRun).toBe(true);
     expect(readdirSync(join(p.dir, 'scratch'))).toEqual(['state.json.corrupt-2026-11-28T10-00-00-000Z']);
     expect(log.messages('error')).toEqual([expect.stringMatching(/is not valid JSON; kept as .*corrupt-2026-11-28T10-00-00-000Z/)]);
   });
 
-  it('status reads a corrupt file without moving or writing anything', () => {
+  it('status reads a corrupt file without moving or writing anything', async () => {
     const p = paths();
-    saveLasting(p.state, busyState(), ANCHOR, null);
+    await saveLasting(p.state, busyState(), ANCHOR, null);
     writeFileSync(p.state, 'garbage');
-    const r = load(p, false);
+    const r = await load(p, false);
     expect(r.firstRun).toBe(true);
     expect(readFileSync(p.state, 'utf8')).toBe('garbage');
     expect(readdirSync(join(p.dir, 'scratch'))).toEqual(['state.json']);
   });
 
-  it('one bad part starts fresh on its own; the pin and the rest are kept', () => {
+  it('one bad part starts fresh on its own; the pin and the rest are kept', async () => {
     const p = paths();
-    saveLasting(p.state, busyState(), ANCHOR, null);
+    await saveLasting(p.state, busyState(), ANCHOR, null);
     const raw = JSON.parse(readFileSync(p.state, 'utf8'));
     writeFileSync(p.state, JSON.stringify({ ...raw, engine: { v: 2, target: 42 } }));
     const log = recordingLog();
-    const r = loadState(p, log, { moveAsideCorrupt: true });
+    const r = await loadState(p, log, { moveAsideCorrupt: true });
     expect(r.state.pin).toEqual(busyState().pin);
     expect(r.state.engine.target).toBeNull();
     expect(log.messages('warn')).toEqual([expect.stringMatching(/the "engine" part was not understood and starts fresh; the rest is kept/)]);
   });
 
-  it('a newer agent\'s state file is read as far as it is understood, and marked read-only (never moved aside)', () => {
+  it('a newer agent\'s state file is read as far as it is understood, and marked read-only (never moved aside)', async () => {
     const p = paths();
-    saveLasting(p.state, busyState(), ANCHOR, null);
+    await saveLasting(p.state, busyState(), ANCHOR, null);
     const raw = JSON.parse(readFileSync(p.state, 'utf8'));
     // a version 3 with keys this version does not know, at the top and inside the engine
     const newer = { ...raw, version: 3, quorum: { x: 1 }, engine: { ...raw.engine, v: 2, futureField: [1, 2] } };
     writeFileSync(p.state, JSON.stringify(newer));
-    const r = load(p);
+    const r = await load(p);
     expect(r.readOnly).toMatch(/written by a newer reroute \(state version 3\)/);
     expect(r.state.pin).toEqual(busyState().pin);
     expect(r.state.engine.target).toBe(R16);
     expect(JSON.parse(readFileSync(p.state, 'utf8'))).toEqual(newer);
   });
 
-  it('an engine key this version does not know is dropped, not a reason to reset the engine', () => {
+  it('an engine key this version does not know is dropped, not a reason to reset the engine', async () => {
     const p = paths();
-    saveLasting(p.state, busyState(), ANCHOR, null);
+    await saveLasting(p.state, busyState(), ANCHOR, null);
     const raw = JSON.parse(readFileSync(p.state, 'utf8'));
     writeFileSync(p.state, JSON.stringify({ ...raw, engine: { ...raw.engine, somethingNew: true } }));
-    const r = load(p);
+    const r = await load(p);
     expect(r.state.engine.target).toBe(R16);
     expect(r.readOnly).toBeNull();
   });
 
-  it('a version 1 file (one file, before the split) is taken over: pin, target, token; a pending refresh stays owed', () => {
+  it('a version 1 file (one file, before the split) is taken over: pin, target, token; a pending refresh stays owed', async () => {
     const p = paths();
     const v1 = {
       version: 1,
@@ -169,7 +169,7 @@ describe('bad and foreign files', () => {
     };
     spawnSync('mkdir', ['-p', join(p.dir, 'scratch')]);
     writeFileSync(p.state, JSON.stringify(v1));
-    const r = load(p);
+    const r = await load(p);
     expect(r.readOnly).toBeNull();
     expect(r.state.pin).toEqual(v1.pin);
     expect(r.state.engine).toMatchObject({ v: 2, target: R16, refreshed: null, sessions: { everSeen: true } });
@@ -177,12 +177,12 @@ describe('bad and foreign files', () => {
     expect(r.state.engine.sessions.known).toEqual([{ dataIp: LOCAL, manageIp: null, zone: null, sessionId: 's', alive: false }]);
   });
 
-  it('a corrupt record file is just a fresh record (it is only a record)', () => {
+  it('a corrupt record file is just a fresh record (it is only a record)', async () => {
     const p = paths();
-    saveLasting(p.state, busyState(), ANCHOR, null);
-    saveRecord(p.record, busyState());
+    await saveLasting(p.state, busyState(), ANCHOR, null);
+    await saveRecord(p.record, busyState());
     writeFileSync(p.record, 'garbage');
-    const r = load(p);
+    const r = await load(p);
     expect(r.recordFound).toBe(true);
     expect(r.state.engine.record.journal).toEqual([]);
     expect(r.state.engine.target).toBe(R16);
@@ -190,19 +190,83 @@ describe('bad and foreign files', () => {
 });
 
 describe('temp files left by killed writes', () => {
-  it('removes those of dead processes only', () => {
+  it('removes those of dead processes only', async () => {
     const p = paths();
-    saveLasting(p.state, busyState(), ANCHOR, null);
+    await saveLasting(p.state, busyState(), ANCHOR, null);
     const dead = spawnSync('true').pid!;
     const scratch = join(p.dir, 'scratch');
     writeFileSync(join(scratch, `.state.json.${dead}.tmp`), 'x');
     writeFileSync(join(scratch, `.state.json.${process.pid}.tmp`), 'x');
     writeFileSync(join(scratch, '.state.json.notapid.tmp'), 'x');
     const log = recordingLog();
-    removeStaleTemps(p.state, log);
+    await removeStaleTemps(p.state, log);
     expect(existsSync(join(scratch, `.state.json.${dead}.tmp`))).toBe(false);
     expect(existsSync(join(scratch, `.state.json.${process.pid}.tmp`))).toBe(true);
     expect(existsSync(join(scratch, '.state.json.notapid.tmp'))).toBe(true);
     expect(log.messages('info')).toEqual([expect.stringMatching(new RegExp(`left by a pass \\(pid ${dead}\\)`))]);
+  });
+});
+
+describe('issue 26: a long-lived process carries its state in memory; the files are aids', () => {
+  const memoryOf = (s: State, stateText: string | null, recordText: string | null) => ({
+    state: s,
+    anchor: ANCHOR,
+    onDisk: stateText === null ? null : lastingText(s),
+    stateTexts: stateText === null ? [] : [stateText],
+    recordTexts: recordText === null ? [] : [recordText],
+    stateReadOnly: null,
+    recordReadOnly: null,
+  });
+
+  it('a file holding what this process last read or wrote is its own: memory (newer, its save failed) wins', async () => {
+    const p = paths();
+    const old = busyState();
+    const { text } = await saveLasting(p.state, old, ANCHOR, null);
+    const recordText = await saveRecord(p.record, old);
+    // the process went on: a relapse counted, a heartbeat sent, but neither file could be written
+    const ahead = { ...old, heartbeat: { at: 42, to: R16, ok: true }, engine: { ...old.engine, damping: { ...old.engine.damping, relapses: [1, 2] } } };
+    const r = await loadState(p, recordingLog(), { moveAsideCorrupt: true, memory: memoryOf(ahead, text, recordText) });
+    expect(r.state).toEqual(ahead);
+    expect(r.writeState).toBe(true);
+  });
+
+  it('a state file another process wrote (an operator\'s pin, under the lock) wins for its lasting part; memory keeps the record', async () => {
+    const p = paths();
+    const mine = busyState();
+    const { text } = await saveLasting(p.state, mine, ANCHOR, null);
+    const theirs = { ...mine, pin: { target: LOCAL, until: null, setAt: 77 } };
+    await saveLasting(p.state, theirs, ANCHOR, null);
+    const ahead = { ...mine, heartbeat: { at: 42, to: R16, ok: true } };
+    const r = await loadState(p, recordingLog(), { moveAsideCorrupt: true, memory: memoryOf(ahead, text, null) });
+    expect(r.state.pin).toEqual(theirs.pin);
+    expect(r.state.heartbeat).toEqual(ahead.heartbeat);
+  });
+
+  it('a state file that is no file (a directory, a FIFO) is moved aside like a corrupt one, and memory carries on', async () => {
+    const p = paths();
+    const s = busyState();
+    await saveLasting(p.state, s, ANCHOR, null);
+    const log = recordingLog();
+    spawnSync('rm', ['-f', p.state]);
+    spawnSync('mkdir', [p.state]);
+    const r = await loadState(p, log, { moveAsideCorrupt: true, memory: memoryOf(s, null, null) });
+    expect(r.state.pin).toEqual(s.pin);
+    expect(log.messages('error')).toEqual([expect.stringMatching(/not a file of the agent.*kept as/)]);
+  });
+
+  it('a newer agent\'s state file is not written, but the record still is (its counts reach their thresholds)', async () => {
+    const p = paths();
+    await saveLasting(p.state, busyState(), ANCHOR, null);
+    const raw = JSON.parse(readFileSync(p.state, 'utf8'));
+    writeFileSync(p.state, JSON.stringify({ ...raw, version: 99 }));
+    const r = await load(p);
+    expect(r).toMatchObject({ writeState: false, writeRecord: true });
+    expect(r.readOnly).toMatch(/newer reroute \(state version 99\)/);
+    // and on every later pass of the process, whose memory holds that file's text as its own
+    const again = await loadState(p, recordingLog(), {
+      moveAsideCorrupt: true,
+      memory: { ...memoryOf(r.state, r.stateText, null), stateReadOnly: r.stateReadOnly },
+    });
+    expect(again).toMatchObject({ writeState: false, writeRecord: true });
   });
 });

@@ -1,13 +1,15 @@
 // The cron lines `reroute install` writes for the long-lived mode, spelled out for tests that check a crontab: a
 // runner at the top of each minute (two lines, even and odd minutes: busybox crond skips a line whose last run still
 // runs) and, every 10 s, a guard that starts one only when the runner lock names no live
-// process. (lib/install/crontab.ts makes them; tests/install/crontab.test.ts runs a guard through /bin/sh.)
+// process that took it (its start time, where /proc has it). (lib/install/crontab.ts makes them; tests/install/crontab.test.ts runs a guard through /bin/sh.)
 const MARKER = '# reroute-agent';
 
 export function runnerLines(command: string, opts: { user?: string; lock?: string } = {}): string[] {
   const user = opts.user ? `${opts.user} ` : '';
   const lock = opts.lock ?? '/var/run/reroute/runner.lock';
-  const guard = `p=$(sed -n 's/^{"pid":\\([0-9]*\\),.*/\\1/p' ${lock} 2>/dev/null); [ -n "$p" ] && kill -0 "$p" 2>/dev/null ||`;
+  const guard =
+    `set -- $(readlink ${lock} 2>/dev/null | sed -n 's/^pid=\\([0-9]*\\) start=\\([0-9-]*\\) .*/\\1 \\2/p'); ` +
+    `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || case "$(cut -d' ' -f3,22 /proc/$1/stat)" in [ZX]*) false;; *" $2") true;; *) false;; esac; } ||`;
   return [
     `*/2 * * * * ${user}${command} ${MARKER}`,
     `1-59/2 * * * * ${user}${command} ${MARKER}`,

@@ -15,12 +15,25 @@ export interface InstalledOptions {
   every?: number;
   /** config keys beyond production defaults (benchmarks that need them say so) */
   extra?: Record<string, unknown>;
+  /**
+   * the RAM-disk directory (record, locks, hand-over files); default: a directory of the cluster's. A test may mount
+   * something there first (a small tmpfs, a read-only bind mount, a FUSE file system)
+   */
+  run?: string;
+  /** the state file's directory; default: `persistent`/reroute (with the config) */
+  stateDir?: string;
 }
 
 export interface Installed {
   config: string;
   record: string;
   log: string;
+  /** the state file */
+  state: string;
+  /** the RAM-disk directory */
+  run: string;
+  /** the minute's cron line's command, as cron runs it (`sh -c`); see startRunnerNow */
+  command: string;
   crond: ChildProcess;
   /** pids of the agent's processes now (runners, guards, watchdogs): everything naming our config */
   agentPids(): number[];
@@ -32,7 +45,12 @@ export interface Installed {
 }
 
 /** A config of production defaults for the cluster, paths under `persistent` and `run`. */
-export function productionConfig(persistent: string, run: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function productionConfig(
+  persistent: string,
+  run: string,
+  extra: Record<string, unknown> = {},
+  stateDir = join(persistent, 'reroute'),
+): Record<string, unknown> {
   return {
     hypervisorIp: PLAN.host.manageIp,
     nfsHostIp: PLAN.host.nfsCidr.split('/')[0],
@@ -40,7 +58,7 @@ export function productionConfig(persistent: string, run: string, extra: Record<
     scvms: PLAN.scvms.map((s) => ({ dataIp: s.dataIp, manageIp: s.manageIp })),
     api: { port: PLAN.apiPort, username: PLAN.username, password: PLAN.password },
     paths: {
-      state: join(persistent, 'reroute', 'state.json'),
+      state: join(stateDir, 'state.json'),
       record: join(run, 'record.json'),
       lock: join(run, 'reroute.lock'),
       log: join(persistent, 'log', 'scvm_failure.log'),
@@ -53,12 +71,13 @@ export function productionConfig(persistent: string, run: string, extra: Record<
 /** Install the agent for `cluster` and start crond in its host namespace. The first runner starts at the next minute. */
 export function install(cluster: Cluster, opts: InstalledOptions): Installed {
   const dir = join(cluster.dir, 'installed');
-  const run = join(dir, 'run');
+  const run = opts.run ?? join(dir, 'run');
   const root = join(dir, 'root');
   mkdirSync(join(opts.persistent, 'reroute'), { recursive: true });
   mkdirSync(run, { recursive: true });
   const config = join(opts.persistent, 'reroute', 'config.json');
-  const body = productionConfig(opts.persistent, run, opts.extra);
+  const stateDir = opts.stateDir ?? join(opts.persistent, 'reroute');
+  const body = productionConfig(opts.persistent, run, opts.extra, stateDir);
   writeFileSync(config, JSON.stringify(body, null, 2), { mode: 0o600 });
   const node = process.execPath;
   const entry = join(ROOT, 'dist', 'reroute.js');
@@ -77,6 +96,9 @@ export function install(cluster: Cluster, opts: InstalledOptions): Installed {
   );
   if (r.status !== 0) throw new Error(`reroute install failed: ${r.stderr || r.stdout}`);
   const tabs = join(root, 'var/spool/cron/crontabs');
+  const minuteLine = readFileSync(join(tabs, 'root'), 'utf8').split('\n').find((l) => l.startsWith('*/2 '));
+  if (!minuteLine) throw new Error(`no minute line in ${join(tabs, 'root')}`);
+  const command = minuteLine.split(' ').slice(5).join(' ');
   // cron's bare environment; crond in its own process group, so stop() takes it and its jobs
   const crond = spawn(
     'ip',
@@ -105,6 +127,9 @@ export function install(cluster: Cluster, opts: InstalledOptions): Installed {
     config,
     record: join(run, 'record.json'),
     log: join(opts.persistent, 'log', 'scvm_failure.log'),
+    state: join(stateDir, 'state.json'),
+    run,
+    command,
     crond,
     agentPids,
     journal,
@@ -134,4 +159,17 @@ export function cliInHost(cluster: Cluster, installed: Installed, args: string[]
     { encoding: 'utf8', timeout: 60_000 },
   );
   return { status: r.status, stderr: r.stderr };
+}
+
+/**
+ * Start a runner now, as the minute's cron line would (its command, `sh -c`, cron's bare environment, in the host
+ * namespace), instead of waiting for cron's next minute. Detached; stop() ends it with the rest.
+ */
+export function startRunnerNow(cluster: Cluster, installed: Installed): void {
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', cluster.ns('host'), 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'sh', '-c', installed.command],
+    { detached: true, stdio: 'ignore' },
+  );
+  child.unref();
 }

@@ -38,7 +38,7 @@ export async function run(opts: LoopOptions, env: CommandEnv): Promise<number> {
   const everyMs = opts.every === undefined ? null : seconds('--every', opts.every, 0.25, 59);
   const forMs = opts.for === undefined ? undefined : seconds('--for', opts.for, 1, 3600);
   const agent = await openAgent(env.globals);
-  onExitFlush(() => agent.log.flush());
+  onExitFlush(() => agent.log.flush(), agent.log);
   // issue 15 case 7, at most once an hour: beside the passes, not before them (on ESXi it starts two esxcli processes)
   const filesCheck = warnAgentFilesOnNfs(agent.config, agent.configPath, agent.backend.platform, agent.log);
   try {

@@ -58,7 +58,7 @@ export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> 
   const forMs = opts.for !== undefined ? parseDuration(opts.for, '--for') : null;
 
   const agent = await openAgent(env.globals);
-  onExitFlush(() => agent.log.flush());
+  onExitFlush(() => agent.log.flush(), agent.log);
   const { config, log } = agent;
   if (opts.target !== undefined && !opts.force) {
     // Checked before the pass: the probe takes up to probe.timeoutMs, which the pass's lock need not wait for.

@@ -14,7 +14,7 @@ const SHOWN = 10;
 export async function run(opts: { json: boolean }, env: CommandEnv): Promise<number> {
   const path = configPath(env.globals.config);
   const { config } = loadConfig(path);
-  const loaded = loadState(config.paths, silentLog, { moveAsideCorrupt: false });
+  const loaded = await loadState(config.paths, silentLog, { moveAsideCorrupt: false });
   const { state } = loaded;
   const time = continueTime(loaded.clock, readClock(), { recordSurvived: loaded.recordFound });
   const when = (t: number | null | undefined) => (t === null || t === undefined ? 'never' : new Date(time.wallOf(t)).toISOString());

@@ -37,40 +37,6 @@ export interface TargetMemory {
 }
 export type MonitorSnapshot = Record<string, TargetMemory>;
 
-const VERDICTS: readonly Verdict[] = ['up', 'down', 'unknown'];
-const finiteAtLeast0 = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-
-/**
- * What the last process handed over, as far as it can be believed: an entry with a value that is not what this
- * version writes (a hand-edited or damaged file, another version's) is dropped, and that target starts afresh. A
- * round-trip estimate that is not a number would leave the monitor unable to call the target down (no echo would
- * ever be past a wait that is NaN).
- */
-export function parseSnapshot(text: string): MonitorSnapshot {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return {};
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return {};
-  const out: MonitorSnapshot = {};
-  for (const [ip, m] of Object.entries(raw as Record<string, unknown>)) {
-    if (!isIPv4(ip) || typeof m !== 'object' || m === null) continue;
-    const { srtt, rttvar, verdict, heardAt, lostInRow } = m as Record<string, unknown>;
-    if ((srtt === null) !== (rttvar === null)) continue;
-    if (srtt !== null && !(finiteAtLeast0(srtt) && finiteAtLeast0(rttvar))) continue;
-    if (!VERDICTS.includes(verdict as Verdict)) continue;
-    const entry: TargetMemory = { srtt: srtt as number | null, rttvar: rttvar as number | null, verdict: verdict as Verdict };
-    if (finiteAtLeast0(heardAt)) {
-      entry.heardAt = heardAt;
-      if (Number.isInteger(lostInRow) && finiteAtLeast0(lostInRow)) entry.lostInRow = lostInRow;
-    }
-    out[ip] = entry;
-  }
-  return out;
-}
-
 /** Echoes kept per target for the loss and round-trip figures a pass reports. */
 const WINDOW = 20;
 /** Timer granularity added to the wait (RFC 6298's G). */

@@ -48,17 +48,6 @@ export interface BudgetMemory {
   at: number;
 }
 
-/** What the last process handed over, if it is what this version writes; else undefined (a full budget). */
-export function parseBudget(text: string): BudgetMemory | undefined {
-  try {
-    const { tokens, at } = JSON.parse(text) as Record<string, unknown>;
-    if (typeof tokens !== 'number' || typeof at !== 'number' || !Number.isFinite(tokens) || !Number.isFinite(at)) return undefined;
-    return tokens >= 0 && at >= 0 ? { tokens, at } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The retry budget: api.retryTokens tokens, one spent by every extra request. A call that gets an answer gives back
  * what it spent and one more; time gives one back every api.retryRefillSec. Empty: only the first request of a call.

@@ -1,7 +1,7 @@
 // What one minute's runner hands to the next (monitor.json), read back as far as it can be believed: a damaged value
 // must never reach the monitor, where a round-trip estimate that is not a number would keep a dead SCVM "up" for the
 // rest of that process's minute.
-import { parseSnapshot } from '../../../lib/observe/icmp/monitor';
+import { parseSnapshot } from '../../../lib/state/run-files';
 
 const GOOD = { srtt: 0.4, rttvar: 0.2, verdict: 'up', heardAt: 123_456, lostInRow: 0 };
 

@@ -1,5 +1,6 @@
 // The race's memory on its own, with a clock the test moves: hedge delay, retry budget, requests in flight.
-import { LatencyWindow, MAX_IN_FLIGHT, parseBudget, RetryBudget, Slots, type RaceSettings } from '../../../lib/observe/zbs/race-state';
+import { LatencyWindow, MAX_IN_FLIGHT, RetryBudget, Slots, type RaceSettings } from '../../../lib/observe/zbs/race-state';
+import { parseBudget } from '../../../lib/state/run-files';
 
 const settings = (over: Partial<RaceSettings> = {}): RaceSettings => ({
   hedgeFloorMs: 100,
