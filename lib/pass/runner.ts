@@ -12,6 +12,7 @@ import { parseBudget } from '../observe/zbs/race-state';
 import { writeFileAtomic } from '../runtime/files';
 import { monotonicMs, pidAlive } from '../runtime/host';
 import { acquireLock, type PassLock } from '../runtime/lock';
+import { selfCommand } from '../runtime/self-command';
 import { cachedRoutes } from '../routes/cached';
 import { startWatchdog, type Watchdog } from '../runtime/watchdog';
 import type { Agent } from './agent';
@@ -255,7 +256,7 @@ async function onePass(agent: Agent, { monitor, watchdog, link, interrupt }: Run
 /** Start a runner on the new config or binary; it waits for this one to go, then takes over at once. */
 function startSuccessor(log: Agent['log']): void {
   try {
-    const child = spawn(process.argv[0]!, process.argv.slice(1), { detached: true, stdio: 'ignore' });
+    const child = spawn(...selfCommand(), { detached: true, stdio: 'ignore' });
     child.unref();
   } catch (e) {
     log.warn(`runner: could not start a successor (${(e as Error).message}); cron starts one within 10 s`);
