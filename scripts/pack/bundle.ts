@@ -56,7 +56,9 @@ export const LAUNCHER_SETTINGS = ['/scratch/reroute/install.conf', '/etc/reroute
  *
  * The V8 switch: `jitless=1` in the first settings file that exists (LAUNCHER_SETTINGS), or REROUTE_JITLESS=1 in the
  * environment (which wins, =0 included), starts Node with --jitless: no executable memory is ever made, for a host
- * that refuses it (docs/esxi.md, "execInstalledOnly").
+ * that refuses it (docs/esxi.md, "execInstalledOnly"). The executable's code cache was made without it, so V8 rejects
+ * the cache and Node says so on stderr at every start ("Code cache data rejected", a warning of the plain type
+ * Warning): that type is silenced then, or every cron run would print it.
  */
 export function launcherScript(): string {
   return `#!/bin/sh
@@ -83,7 +85,7 @@ if [ -z "$jitless" ]; then
   done
 fi
 case "$jitless" in
-  1 | yes | true) NODE_OPTIONS="--jitless\${NODE_OPTIONS:+ $NODE_OPTIONS}"; export NODE_OPTIONS ;;
+  1 | yes | true) NODE_OPTIONS="--jitless --disable-warning=Warning\${NODE_OPTIONS:+ $NODE_OPTIONS}"; export NODE_OPTIONS ;;
 esac
 exec "$REROUTE_BUNDLE/lib/${LOADER}" --inhibit-cache --preload "$REROUTE_BUNDLE/lib/${SHIM}" --library-path "$REROUTE_BUNDLE/lib" "$REROUTE_BUNDLE/bin/reroute.real" "$@"
 `;
