@@ -5,6 +5,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PLAN, type Cluster } from './cluster';
+import { EsxiHost, HOST_CONFIG, HOST_RUN } from './esxi/host';
+import type { ProfileName } from './esxi/userworld';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -15,6 +17,12 @@ export interface InstalledOptions {
   every?: number;
   /** config keys beyond production defaults (benchmarks that need them say so) */
   extra?: Record<string, unknown>;
+  /**
+   * The bundle as an ESXi host runs it (tests/support/esxi/host.ts): dist/bundle in a userworld root under `profile`
+   * (none: as on Linux), `reroute install` run there through the launcher, which starts busybox crond in the root.
+   * Default: the checkout's dist/reroute.js on this Node, crond started here.
+   */
+  bundle?: { profile?: ProfileName | null; jitless?: boolean };
 }
 
 export interface Installed {
@@ -29,6 +37,8 @@ export interface Installed {
   /** how many passes the journal holds */
   passes(): number;
   stop(): void;
+  /** with `bundle`: the ESXi host the agent runs in */
+  host?: EsxiHost;
 }
 
 /** A config of production defaults for the cluster, paths under `persistent` and `run`. */
@@ -50,8 +60,14 @@ export function productionConfig(persistent: string, run: string, extra: Record<
   };
 }
 
+/** Production defaults at an ESXi host's paths, for the bundle in its root (tests/support/esxi/host.ts). */
+export function esxiHostConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return productionConfig('/scratch', HOST_RUN, { platform: 'esxi', ...extra });
+}
+
 /** Install the agent for `cluster` and start crond in its host namespace. The first runner starts at the next minute. */
 export function install(cluster: Cluster, opts: InstalledOptions): Installed {
+  if (opts.bundle) return installBundle(cluster, opts, opts.bundle);
   const dir = join(cluster.dir, 'installed');
   const run = join(dir, 'run');
   const root = join(dir, 'root');
@@ -126,8 +142,33 @@ export function install(cluster: Cluster, opts: InstalledOptions): Installed {
   };
 }
 
+/** The bundle installed in an ESXi root (InstalledOptions.bundle); `persistent` is bind-mounted as its /scratch. */
+function installBundle(cluster: Cluster, opts: InstalledOptions, bundle: NonNullable<InstalledOptions['bundle']>): Installed {
+  const host = new EsxiHost(cluster, { profile: bundle.profile ?? null, jitless: bundle.jitless, config: esxiHostConfig(opts.extra), scratch: opts.persistent });
+  const every = opts.every === undefined ? [] : ['--every', String(opts.every)];
+  const r = host.runSync(['install', ...every]);
+  const pid = host.crondPid();
+  if (r.status !== 0 || pid === null) {
+    host.cleanup();
+    throw new Error(`reroute install in the ESXi root failed (${r.status}; crond ${pid ?? 'not started'}): ${r.stderr || r.stdout}`);
+  }
+  return {
+    config: host.at(HOST_CONFIG),
+    record: host.record,
+    log: host.log,
+    // busybox crond daemonized itself (reroute install started it): not a child of ours, its pid is what there is
+    crond: { pid } as ChildProcess,
+    agentPids: () => host.pids().filter((p) => p !== pid),
+    journal: () => host.journal(),
+    passes: () => host.passes(),
+    stop: () => host.cleanup(),
+    host,
+  };
+}
+
 /** Run the CLI in the host namespace against the installed config (e.g. `route --target`), with cron's environment. */
 export function cliInHost(cluster: Cluster, installed: Installed, args: string[]): { status: number | null; stderr: string } {
+  if (installed.host) return installed.host.runSync(args);
   const r = spawnSync(
     'ip',
     ['netns', 'exec', cluster.ns('host'), 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', process.execPath, join(ROOT, 'bin', 'reroute'), '--config', installed.config, ...args],
