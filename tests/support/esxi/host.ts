@@ -3,10 +3,9 @@
 // cron's bare environment. `install()` runs `reroute install` as a host's init script does: it writes root's crontab
 // and starts busybox crond inside the root, under the same profile, so cron's runs, the guards and the fakes inherit it.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from '../cluster';
-import { productionConfig } from '../installed';
 import { esxiRoot, profileCalls, userworldArgv, type EsxiRoot, type ProfileName } from './userworld';
 
 /** The launcher as the VIB installs it. */
@@ -21,10 +20,12 @@ export interface EsxiHostOptions {
   profile?: ProfileName | null;
   /** `jitless=1` in /scratch/reroute/install.conf: the launcher starts Node with --jitless */
   jitless?: boolean;
-  /** config keys beyond production defaults */
-  extra?: Record<string, unknown>;
+  /** the agent's config (tests/support/installed.ts, esxiHostConfig: production defaults at a host's paths) */
+  config: Record<string, unknown>;
   /** default: dist/bundle */
   bundle?: string;
+  /** a directory to bind-mount as the host's /scratch (the persistent disk: a benchmark's ext4 image) */
+  scratch?: string;
 }
 
 export interface RunResult {
@@ -42,15 +43,21 @@ const CRON_ENV = ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/', 'LOGNAME=root'
 export class EsxiHost {
   readonly root: EsxiRoot;
   readonly deny: string[];
+  private mounted = false;
 
   constructor(
     private readonly cluster: Cluster,
-    opts: EsxiHostOptions = {},
+    opts: EsxiHostOptions,
   ) {
     this.deny = opts.profile ? profileCalls(opts.profile) : [];
     this.root = esxiRoot({ bundle: opts.bundle });
-    const config = productionConfig('/scratch', HOST_RUN, { platform: 'esxi', ...opts.extra });
-    writeFileSync(this.root.at(HOST_CONFIG), JSON.stringify(config, null, 2), { mode: 0o600, flag: 'w' });
+    if (opts.scratch) {
+      const m = spawnSync('mount', ['--bind', opts.scratch, this.root.at('/scratch')], { encoding: 'utf8' });
+      if (m.status !== 0) throw new Error(`mount --bind ${opts.scratch} as the root's /scratch failed: ${m.stderr}`);
+      this.mounted = true;
+      mkdirSync(this.root.at('/scratch/reroute'), { recursive: true });
+    }
+    writeFileSync(this.root.at(HOST_CONFIG), JSON.stringify(opts.config, null, 2), { mode: 0o600, flag: 'w' });
     if (opts.jitless) writeFileSync(this.root.at('/scratch/reroute/install.conf'), 'jitless=1\n');
   }
 
@@ -89,6 +96,23 @@ export class EsxiHost {
         resolve({ status, signal, stdout, stderr, timedOut, ms: Date.now() - t0 });
       });
     });
+  }
+
+  /** The same, waiting (for scripts that run a command between their own steps). */
+  runSync(args: string[], opts: { timeoutMs?: number; deny?: string[] } = {}): { status: number | null; stdout: string; stderr: string } {
+    const argv = this.argv(args, opts.deny);
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, killSignal: 'SIGKILL' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** crond's pid, from the file `reroute install` restarts it by (null when there is none). */
+  crondPid(): number | null {
+    try {
+      const pid = Number(readFileSync(this.at('/var/run/crond.pid'), 'utf8').trim());
+      return Number.isInteger(pid) && pid > 1 ? pid : null;
+    } catch {
+      return null;
+    }
   }
 
   /** `reroute install` as the VIB's init script runs it: crontab, local.sh, and busybox crond (re)started in the root. */
@@ -171,6 +195,8 @@ export class EsxiHost {
 
   cleanup(): void {
     this.stop();
+    if (this.mounted) spawnSync('umount', [this.root.at('/scratch')]);
+    this.mounted = false;
     this.root.cleanup();
   }
 }
