@@ -158,7 +158,8 @@ function installBundle(cluster: Cluster, opts: InstalledOptions, bundle: NonNull
     log: host.log,
     // busybox crond daemonized itself (reroute install started it): not a child of ours, its pid is what there is
     crond: { pid } as ChildProcess,
-    agentPids: () => host.pids().filter((p) => p !== pid),
+    // as without the bundle: every process naming the config (runners, guards, watchdogs), not the ESXi commands
+    agentPids: () => host.pidsRunning(HOST_CONFIG),
     journal: () => host.journal(),
     passes: () => host.passes(),
     stop: () => host.cleanup(),
