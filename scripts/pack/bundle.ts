@@ -58,7 +58,8 @@ export const LAUNCHER_SETTINGS = ['/scratch/reroute/install.conf', '/etc/reroute
  * environment (which wins, =0 included), starts Node with --jitless: no executable memory is ever made, for a host
  * that refuses it (docs/esxi.md, "execInstalledOnly"). The executable's code cache was made without it, so V8 rejects
  * the cache and Node says so on stderr at every start ("Code cache data rejected", a warning of the plain type
- * Warning): that type is silenced then, or every cron run would print it.
+ * Warning): that type is silenced then, or every cron run would print it. A process started by one that had it (crond,
+ * when a jitless `reroute install` started it) inherits NODE_OPTIONS: it is not added twice.
  */
 export function launcherScript(): string {
   return `#!/bin/sh
@@ -85,7 +86,11 @@ if [ -z "$jitless" ]; then
   done
 fi
 case "$jitless" in
-  1 | yes | true) NODE_OPTIONS="--jitless --disable-warning=Warning\${NODE_OPTIONS:+ $NODE_OPTIONS}"; export NODE_OPTIONS ;;
+  1 | yes | true)
+    case " \${NODE_OPTIONS-} " in
+      *" --jitless "*) ;;
+      *) NODE_OPTIONS="--jitless --disable-warning=Warning\${NODE_OPTIONS:+ $NODE_OPTIONS}"; export NODE_OPTIONS ;;
+    esac ;;
 esac
 exec "$REROUTE_BUNDLE/lib/${LOADER}" --inhibit-cache --preload "$REROUTE_BUNDLE/lib/${SHIM}" --library-path "$REROUTE_BUNDLE/lib" "$REROUTE_BUNDLE/bin/reroute.real" "$@"
 `;

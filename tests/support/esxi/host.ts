@@ -122,6 +122,11 @@ export class EsxiHost {
     return r;
   }
 
+  /** The gateway the fake ESXi table has for the NFS VIP's /32 (what `esxcfg-route -l` would show), or null. */
+  readFakeRoute(vip = '192.168.33.2'): string | null {
+    return this.root.readFakeState().routes.find((r) => r.network === vip && r.netmask === '255.255.255.255')?.gateway ?? null;
+  }
+
   /** A file of the agent (a host path such as /var/run/reroute/record.json), from outside the root. */
   at(path: string): string {
     return this.root.at(path);

