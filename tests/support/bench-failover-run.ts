@@ -10,7 +10,8 @@ import { cliInHost, install, type Installed } from './installed';
 import { netnsUnavailableReason } from './netns';
 import { ensureBundle } from './bundle';
 import { parseProfile, type ProfileName } from './esxi/userworld';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 export function stats(xs: number[]): { min: number; median: number; p90: number; max: number } {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,16 +38,22 @@ export function untilNearMinute(now: number): number {
   return target - now;
 }
 
-/** --bundle [--profile esxi7|strict] [--jitless]: what InstalledOptions.bundle takes, or null without --bundle. */
-export function bundleOption(argv: string[]): { profile: ProfileName | null; jitless: boolean } | null {
+/**
+ * --bundle [--profile esxi7|strict] [--jitless] [--bundle-dir <dir>]: what InstalledOptions.bundle takes, or null
+ * without --bundle. --bundle-dir runs another build of the bundle (an A/B against an older commit's).
+ */
+export function bundleOption(argv: string[]): { profile: ProfileName | null; jitless: boolean; dir?: string } | null {
   const p = argv.indexOf('--profile');
   const profile = p >= 0 ? parseProfile(argv[p + 1]) : null;
   const jitless = argv.includes('--jitless');
+  const d = argv.indexOf('--bundle-dir');
+  const dir = d >= 0 ? argv[d + 1] : undefined;
+  if (d >= 0 && (dir === undefined || !existsSync(join(dir, 'bin', 'reroute')))) throw new Error(`--bundle-dir wants a bundle directory (with bin/reroute), got "${dir ?? ''}"`);
   if (!argv.includes('--bundle')) {
-    if (profile || jitless) throw new Error('--profile and --jitless go with --bundle (the bundle as an ESXi host runs it)');
+    if (profile || jitless || dir) throw new Error('--profile, --jitless and --bundle-dir go with --bundle (the bundle as an ESXi host runs it)');
     return null;
   }
-  return { profile, jitless };
+  return { profile, jitless, ...(dir ? { dir: resolve(dir) } : {}) };
 }
 
 /** Run the benchmark; returns the exit code. */
@@ -65,7 +72,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     return 2;
   }
   ensureBuilt();
-  if (bundle) ensureBundle();
+  if (bundle && !bundle.dir) ensureBundle();
   const cluster = await Cluster.up();
   let agent: Installed | null = null;
   const cleanup = () => {
@@ -113,7 +120,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     [
       '',
       `failover as installed (production defaults, pass every 1 s, one process a minute, busybox crond), ${crashes} crashes${nearMinute ? ' within 1.5 s of a minute boundary (the hand-over)' : ''}:`,
-      `  agent: ${bundle ? `the bundle in an ESXi userworld root (fake ESXi commands), profile ${bundle.profile ?? 'none'}${bundle.jitless ? ', --jitless' : ''}` : 'the checkout (dist/reroute.js on the shipped Node), Linux routes'}`,
+      `  agent: ${bundle ? `the bundle in an ESXi userworld root (fake ESXi commands), profile ${bundle.profile ?? 'none'}${bundle.jitless ? ', --jitless' : ''}${bundle.dir ? `, ${bundle.dir}` : ''}` : 'the checkout (dist/reroute.js on the shipped Node), Linux routes'}`,
       `  crash -> first NFS connection answered by a remote SCVM: min ${s.min.toFixed(2)} s, median ${s.median.toFixed(2)} s, p90 ${s.p90.toFixed(2)} s, max ${s.max.toFixed(2)} s`,
       `  goal: the worst of ${crashes} at most 1.0 s: ${s.max <= 1.0 ? 'met' : 'MISSED'}`,
       '',

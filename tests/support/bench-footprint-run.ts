@@ -72,7 +72,7 @@ export async function benchMain(argv: string[]): Promise<number> {
   // --bundle [--profile esxi7|strict] [--jitless]: dist/bundle as an ESXi host runs it (bench-failover-run.ts)
   const bundle = bundleOption(argv);
   ensureBuilt();
-  if (bundle) ensureBundle();
+  if (bundle && !bundle.dir) ensureBundle();
   const cluster = await Cluster.up();
   const scratch = join(cluster.dir, 'scratch');
   const image = join(cluster.dir, 'scratch.ext4');
@@ -162,7 +162,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       [
         '',
         `footprint as installed (production defaults, a pass every 1 s, one process a minute, busybox crond), ${(seconds / 60).toFixed(1)} min of steady state:`,
-        `  agent: ${bundle ? `the bundle in an ESXi userworld root (fake ESXi commands), profile ${bundle.profile ?? 'none'}${bundle.jitless ? ', --jitless' : ''}` : 'the checkout (dist/reroute.js on the shipped Node), Linux routes'}`,
+        `  agent: ${bundle ? `the bundle in an ESXi userworld root (fake ESXi commands), profile ${bundle.profile ?? 'none'}${bundle.jitless ? ', --jitless' : ''}${bundle.dir ? `, ${bundle.dir}` : ''}` : 'the checkout (dist/reroute.js on the shipped Node), Linux routes'}`,
         `  CPU, all the agent's processes together: ${cpuSec.toFixed(2)} s = ${((100 * cpuSec) / seconds).toFixed(2)} % of one core (goal at most 1 %)`,
         '  of which, by command (sampled each second; clock ticks, so within 0.01 s a process):',
         ...breakdown,

@@ -22,7 +22,7 @@ export interface InstalledOptions {
    * (none: as on Linux), `reroute install` run there through the launcher, which starts busybox crond in the root.
    * Default: the checkout's dist/reroute.js on this Node, crond started here.
    */
-  bundle?: { profile?: ProfileName | null; jitless?: boolean };
+  bundle?: { profile?: ProfileName | null; jitless?: boolean; dir?: string };
 }
 
 export interface Installed {
@@ -144,7 +144,7 @@ export function install(cluster: Cluster, opts: InstalledOptions): Installed {
 
 /** The bundle installed in an ESXi root (InstalledOptions.bundle); `persistent` is bind-mounted as its /scratch. */
 function installBundle(cluster: Cluster, opts: InstalledOptions, bundle: NonNullable<InstalledOptions['bundle']>): Installed {
-  const host = new EsxiHost(cluster, { profile: bundle.profile ?? null, jitless: bundle.jitless, config: esxiHostConfig(opts.extra), scratch: opts.persistent });
+  const host = new EsxiHost(cluster, { profile: bundle.profile ?? null, jitless: bundle.jitless, bundle: bundle.dir, config: esxiHostConfig(opts.extra), scratch: opts.persistent });
   const every = opts.every === undefined ? [] : ['--every', String(opts.every)];
   const r = host.runSync(['install', ...every]);
   const pid = host.crondPid();
