@@ -131,8 +131,11 @@ describeNetns('e2e: the bundle on an ESXi userworld, strict profile', () => {
     const out = await watch!.waitFirst(t0, (w) => w !== null && remotes.includes(w), 10_000);
     const remoteIp = PLAN.scvms.find((s) => s.name === out.who)!.dataIp;
     expect(kernelRoute()).toEqual([remoteIp]);
-    expect(host.readFakeRoute()).toBe(remoteIp);
-    expect(host.journal().filter((j) => j.change && j.switched === 'ok').at(-1)).toMatchObject({ to: remoteIp, reason: 'local-icmp-down' });
+    // the fake saves its table just after the kernel's change, and the pass its record at its end
+    await waitFor('the fake ESXi table on the remote SCVM', () => host.readFakeRoute() === remoteIp, 5000, 50);
+    const lastSwitch = () => host.journal().filter((j) => j.change && j.switched === 'ok').at(-1);
+    await waitFor('the switch in the journal', () => lastSwitch()?.to === remoteIp, 5000, 50);
+    expect(lastSwitch()).toMatchObject({ to: remoteIp, reason: 'local-icmp-down' });
     return (out.at - t0) / 1000;
   };
 
@@ -154,7 +157,7 @@ describeNetns('e2e: the bundle on an ESXi userworld, strict profile', () => {
     const since = Date.now();
     await waitFor('the NFS stand-in answered by the local SCVM', () => watch!.first(since, (w) => w === 'scvm-1'), 10_000);
     expect(kernelRoute()).toEqual([LOCAL]);
-    expect(host.readFakeRoute()).toBe(LOCAL);
+    await waitFor('the fake ESXi table on the local SCVM', () => host.readFakeRoute() === LOCAL, 5000, 50);
   };
 
   /** Revive it, and put the route back by hand. */
