@@ -178,12 +178,21 @@ async function classify(host: EsxiHost, used: Map<string, Set<string>>, o: Opts,
       const { outcome, note } = outcomeOf(base.get(s.name)!, r, s.summary(r, host, before));
       row.withEnosys[s.name] = outcome;
       if (note) row.notes.push(`${s.name}: ${note}`);
-      host.stop(); // what a hung or aborted run left behind
+      if (outcome !== 'same') await settle(host, deny);
     }
     say(`  ${call.padEnd(18)} ${Object.entries(row.withEnosys).map(([k, v]) => `${k} ${v}`).join(', ')}${row.notes.length ? `  (${row.notes.join(' | ')})` : ''}`);
     out.set(call, row);
   }
   return out;
+}
+
+/**
+ * After a run that went wrong: kill what it left running, and let two clean passes heal the agent's files (a killed
+ * pass's lock, a record file it did not write), so the next call's runs start from the same steady host.
+ */
+async function settle(host: EsxiHost, deny: string[]): Promise<void> {
+  host.stop();
+  for (let i = 0; i < 2; i++) await host.run(['loop'], { deny, timeoutMs: 30_000 });
 }
 
 function verdict(c: MatrixCall): string {
