@@ -41,8 +41,17 @@ export function readMatrix(): Matrix {
 export const SHIMMED = ['epoll_pwait', 'getrandom'];
 
 /**
+ * Calls that have no failure: POSIX gives them no error return, so libc hands back whatever the kernel returned, and
+ * "failing" with ENOSYS they return -38 as a pid or an id (process.pid -38: a lock naming pid -38, guards that cannot
+ * tell the runner lives). No kernel that runs Linux programs lacks them; a profile that made them fail would test
+ * nonsense, so `strict` leaves them alone whatever the matrix shows.
+ */
+export const CANNOT_FAIL = ['getpid', 'getppid', 'gettid', 'getuid', 'geteuid', 'getgid', 'getegid', 'umask'];
+
+/**
  * The profiles. esxi7: what ESXi 7.0 is known to lack (epoll_pwait: golang/go#73350). strict: every call the matrix
- * found the bundle can do without (each alone failing left every scenario's outcome the same), plus the shimmed ones.
+ * found the bundle can do without (each alone failing left every scenario's outcome the same) and that can fail at all
+ * (not CANNOT_FAIL), plus the shimmed ones.
  */
 export type ProfileName = 'esxi7' | 'strict';
 export const PROFILE_NAMES: readonly ProfileName[] = ['esxi7', 'strict'];
@@ -50,7 +59,7 @@ export const PROFILE_NAMES: readonly ProfileName[] = ['esxi7', 'strict'];
 export function profileCalls(name: ProfileName, matrix?: Matrix): string[] {
   if (name === 'esxi7') return ['epoll_pwait'];
   const spare = Object.entries((matrix ?? readMatrix()).calls)
-    .filter(([, c]) => Object.values(c.withEnosys).every((o) => o === 'same'))
+    .filter(([n, c]) => !CANNOT_FAIL.includes(n) && Object.values(c.withEnosys).every((o) => o === 'same'))
     .map(([n]) => n);
   return [...new Set([...spare, ...SHIMMED])].sort();
 }
