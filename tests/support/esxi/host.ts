@@ -46,7 +46,7 @@ export class EsxiHost {
   private mounted = false;
 
   constructor(
-    private readonly cluster: Cluster,
+    readonly cluster: Cluster,
     opts: EsxiHostOptions,
   ) {
     this.deny = opts.profile ? profileCalls(opts.profile) : [];
