@@ -3,7 +3,6 @@
 // main.js with Node's compile cache (lib/boot). The raw-socket native addon stays a runtime require.
 import { build } from 'esbuild';
 import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { constants as http2Constants } from 'node:http2';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const common = {
@@ -14,25 +13,6 @@ const common = {
   logLevel: 'warning',
   legalComments: 'none',
 };
-// undici's Agent loads its HTTP/2 client, and with it node:http2, TLS and OpenSSL: about 12 MB of RSS in a process
-// that speaks HTTP/1.1 only (allowH2 stays off). The long-lived runner must stay under 60 MB (BENCHMARKS.md), so
-// inside undici node:http2 is a stub: its constants, read from the real module here at build time, and a connect()
-// that loads the real module if it is ever called.
-const http2Stub = {
-  name: 'http2-stub',
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?http2$/ }, (args) =>
-      /[\\/]node_modules[\\/]undici[\\/]/.test(args.importer) ? { path: 'http2', namespace: 'http2-stub' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'http2-stub' }, () => ({
-      loader: 'js',
-      contents:
-        `module.exports = { constants: ${JSON.stringify(http2Constants)}, ` +
-        `connect: (...args) => require('node:http2').connect(...args) };`,
-    }));
-  },
-};
-
 // raw-socket's JS is bundled (so its compiled code is in the compile cache); its native addon cannot be: it is loaded
 // at run time from dist/node_modules/raw-socket/, the copy shipped below.
 const rawSocketAddon = {
@@ -49,7 +29,7 @@ const rawSocketAddon = {
 // an internal error's stack still says which function failed.
 const passBundle = {
   ...common,
-  plugins: [http2Stub, rawSocketAddon],
+  plugins: [rawSocketAddon],
   minifyWhitespace: true,
   minifySyntax: true,
 };

@@ -10,6 +10,7 @@ import { openZbsLink, type ZbsLink } from '../observe/zbs/link';
 import { statFile, stuckFileOps } from '../runtime/files';
 import { monotonicMs, pidAlive } from '../runtime/host';
 import { acquireLock, type PassLock } from '../runtime/lock';
+import { selfCommand } from '../runtime/self-command';
 import { cachedRoutes } from '../routes/cached';
 import { startWatchdog, type Watchdog } from '../runtime/watchdog';
 import { clearWaiter, loadHandOver, loadWaiter, parseBudget, parseSnapshot, runFiles, saveHandOver, saveWaiter } from '../state/run-files';
@@ -237,7 +238,7 @@ async function onePass(agent: Agent, { monitor, watchdog, link, interrupt, memor
 /** Start a runner on the new config or binary; it waits for this one to go, then takes over at once. */
 function startSuccessor(log: Agent['log']): void {
   try {
-    const child = spawn(process.argv[0]!, process.argv.slice(1), { detached: true, stdio: 'ignore' });
+    const child = spawn(...selfCommand(), { detached: true, stdio: 'ignore' });
     child.unref();
   } catch (e) {
     log.warn(`runner: could not start a successor (${(e as Error).message}); cron starts one within 10 s`);

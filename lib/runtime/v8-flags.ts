@@ -2,14 +2,10 @@
 // Measured with scripts/bench-pass and scripts/bench-probe (BENCHMARKS.md):
 // - the optimising compilers (TurboFan, Maglev) compile hot loops on background threads that a short run never
 //   repays: a 506-target sweep costs 57 ms of CPU with them, 39 ms without;
-// - undici parses HTTP with a WebAssembly module; compiling it with the optimising tier costs a pass about 22 MB of
-//   RSS and the runner its compile on background threads each minute. The baseline compiler (Liftoff) is plenty for
-//   a few small answers. Set at run time, `--liftoff-only` does nothing on Node 24 (V8 applies a flag's implications
-//   only at start-up, and the hot parser still tiered up to TurboFan): turning off both tier-ups is what keeps it on
-//   Liftoff (tests/runtime/v8-flags.test.ts).
-// (--jitless and --lite-mode would save more but disable WebAssembly, so undici could not parse an answer.)
 // - the young generation doubles after busy scavenges and keeps the pages: a pass ends with 8 MB of it, 4 MB
 //   resident. Not growing it costs a few more scavenges of 1 MB and saves about 2 MB of RSS.
+// No WebAssembly flags: the agent runs none since its API client is node:http (lib/observe/zbs/http.ts); the flags that
+// kept undici's parser on Liftoff went with undici. The bundle's launcher can start it with --jitless (docs/esxi.md).
 // The code cache (lib/boot) is only valid under the flags it was made with: change them, and the next pass
 // rewrites it.
 import type * as V8 from 'node:v8';
@@ -19,7 +15,7 @@ export function tuneV8ForShortRun(): void {
   // node:v8 takes 1.2 ms to load: only when called (the loader sends the first echoes before)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { setFlagsFromString } = require('node:v8') as typeof V8;
-  for (const flag of ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering', '--no-opt', '--no-maglev', '--semi-space-growth-factor=1']) {
+  for (const flag of ['--no-opt', '--no-maglev', '--semi-space-growth-factor=1']) {
     setFlagsFromString(flag);
   }
 }

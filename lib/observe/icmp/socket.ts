@@ -4,6 +4,7 @@ import type ModuleType from 'node:module';
 import { join } from 'node:path';
 import { PermissionError, UsageError } from '../../errors';
 import type { Log } from '../../runtime/log';
+import { isSingleExecutable } from '../../runtime/self-command';
 
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
@@ -50,17 +51,12 @@ export function errnoName(error: Error): string {
   return SEND_ERRORS[text] ?? error.message.trim();
 }
 
-function insideSingleExecutable(): boolean {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('node:sea') as { isSea(): boolean }).isSea();
-}
-
 function loadRawSocket(): RawSocketModule {
   // Loaded on first probe only: the CLI's other commands must start without the native addon.
   // Inside a single executable require() knows only built-ins: the addon is loaded from the bundle's directory
   // (scripts/build-bundle), which its launcher names in REROUTE_BUNDLE. process.execPath cannot tell: the executable
   // is started through the bundled dynamic loader, so execPath is the loader.
-  if (insideSingleExecutable()) {
+  if (isSingleExecutable()) {
     const bundle = process.env.REROUTE_BUNDLE;
     if (!bundle) throw new UsageError('REROUTE_BUNDLE is not set: start the single executable through its launcher, the bundle\'s bin/reroute');
     /* eslint-disable-next-line @typescript-eslint/no-require-imports */

@@ -3,25 +3,24 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { parseHostList, startZbsEmulator, type ZbsEmulator } from '../../support/zbs-emulator';
 
 const LAUNCHER = join(__dirname, '..', '..', '..', 'scripts', 'zbs-emulator');
 
 async function call(url: string, method: 'GET' | 'POST' | 'PUT' = 'GET', body?: unknown, token?: string) {
-  const res = await request(url, {
+  const res = await fetch(url, {
     method,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     headers: token ? { 'x-smartx-token': token } : {},
   });
-  const text = await res.body.text();
+  const text = await res.text();
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     json = text;
   }
-  return { status: res.statusCode, json: json as any };
+  return { status: res.status, json: json as any };
 }
 
 describe('launcher scripts/zbs-emulator', () => {

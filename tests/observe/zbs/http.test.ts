@@ -47,8 +47,8 @@ test('JSON answers are parsed; an empty 2xx is null; other statuses carry no bod
 
 test('a connection is reused within a pass, but not after dropConnections (a route switch)', async () => {
   handler = (_url, res) => res.end('{}');
-  // As in a pass, where the heartbeat follows the session list by the sweep: undici's pool counts a new connection
-  // busy until its first 'drain', one event-loop turn after the first answer.
+  // As in a pass, where the heartbeat follows the session list by the sweep: a keep-alive socket goes back to the pool
+  // once its answer is read, an event-loop turn after the first answer.
   const getLater = async () => {
     await new Promise((r) => setImmediate(r));
     return get();
@@ -108,7 +108,7 @@ describeNetns('connect timeout where SYNs are dropped', () => {
   const lab = new NetnsLab('zbsh');
   afterAll(() => lab.teardown());
 
-  test('the connect timeout fires on time (undici\'s own fires up to 500 ms late)', () => {
+  test('the connect timeout fires on time (our own timer, to the millisecond)', () => {
     const ns = lab.addNamespace('drop');
     lab.exec(ns, ['nft', '-f', '-'], {
       input: 'table inet t {\n chain in {\n  type filter hook input priority 0;\n  tcp dport 8080 drop\n }\n}\n',

@@ -14,7 +14,9 @@
 //   nfs, filesystems                    -> the datastores `esxcli storage nfs list` and
 //                                          `esxcli storage filesystem list` print (ops "nfs" and "filesystem")
 // FAKE_ESXI_KERNEL=1 mirrors every change into the Linux table with `ip route` and lists vmknics from
-// `ip -j addr`; it refuses to run in the root network namespace.
+// `ip -j addr`; it refuses to run in the root network namespace. In a userworld root (no /proc: the ESXi-flavour
+// tests run them there, on the bundle's loader and shim) the vmknics come from the state file, and the namespace
+// check is userworld's (--netns-only).
 const fs = require('node:fs');
 const { spawnSync, spawn } = require('node:child_process');
 
@@ -130,8 +132,17 @@ function steer(state, op, argv) {
   return typeof out === 'string' ? { output: out } : {};
 }
 
+/** In a userworld root (tests/support/esxi/userworld.ts): no /proc, and busybox's `ip`, which has no netns or -j. */
+const inUserworldRoot = () => !fs.existsSync('/proc/self');
+
 function kernelMode() {
   if (process.env.FAKE_ESXI_KERNEL !== '1') return false;
+  if (inUserworldRoot()) {
+    // Without /proc the namespace cannot be told from here: userworld --netns-only checked it before its chroot, and
+    // says so in USERWORLD_NETNS_ONLY; without that, refused.
+    if (process.env.USERWORLD_NETNS_ONLY === '1') return true;
+    die('fake ESXi: FAKE_ESXI_KERNEL=1 in a root without /proc is refused unless userworld --netns-only started it', 2);
+  }
   // Network safety: the kernel mirror may only ever touch a test namespace's table.
   // `ip netns identify` names the namespace this process is in; empty means not in a named (test) namespace.
   const id = spawnSync('ip', ['netns', 'identify'], { encoding: 'utf8' });
@@ -229,7 +240,8 @@ function vmknicList(state) {
     ['Type', 20, (n) => n.type],
     ['NetStack', 0, (n) => n.netStack],
   ].filter(([name]) => !old || (name !== 'TSO MSS' && name !== 'NetStack'));
-  const nics = kernelMode() ? kernelVmknics() : state.vmknics;
+  // in a userworld root the test writes the host namespace's addresses into the state (busybox's ip has no -j)
+  const nics = kernelMode() && !inUserworldRoot() ? kernelVmknics() : state.vmknics;
   const rows = [cols.map(([name]) => name), ...nics.map((n) => cols.map(([, , get]) => get(n)))];
   // Columns are padded to their longest value, so a long port group name widens its column.
   return table(rows, cols.map(([, w], i) => Math.max(w, ...rows.map((r) => r[i].length + 1))));

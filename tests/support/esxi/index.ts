@@ -2,6 +2,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT } from '../../../scripts/pack/common';
 
 export type FakeEsxiTool = 'esxcfg-route' | 'esxcli' | 'esxcfg-vmknic';
 
@@ -57,11 +58,11 @@ export interface FakeCall {
   time: string;
 }
 
-/** The directory of the fake executables, for tests that run them directly. */
-export const FAKE_ESXI_DIR = __dirname;
+/** The directory of the fake executables, for tests that run them directly (from the root: scripts bundle this file). */
+export const FAKE_ESXI_DIR = join(ROOT, 'tests', 'support', 'esxi');
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const fake = require('./fake-esxi.js') as { defaultState(): FakeEsxiState };
+const fake = require(join(FAKE_ESXI_DIR, 'fake-esxi.js')) as { defaultState(): FakeEsxiState };
 
 /** The lab-plan table the fakes create when their state file is missing. */
 export function defaultFakeState(): FakeEsxiState {
