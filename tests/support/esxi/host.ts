@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from '../cluster';
-import { esxiRoot, profileCalls, userworldArgv, type EsxiRoot, type ProfileName } from './userworld';
+import { esxiRoot, profileCalls, SCRATCH_VOLUME, userworldArgv, type EsxiRoot, type ProfileName } from './userworld';
 
 /** The launcher as the VIB installs it. */
 export const HOST_LAUNCHER = '/opt/reroute/bin/reroute';
@@ -52,7 +52,8 @@ export class EsxiHost {
     this.deny = opts.profile ? profileCalls(opts.profile) : [];
     this.root = esxiRoot({ bundle: opts.bundle });
     if (opts.scratch) {
-      const m = spawnSync('mount', ['--bind', opts.scratch, this.root.at('/scratch')], { encoding: 'utf8' });
+      // at the datastore directory itself: mount(8) would follow the root's /scratch link
+      const m = spawnSync('mount', ['--bind', opts.scratch, this.root.at(SCRATCH_VOLUME)], { encoding: 'utf8' });
       if (m.status !== 0) throw new Error(`mount --bind ${opts.scratch} as the root's /scratch failed: ${m.stderr}`);
       this.mounted = true;
       mkdirSync(this.root.at('/scratch/reroute'), { recursive: true });
@@ -200,7 +201,7 @@ export class EsxiHost {
 
   cleanup(): void {
     this.stop();
-    if (this.mounted) spawnSync('umount', [this.root.at('/scratch')]);
+    if (this.mounted) spawnSync('umount', [this.root.at(SCRATCH_VOLUME)]);
     this.mounted = false;
     this.root.cleanup();
   }

