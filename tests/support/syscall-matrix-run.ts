@@ -16,7 +16,7 @@ import { Cluster, PLAN, ensureBuilt } from './cluster';
 import { ensureBundle } from './bundle';
 import { EsxiHost, HOST_RUN, type RunResult } from './esxi/host';
 import { bundleCalls } from './esxi/strace';
-import { CANNOT_FAIL, MATRIX_FILE, SHIMMED, profileCalls, readMatrix, type Matrix, type MatrixCall } from './esxi/userworld';
+import { CANNOT_FAIL, HOST_BUSYBOX_NEEDS, MATRIX_FILE, SHIMMED, profileCalls, readMatrix, type Matrix, type MatrixCall } from './esxi/userworld';
 import { esxiHostConfig } from './installed';
 import { netnsUnavailableReason } from './netns';
 
@@ -158,6 +158,8 @@ const SCENARIOS: Scenario[] = [
 
 /** Notes for the table: what the bundle does when the call fails (read from glibc, libuv and Node where it says). */
 const FALLBACK: Record<string, string> = {
+  getpeername:
+    "the API check's socket asks for its peer's address (node:http, `socket.remoteAddress`), seen in `doctor` by tests/e2e/esxi-userworld.test.ts but not in the matrix's trace of it; without it the address reads as undefined",
   epoll_pwait: 'the shim: `epoll_wait` (libuv passes no signal mask); without the shim libuv aborts (asserts errno == EINTR)',
   epoll_wait: 'none: it is the shim\'s fallback for `epoll_pwait`',
   getrandom: 'the shim: /dev/urandom (getentropy, getrandom); without the shim Node aborts at start (OpenSSL\'s CSPRNG)',
@@ -296,11 +298,13 @@ async function runScenario(host: EsxiHost, s: Scenario, o: Opts, deny: string[],
 
 function verdict(name: string, c: MatrixCall): string {
   const measured = measuredVerdict(c);
+  if (HOST_BUSYBOX_NEEDS.includes(name)) return `${measured}; ESXi's own busybox crond needs it (without it, it finds no crontab), so never in \`strict\``;
   return CANNOT_FAIL.includes(name) ? `${measured}; has no error return (-38 comes back as the value), so never in \`strict\`` : measured;
 }
 
 function measuredVerdict(c: MatrixCall): string {
   const outcomes = Object.entries(c.withEnosys);
+  if (outcomes.length === 0) return 'not measured (seen by the end-to-end test, not in the trace): never in `strict`';
   const aborts = outcomes.filter(([, v]) => v === 'abort').map(([k]) => k);
   const changed = outcomes.filter(([, v]) => v === 'changed').map(([k]) => k);
   if (aborts.length) return `**fatal**: aborts ${aborts.join(', ')}`;

@@ -54,9 +54,16 @@ export const SHIMMED = ['epoll_pwait', 'getrandom'];
 export const CANNOT_FAIL = ['getpid', 'getppid', 'gettid', 'getuid', 'geteuid', 'getgid', 'getegid', 'umask'];
 
 /**
+ * Calls ESXi's own busybox needs to do its job on every host: busybox crond reads its crontab directory with
+ * getdents64 (denied, it finds no crontab and runs nothing: measured). ESXi's cron is that busybox crond, so VMkernel
+ * has them, and `strict` leaves them alone whatever the bundle's matrix shows.
+ */
+export const HOST_BUSYBOX_NEEDS = ['getdents64'];
+
+/**
  * The profiles. esxi7: what ESXi 7.0 is known to lack (epoll_pwait: golang/go#73350). strict: every call the matrix
  * found the bundle can do without (each alone failing left every scenario's outcome the same) and that can fail at all
- * (not CANNOT_FAIL), plus the shimmed ones.
+ * (not CANNOT_FAIL) and that the host's own busybox does not need (not HOST_BUSYBOX_NEEDS), plus the shimmed ones.
  */
 export type ProfileName = 'esxi7' | 'strict';
 export const PROFILE_NAMES: readonly ProfileName[] = ['esxi7', 'strict'];
@@ -64,7 +71,7 @@ export const PROFILE_NAMES: readonly ProfileName[] = ['esxi7', 'strict'];
 export function profileCalls(name: ProfileName, matrix?: Matrix): string[] {
   if (name === 'esxi7') return ['epoll_pwait'];
   const spare = Object.entries((matrix ?? readMatrix()).calls)
-    .filter(([n, c]) => !CANNOT_FAIL.includes(n) && Object.values(c.withEnosys).every((o) => o === 'same'))
+    .filter(([n, c]) => !CANNOT_FAIL.includes(n) && !HOST_BUSYBOX_NEEDS.includes(n) && Object.keys(c.withEnosys).length > 0 && Object.values(c.withEnosys).every((o) => o === 'same'))
     .map(([n]) => n);
   return [...new Set([...spare, ...SHIMMED])].sort();
 }
