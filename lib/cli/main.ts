@@ -60,7 +60,8 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
     .option('--for <duration>', 'pin only for this long (e.g. 30m, 2h); default until --auto')
     .option('--force', 'accept a target that is not a known SCVM or does not answer ICMP now')
     .option('--auto', 'remove the pin; the next loop pass decides')
-    .action((opts: { target?: string; for?: string; force?: boolean; auto?: boolean }) =>
+    .option('--reason <text>', 'why (one line): kept with the pin, shown by status and sent with the heartbeat')
+    .action((opts: { target?: string; for?: string; force?: boolean; auto?: boolean; reason?: string }) =>
       run(import('./commands/route').then((m) => m.run(opts, envFor(program, boot)))),
     );
 

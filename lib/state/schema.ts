@@ -22,6 +22,10 @@ export const pinSchema = z.object({
   setAt: z.number(),
   /** set with --force: kept even while its target fails (with a warning); absent = not forced */
   force: z.boolean().optional(),
+  /** who set it (SUDO_USER, else LOGNAME), from where (SSH_CLIENT's address), and why (--reason); absent before 0.x */
+  by: z.string().max(64).nullable().optional(),
+  from: z.string().max(64).nullable().optional(),
+  reason: z.string().max(200).nullable().optional(),
 });
 
 export const lastPassSchema = z.object({
