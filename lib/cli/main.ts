@@ -67,10 +67,11 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
 
   program
     .command('status')
-    .description('mode, current route, pin, last decisions with their reasons, paths in use')
-    .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) =>
-      run(import('./commands/status').then((m) => m.run({ json: opts.json === true }, envFor(program, boot)))),
+    .description('headline (OK, REROUTED, PINNED, STALE...), runner, route, pin, last decisions with their reasons, paths in use')
+    .option('--json', 'machine-readable output (with "schema"; missing values are null)')
+    .option('--check', 'one line and a monitoring-plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+    .action((opts: { json?: boolean; check?: boolean }) =>
+      run(import('./commands/status').then((m) => m.run({ json: opts.json === true, check: opts.check === true }, envFor(program, boot)))),
     );
 
   program

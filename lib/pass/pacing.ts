@@ -30,7 +30,10 @@ export function listToReuse(state: State, config: Config, now: number, urgent: b
 /** A list asked for this pass, answered or failed, starts the pace again; one reused or not waited for does not. */
 export function noteList(state: State, sessions: SessionsObservation, now: number): void {
   if (sessions.reused || (!sessions.ok && sessions.skipped)) return;
-  state.listAsked = { at: now, ok: sessions.ok };
+  const was = state.listAsked;
+  state.listAsked = sessions.ok
+    ? { at: now, ok: true }
+    : { at: now, ok: false, failingSince: was && !was.ok ? (was.failingSince ?? was.at) : now, error: sessions.reason.slice(0, 500) };
   if (sessions.ok) state.lastList = { from: sessions.from, sessions: sessions.sessions };
 }
 
