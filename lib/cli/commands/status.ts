@@ -7,7 +7,7 @@ import { describeFallback, loadAgentConfig, type AgentConfig } from '../../confi
 import { configPath } from '../../config/load';
 import { detectPlatform } from '../../config/platform';
 import { configDefaults } from '../../config/schema';
-import { describeJournal } from '../../decide';
+import { describeJournal, pinActive, refreshOwedTo } from '../../decide';
 import { requiredStableSec } from '../../decide/damping';
 import { ConfigError } from '../../errors';
 import { createRouteBackend } from '../../routes';
@@ -85,7 +85,7 @@ async function status(opts: { json: boolean; check?: boolean }, env: CommandEnv)
   const engine = state.engine;
   const { journal } = engine.record;
   const last = journal[journal.length - 1] ?? null;
-  const pinActive = state.pin !== null && (state.pin.until === null || state.pin.until > time.now);
+  const pinInForce = pinActive(state.pin, time.now);
   const asked = state.listAsked;
   const facts: StatusFacts = {
     now: time.now,
@@ -96,7 +96,7 @@ async function status(opts: { json: boolean; check?: boolean }, env: CommandEnv)
     lastPass: state.lastPass,
     runner,
     lastReason: last?.reason ?? null,
-    pin: pinActive ? state.pin : null,
+    pin: pinInForce ? state.pin : null,
     local: engine.local,
     stableSec: requiredStableSec(engine.damping, time.now, config.decide),
     api: asked && !asked.ok ? { failingSince: asked.failingSince ?? asked.at, error: asked.error ?? 'the session list could not be had' } : null,
@@ -111,8 +111,7 @@ async function status(opts: { json: boolean; check?: boolean }, env: CommandEnv)
     return EXIT_CODE[worst(list)];
   }
 
-  const refreshedTo = engine.refreshed?.target ?? config.local.dataIp;
-  const owed = engine.target !== null && engine.target !== refreshedTo ? engine.target : null;
+  const owed = refreshOwedTo(engine, config.local.dataIp);
   const { nfsRun, nfsAvoid } = engine.record;
   const nfsAvoidedUntil = Object.fromEntries(Object.entries(nfsAvoid).map(([ip, at]) => [ip, when(at + config.nfsCheck.avoidSec * 1000)]));
   const pin = state.pin;
@@ -121,7 +120,7 @@ async function status(opts: { json: boolean; check?: boolean }, env: CommandEnv)
     severity: worst(list),
     headline: list[0]!.text,
     conditions: list,
-    mode: pinActive ? 'ROUTE' : 'LOOP',
+    mode: pinInForce ? 'ROUTE' : 'LOOP',
     platform: backend.platform,
     nfsVip: config.nfsVip,
     route: route.ok ? { nextHops: route.nextHops, error: null } : { nextHops: null, error: route.reason },
@@ -132,7 +131,7 @@ async function status(opts: { json: boolean; check?: boolean }, env: CommandEnv)
       target: pin.target,
       until: pin.until === null ? null : when(pin.until),
       setAt: when(pin.setAt),
-      active: pinActive,
+      active: pinInForce,
       force: pin.force ?? false,
       by: pin.by ?? null,
       from: pin.from ?? null,
@@ -160,7 +159,7 @@ async function status(opts: { json: boolean; check?: boolean }, env: CommandEnv)
   out('');
   out(`runner:      ${runner === 'alive' ? 'running (holds the runner lock)' : runner === 'none' ? 'none holds the runner lock' : 'cannot tell (the runner lock cannot be read)'}; last pass ${state.lastPass ? `${human((lastPassAge ?? 0) * 1000)} ago, ${state.lastPass.ok ? 'ok' : `FAILED: ${state.lastPass.error}`} in ${state.lastPass.durationMs} ms` : 'never'}`);
   out(`route:       ${config.nfsVip}/32 via ${route.ok ? route.nextHops.join(', ') || 'NO ROUTE' : `unreadable (${route.reason})`}; the agent's target ${engine.target ?? 'not known yet'}`);
-  out(`mode:        ${status.mode}${pinActive && pin ? ` (pinned to ${pin.target} ${pin.until === null ? 'until route --auto' : `until ${wall(pin.until)}`}${pin.by ? ` by ${pin.by}` : ''}${pin.from ? ` from ${pin.from}` : ''}${pin.reason ? `: ${pin.reason}` : ''})` : ''}`);
+  out(`mode:        ${status.mode}${pinInForce && pin ? ` (pinned to ${pin.target} ${pin.until === null ? 'until route --auto' : `until ${wall(pin.until)}`}${pin.by ? ` by ${pin.by}` : ''}${pin.from ? ` from ${pin.from}` : ''}${pin.reason ? `: ${pin.reason}` : ''})` : ''}`);
   out(`local SCVM:  ${config.local.dataIp} ${status.local.status}${engine.local.healthySince !== null ? `, healthy since ${wall(engine.local.healthySince)}` : ''}`);
   out(`active SCVMs: ${engine.activeDataIps.join(', ') || 'none known'} (session list of ${when(engine.record.listAt) ?? 'never'})`);
   if (config.nfsCheck.enabled) {
