@@ -8,7 +8,7 @@ const { readdirSync, readFileSync, rmSync } = require('node:fs');
 
 /** Mount points under `dir`, deepest first (/proc/self/mounts escapes spaces as \040). */
 function mountsUnder(dir) {
-  let text = '';
+  let text;
   try {
     text = readFileSync('/proc/self/mounts', 'utf8');
   } catch {

@@ -66,7 +66,7 @@ export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> 
     throw new UsageError(`route: --target "${opts.target}" is not a dotted-quad IPv4 address (e.g. 10.10.85.16)`);
   }
   const forMs = opts.for !== undefined ? parseDuration(opts.for, '--for') : null;
-  if (opts.reason !== undefined && (opts.auto || !/^[^\x00-\x1f\x7f]{1,200}$/.test(opts.reason))) {
+  if (opts.reason !== undefined && (opts.auto || !/^\P{Cc}{1,200}$/u.test(opts.reason))) {
     throw new UsageError(
       opts.auto ? 'route: --reason goes with --target' : 'route: --reason wants one line of at most 200 characters (e.g. --reason "SCVM-1 disk replacement, CHG-1234")',
     );
