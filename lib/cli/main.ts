@@ -6,6 +6,7 @@ import { tuneV8ForShortRun } from '../runtime/v8-flags';
 import { writeErr, writeOut } from '../runtime/stdio';
 import { exitWith, exitWithError, installCrashHandlers } from './exit';
 import { processDisplay, type BootHooks, type CommandEnv, type GlobalOptions } from './context';
+import { parseSeconds } from './seconds';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -103,7 +104,7 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
   program
     .command('install')
     .description('install the cron entries that run the agent (default: a pass a second, one process a minute), and the boot hook on ESXi')
-    .addOption(new Option('--every <seconds>', 'cadence: 0.25 to 59 s (long-lived mode), or whole minutes dividing an hour').argParser(parseSeconds))
+    .addOption(new Option('--every <seconds>', 'cadence: 0.25 to 59 s (long-lived mode), or whole minutes dividing an hour').argParser((v) => parseSeconds('--every', v)))
     .option('--root <dir>', 'treat every path as relative to this directory')
     .addOption(new Option('--platform <name>', 'force the platform').choices(['esxi', 'xen', 'linux']))
     .option('--node <path>', 'node executable written into cron (default: this one)')
@@ -149,10 +150,6 @@ function usageErrorFrom(e: CommanderError): UsageError {
   return new UsageError(`${text} (run reroute --help for usage)`);
 }
 
-function parseSeconds(v: string): number {
-  if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`--every "${v}" is not a number of seconds`);
-  return Number(v);
-}
 
 /** Entry: parse argv, run one command, exit through the one exit path. */
 export async function main(argv: string[], boot?: BootHooks): Promise<void> {
