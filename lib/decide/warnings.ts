@@ -1,5 +1,5 @@
 // Rate limit for repeated warnings: a condition is reported when it starts, then at most once a minute while it lasts.
-import { due } from '../runtime/rate';
+import { due } from '../rate';
 
 /** Minimum gap between two reports of the same continuing condition, ms. */
 export const WARN_EVERY_MS = 60_000;

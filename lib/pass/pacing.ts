@@ -5,7 +5,7 @@
 // one: a failing API is not asked again every second by every host. When each was last tried is kept in the record
 // file, so the pace carries across the minute's hand-over from one process to the next.
 import type { Config } from '../config/schema';
-import { due } from '../runtime/rate';
+import { due } from '../rate';
 import type { State } from '../state/schema';
 import type { SessionsObservation } from '../types';
 

@@ -8,7 +8,7 @@ import type * as Winston from 'winston';
 import type TransportStreamClass from 'winston-transport';
 import type { Log, LogLevel } from './log';
 import { LogFile } from './log-file';
-import { due } from './rate';
+import { due } from '../rate';
 import { guardedStderr, writeErr } from './stdio';
 
 export interface LoggerOptions {

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { readText, writeFileBounded } from './files';
 import { bootId, monotonicMs } from './host';
-import { due } from './rate';
+import { due } from '../rate';
 
 /** FNV-1a, 32 bits, as hex: a file name per message (not node:crypto: its OpenSSL costs every process megabytes). */
 function fnv1a(text: string): string {
