@@ -16,7 +16,7 @@ import { Cluster, PLAN, ensureBuilt } from './cluster';
 import { ensureBundle } from './bundle';
 import { EsxiHost, HOST_RUN, type RunResult } from './esxi/host';
 import { bundleCalls } from './esxi/strace';
-import { CANNOT_FAIL, MATRIX_FILE, SHIMMED, profileCalls, type Matrix, type MatrixCall } from './esxi/userworld';
+import { CANNOT_FAIL, MATRIX_FILE, SHIMMED, profileCalls, readMatrix, type Matrix, type MatrixCall } from './esxi/userworld';
 import { esxiHostConfig } from './installed';
 import { netnsUnavailableReason } from './netns';
 
@@ -42,6 +42,8 @@ interface Opts {
   tracedRunnerSec: number;
   only: string[] | null;
   docs: boolean;
+  /** measure again only the calls the last measurement found spare, and new ones */
+  recheck: boolean;
 }
 
 interface Snapshot {
@@ -198,7 +200,7 @@ function outcomeOf(base: { r: RunResult; summary: unknown }, r: RunResult, summa
 }
 
 function parseOpts(argv: string[]): Opts {
-  const o: Opts = { runnerSec: 8, tracedRunnerSec: 60, only: null, docs: false };
+  const o: Opts = { runnerSec: 8, tracedRunnerSec: 60, only: null, docs: false, recheck: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
@@ -210,7 +212,8 @@ function parseOpts(argv: string[]): Opts {
     else if (a === '--traced-runner-seconds') o.tracedRunnerSec = num();
     else if (a === '--only') o.only = (argv[++i] ?? '').split(',');
     else if (a === '--docs') o.docs = true;
-    else throw new Error(`unknown option ${a}: use --runner-seconds <s>, --traced-runner-seconds <s>, --only <scenario,...>, --docs`);
+    else if (a === '--recheck') o.recheck = true;
+    else throw new Error(`unknown option ${a}: use --runner-seconds <s>, --traced-runner-seconds <s>, --only <scenario,...>, --recheck, --docs`);
   }
   return o;
 }
@@ -362,15 +365,27 @@ export async function matrixMain(argv: string[]): Promise<number> {
   try {
     say('syscall-matrix: tracing the bundle (no profile)');
     const used = await trace(host, scenarios, o, [], dir);
-    say(`syscall-matrix: ${used.size} calls; each failing ENOSYS in turn`);
-    const rows = await classify(host, used, o, []);
+    // --recheck: only the calls strict would deny by the last measurement (it found them spare) and the new ones are
+    // failed again; a call it found fatal keeps its row (were it spare now, strict would only deny one call less)
+    const before = o.recheck ? readMatrix() : null;
+    const carried = before ? [...used.keys()].filter((n) => before.calls[n] && !Object.values(before.calls[n].withEnosys).every((v) => v === 'same')) : [];
+    const toClassify = new Map([...used].filter(([n]) => !carried.includes(n)));
+    say(`syscall-matrix: ${used.size} calls; ${toClassify.size} failing ENOSYS in turn${carried.length ? ` (${carried.length} fatal at ${before!.commit}: rows carried)` : ''}`);
+    const rows = await classify(host, toClassify, o, []);
+    for (const n of carried) rows.set(n, { withEnosys: before!.calls[n]!.withEnosys, notes: [] });
     const calls: Matrix['calls'] = {};
     for (const [name, set] of used) {
       const row = rows.get(name)!;
       calls[name] = { usedBy: SCENARIOS.filter((s) => set.has(s.name)).map((s) => s.name), withEnosys: row.withEnosys, fallback: FALLBACK[name] ?? '' };
     }
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const matrix: Matrix = { commit, date: new Date().toISOString().slice(0, 10), scenarios: Object.fromEntries(SCENARIOS.map((s) => [s.name, s.what])), calls };
+    const matrix: Matrix = {
+      commit,
+      date: new Date().toISOString().slice(0, 10),
+      scenarios: Object.fromEntries(SCENARIOS.map((s) => [s.name, s.what])),
+      calls,
+      ...(carried.length ? { carried: { from: before!.commit, calls: carried.sort() } } : {}),
+    };
 
     const strict = profileCalls('strict', matrix);
     say(`syscall-matrix: tracing under strict (${strict.length} calls fail: ${strict.join(' ')})`);

@@ -34,6 +34,8 @@ export interface Matrix {
   date: string;
   scenarios: Record<string, string>;
   calls: Record<string, MatrixCall>;
+  /** scripts/syscall-matrix --recheck: calls found fatal at `from` whose rows were kept, not measured again */
+  carried?: { from: string; calls: string[] };
 }
 
 export function readMatrix(): Matrix {
