@@ -8,22 +8,23 @@ const LIB = join(__dirname, '..', 'lib');
 
 /** What each part of lib/ may import, besides itself. A part is a folder of lib/, or a file at its top. */
 const MAY_IMPORT: Record<string, string[]> = {
-  cli: ['boot', 'doctor', 'pass', 'act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'types', 'build-info'],
-  doctor: ['boot', 'pass', 'act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'types', 'build-info'],
-  boot: ['runtime', 'config', 'errors', 'types'],
-  pass: ['act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'types'],
-  act: ['observe', 'routes', 'decide', 'config', 'runtime', 'net', 'errors', 'types'],
-  install: ['routes', 'config', 'runtime', 'net', 'errors', 'types'],
-  state: ['observe', 'decide', 'config', 'runtime', 'net', 'errors', 'types'],
-  observe: ['routes', 'decide', 'config', 'runtime', 'net', 'errors', 'types'],
-  routes: ['config', 'runtime', 'net', 'errors', 'types'],
-  decide: ['config', 'net', 'errors', 'types'],
-  config: ['runtime', 'net', 'errors', 'types'],
-  runtime: ['errors'],
+  cli: ['boot', 'doctor', 'pass', 'act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'rate', 'types', 'build-info'],
+  doctor: ['boot', 'pass', 'act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'rate', 'types', 'build-info'],
+  boot: ['runtime', 'config', 'errors', 'rate', 'types'],
+  pass: ['act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'rate', 'types'],
+  act: ['observe', 'routes', 'decide', 'config', 'runtime', 'net', 'errors', 'rate', 'types'],
+  install: ['routes', 'config', 'runtime', 'net', 'errors', 'rate', 'types'],
+  state: ['observe', 'decide', 'config', 'runtime', 'net', 'errors', 'rate', 'types'],
+  observe: ['routes', 'decide', 'config', 'runtime', 'net', 'errors', 'rate', 'types'],
+  routes: ['config', 'runtime', 'net', 'errors', 'rate', 'types'],
+  decide: ['config', 'net', 'errors', 'rate', 'types'],
+  config: ['runtime', 'net', 'errors', 'rate', 'types'],
+  runtime: ['errors', 'rate'],
   net: [],
   errors: [],
   types: [],
   'build-info': [],
+  rate: [],
 };
 
 function files(dir: string): string[] {

@@ -10,7 +10,7 @@ import type { PassLock } from '../runtime/lock';
 import type { Log } from '../runtime/log';
 import { inSubnet } from '../net/ipv4';
 import { refreshSession } from './refresh';
-import { sendHeartbeat } from './heartbeat';
+import { sendHeartbeat, type PinAudit } from './heartbeat';
 
 export interface ActDeps {
   config: Config;
@@ -26,6 +26,8 @@ export interface ActDeps {
   switched(state: EngineState): void | Promise<void>;
   /** whether a heartbeat naming this target is due (its pace, lib/pass/pacing.ts); absent: every pass */
   heartbeatDue?(to: string): boolean;
+  /** the operator's pin (who, from where, why: the heartbeat carries them while the pin decides) */
+  pin?: PinAudit | null;
 }
 
 export interface ActResult {
@@ -139,7 +141,11 @@ export async function act(decision: Decision, decided: EngineState, deps: ActDep
     log.info(`dry run: would send a heartbeat to ${hb.apiIp}`);
   } else {
     const hypervisorIp = config.hypervisorIp ?? pickHypervisorIp(config, await hostIps());
-    const r = await sendHeartbeat({ client, config, log }, { targetManageIp: hb.apiIp, nfsTargetIp: hb.nfsTargetIp, hypervisorIp });
+    const pinned = decision.reason === 'pinned' || decision.reason === 'pinned-failing';
+    const r = await sendHeartbeat(
+      { client, config, log },
+      { targetManageIp: hb.apiIp, nfsTargetIp: hb.nfsTargetIp, hypervisorIp, pin: pinned ? (deps.pin ?? null) : null },
+    );
     heartbeat = r.ok ? 'sent' : 'failed';
   }
   return { state, outcome, heartbeat, ...((heartbeat === 'sent' || heartbeat === 'failed') && hb ? { heartbeatTo: hb.nfsTargetIp } : {}) };

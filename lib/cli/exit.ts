@@ -67,7 +67,6 @@ export async function exitWith(code: number, flushBudgetMs = 3000): Promise<neve
     const budget = new Promise<void>((r) => setTimeout(r, flushBudgetMs).unref());
     await Promise.race([Promise.all(flushers.map((f) => f().catch(() => undefined))), budget]);
     process.exitCode = code;
-    // eslint-disable-next-line n/no-process-exit
     process.exit(code);
   }
   return new Promise<never>(() => undefined);

@@ -6,6 +6,7 @@ import { tuneV8ForShortRun } from '../runtime/v8-flags';
 import { writeErr, writeOut } from '../runtime/stdio';
 import { exitWith, exitWithError, installCrashHandlers } from './exit';
 import { processDisplay, type BootHooks, type CommandEnv, type GlobalOptions } from './context';
+import { parseSeconds } from './seconds';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -60,16 +61,18 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
     .option('--for <duration>', 'pin only for this long (e.g. 30m, 2h); default until --auto')
     .option('--force', 'accept a target that is not a known SCVM or does not answer ICMP now')
     .option('--auto', 'remove the pin; the next loop pass decides')
-    .action((opts: { target?: string; for?: string; force?: boolean; auto?: boolean }) =>
+    .option('--reason <text>', 'why (one line): kept with the pin, shown by status and sent with the heartbeat')
+    .action((opts: { target?: string; for?: string; force?: boolean; auto?: boolean; reason?: string }) =>
       run(import('./commands/route').then((m) => m.run(opts, envFor(program, boot)))),
     );
 
   program
     .command('status')
-    .description('mode, current route, pin, last decisions with their reasons, paths in use')
-    .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) =>
-      run(import('./commands/status').then((m) => m.run({ json: opts.json === true }, envFor(program, boot)))),
+    .description('headline (OK, REROUTED, PINNED, STALE...), runner, route, pin, last decisions with their reasons, paths in use')
+    .option('--json', 'machine-readable output (with "schema"; missing values are null)')
+    .option('--check', 'one line and a monitoring-plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+    .action((opts: { json?: boolean; check?: boolean }) =>
+      run(import('./commands/status').then((m) => m.run({ json: opts.json === true, check: opts.check === true }, envFor(program, boot)))),
     );
 
   program
@@ -101,7 +104,7 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
   program
     .command('install')
     .description('install the cron entries that run the agent (default: a pass a second, one process a minute), and the boot hook on ESXi')
-    .addOption(new Option('--every <seconds>', 'cadence: 0.25 to 59 s (long-lived mode), or whole minutes dividing an hour').argParser(parseSeconds))
+    .addOption(new Option('--every <seconds>', 'cadence: 0.25 to 59 s (long-lived mode), or whole minutes dividing an hour').argParser((v) => parseSeconds('--every', v)))
     .option('--root <dir>', 'treat every path as relative to this directory')
     .addOption(new Option('--platform <name>', 'force the platform').choices(['esxi', 'xen', 'linux']))
     .option('--node <path>', 'node executable written into cron (default: this one)')
@@ -147,10 +150,6 @@ function usageErrorFrom(e: CommanderError): UsageError {
   return new UsageError(`${text} (run reroute --help for usage)`);
 }
 
-function parseSeconds(v: string): number {
-  if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`--every "${v}" is not a number of seconds`);
-  return Number(v);
-}
 
 /** Entry: parse argv, run one command, exit through the one exit path. */
 export async function main(argv: string[], boot?: BootHooks): Promise<void> {

@@ -20,6 +20,8 @@ export interface LoadedConfig {
   credentials: Credentials | null;
   /** which file version was read: the next pass's loader starts its sweep early only if the file is unchanged */
   identity: FileIdentity;
+  /** the config file's text, as read and checked */
+  text: string;
 }
 
 export interface FileIdentity {
@@ -28,7 +30,7 @@ export interface FileIdentity {
   ino: number;
 }
 
-function readJson(path: string, what: string): unknown {
+function readJson(path: string, what: string): { value: unknown; text: string } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -44,7 +46,7 @@ function readJson(path: string, what: string): unknown {
   }
   const parsed = parseConfigJson(text);
   if (!parsed.ok) throw new ConfigError([`${what} ${path} ${parsed.problem}`]);
-  return parsed.value;
+  return { value: parsed.value, text };
 }
 
 /**
@@ -67,7 +69,7 @@ function checkMode(path: string, what: string, holdsSecret: boolean): Stats {
 }
 
 function readCredentials(path: string): Credentials {
-  const raw = readJson(path, 'credentials file');
+  const raw = readJson(path, 'credentials file').value;
   checkMode(path, 'credentials file', true);
   const r = raw as Record<string, unknown> | null;
   if (
@@ -88,7 +90,7 @@ function readCredentials(path: string): Credentials {
  * paths a config with platform "auto" gets (this host's; doctor --root gives the image's).
  */
 export function loadConfig(path: string, host: Platform = detectPlatform()): LoadedConfig {
-  const raw = readJson(path, 'config file');
+  const { value: raw, text } = readJson(path, 'config file');
   const result = validateConfig(raw, host);
   if (!result.ok) throw new ConfigError(result.problems, path);
   const config = result.config;
@@ -97,5 +99,5 @@ export function loadConfig(path: string, host: Platform = detectPlatform()): Loa
   if (config.api.credentialsFile) credentials = readCredentials(config.api.credentialsFile);
   else if (config.api.username !== undefined && config.api.password !== undefined)
     credentials = { username: config.api.username, password: config.api.password };
-  return { config, path, credentials, identity: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } };
+  return { config, path, credentials, identity: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, text };
 }

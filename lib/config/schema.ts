@@ -281,6 +281,25 @@ export const logSchema = z
   })
   .strict();
 
+export const statusSchema = z
+  .object({
+    warnReroutedSec: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(900)
+      .describe('`status --check` is WARNING when the route has been away from the local SCVM (or pinned) longer than this, s'),
+    criticalLastPassSec: z
+      .number()
+      .int()
+      .min(5)
+      .max(86_400)
+      .default(30)
+      .describe('`status --check` is CRITICAL when the last pass is older than this, s (as installed a pass runs every second)'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     platform: z.enum(['auto', 'esxi', 'xen', 'linux']).default('auto').describe('route backend; auto detects'),
@@ -308,6 +327,7 @@ export const configSchema = z
     journalSize: z.number().int().min(1).max(10_000).default(200).describe('journal entries kept in the record file, for status; a run of alike passes is one entry'),
     paths: pathsSchema.default({}),
     log: logSchema.default({}),
+    status: statusSchema.default({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -173,9 +173,8 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   // (the local SCVM when none was ever needed). Worked out from the route as observed, so none is ever lost: not by a
   // pass killed between its switch and its refresh, nor by a switch that took effect but read back as failed.
   const raised: { key: string; text: string }[] = [];
-  const refreshedTo = prev.refreshed?.target ?? config.local.dataIp;
   let refresh: RefreshOrder | null = null;
-  if (change || choice.target !== refreshedTo) {
+  if (change || choice.target !== refreshedTarget(prev, config.local.dataIp)) {
     const v = scvmFor(views, choice.target);
     const apiIp = v?.manageIp ?? (obs.sessions.ok ? obs.sessions.from : null);
     if (v?.sessionId && apiIp) {
@@ -268,4 +267,14 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
     activeDataIps: state.activeDataIps,
   };
   return { decision, state };
+}
+
+/** Where the last successful session refresh sent the route (the local SCVM when none was ever needed). */
+export function refreshedTarget(s: Pick<EngineState, 'refreshed'>, localDataIp: string): string {
+  return s.refreshed?.target ?? localDataIp;
+}
+
+/** The target a session refresh is owed to, or null: the route's target is not where the last refresh went. */
+export function refreshOwedTo(s: Pick<EngineState, 'target' | 'refreshed'>, localDataIp: string): string | null {
+  return s.target !== null && s.target !== refreshedTarget(s, localDataIp) ? s.target : null;
 }

@@ -31,7 +31,7 @@ const LOCAL_WORDS: Record<JournalEntry['local'], string> = {
   unknown: 'local SCVM not confirmed (no session list)',
 };
 
-function stamp(ms: number): string {
+function utcStamp(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
 }
 
@@ -50,7 +50,7 @@ export function isRepeat(a: JournalEntry, b: JournalEntry): boolean {
 }
 
 /** One line per entry, oldest first; a run of identical "kept" passes is one line with its count. */
-export function describeJournal(entries: JournalEntry[]): string[] {
+export function describeJournal(entries: JournalEntry[], stamp: (ms: number) => string = utcStamp): string[] {
   const lines: string[] = [];
   let i = 0;
   while (i < entries.length) {

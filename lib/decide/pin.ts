@@ -37,6 +37,11 @@ function failingWords(target: string, views: ScvmView[], icmp: (ip: string) => I
   return null;
 }
 
+/** Whether a pin is in force at `now` (set, and not past its end). */
+export function pinActive(pin: { until: number | null } | null, now: number): boolean {
+  return pin !== null && (pin.until === null || pin.until > now);
+}
+
 /** Judge the pin: expired, fine, or failing (and for how long). Pure. */
 export function judgePin(
   pin: Pin | null,
@@ -48,7 +53,7 @@ export function judgePin(
   config: Config,
 ): PinJudgement {
   if (!pin) return { view: null, expired: false, pinWatch: null };
-  if (pin.until !== null && pin.until <= now) return { view: null, expired: true, pinWatch: null };
+  if (!pinActive(pin, now)) return { view: null, expired: true, pinWatch: null };
   const force = pin.force === true;
   const failing = failingWords(pin.target, views, icmp, sessionsEverSeen);
   const before = prev && prev.target === pin.target ? prev.failingSince : null;

@@ -1,4 +1,5 @@
 // Rate limit for repeated warnings: a condition is reported when it starts, then at most once a minute while it lasts.
+import { due } from '../rate';
 
 /** Minimum gap between two reports of the same continuing condition, ms. */
 export const WARN_EVERY_MS = 60_000;
@@ -13,11 +14,11 @@ export function rateLimit(
   const emit: string[] = [];
   for (const w of raised) {
     const last = warnedAt[w.key];
-    if (last === undefined || now - last >= WARN_EVERY_MS || now < last) {
+    if (due(last, now, WARN_EVERY_MS)) {
       emit.push(w.text);
       next[w.key] = now;
     } else {
-      next[w.key] = last;
+      next[w.key] = last!;
     }
   }
   return { emit, warnedAt: next };

@@ -20,7 +20,7 @@ export function crondIn(argv: string[]): string | null {
 }
 
 function crondProcess(): CrondStatus {
-  let pids: string[] = [];
+  let pids: string[];
   try {
     pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
   } catch (e) {

@@ -119,7 +119,7 @@ export function findOldAgent(t: Targets): OldAgentHit[] {
 function scan(t: Targets, linesOf: (text: string) => OldAgentLine[]): OldAgentHit[] {
   const hits: OldAgentHit[] = [];
   for (const p of oldAgentPlaces(t)) {
-    let text = '';
+    let text: string;
     try {
       text = readText(p.file);
     } catch {

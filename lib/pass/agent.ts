@@ -1,5 +1,6 @@
 // What every pass of one process works with: the checked config, the log, the route backend. Opened once per process.
-import { configPath, loadConfig, type Credentials } from '../config/load';
+import { describeFallback, loadAgentConfig, type Fallback } from '../config/last-good';
+import { configPath, type Credentials } from '../config/load';
 import type { Config } from '../config/schema';
 import { ConfigError } from '../errors';
 import { createRouteBackend, type RouteBackend } from '../routes';
@@ -22,22 +23,25 @@ export interface Agent {
   dryRun: boolean;
   /** how this host is named in the balanced target choice */
   hostId: string;
+  /** the config is invalid and this process runs on the last good copy (lib/config/last-good.ts) */
+  fallback: Fallback | null;
 }
 
 /**
- * Check the config and open the log and the route backend. A bad config throws ConfigError (exit 2) after one line in
- * the log file, since under cron nobody reads stderr (at most once an hour for the same error).
+ * Check the config and open the log and the route backend. An invalid config is replaced by the last good one, said
+ * at error in the log by every process (so once a minute as installed); with none, it throws ConfigError (exit 2)
+ * after one line in the log file, since under cron nobody reads stderr (at most once an hour for the same error).
  */
 export async function openAgent(opts: AgentOptions): Promise<Agent> {
   const path = configPath(opts.config);
   let loaded;
   try {
-    loaded = loadConfig(path);
+    loaded = await loadAgentConfig(path, { keep: !opts.dryRun });
   } catch (e) {
     if (e instanceof ConfigError) await logConfigError(path, e);
     throw e;
   }
-  const { config, credentials } = loaded;
+  const { config, credentials, fallback } = loaded;
   const log = openLog({
     file: config.paths.log,
     link: config.paths.logLink,
@@ -47,6 +51,8 @@ export async function openAgent(opts: AgentOptions): Promise<Agent> {
     echo: opts.verbose,
     repeatMs: 60_000,
   });
+  if (fallback) log.error(describeFallback(fallback));
+  if (loaded.keepFailed) log.warn(`${loaded.keepFailed}: an invalid edit of the config would stop the agent; free or fix its directory`);
   let backend: RouteBackend;
   try {
     backend = await createRouteBackend(config, log, { dryRun: opts.dryRun });
@@ -62,5 +68,6 @@ export async function openAgent(opts: AgentOptions): Promise<Agent> {
     backend,
     dryRun: opts.dryRun,
     hostId: config.hypervisorIp ?? config.local.dataIp,
+    fallback,
   };
 }

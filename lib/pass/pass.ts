@@ -168,6 +168,7 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
         config, log, backend, client, lock, deadline, dryRun, now: time.now,
         switched: (engine) => save({ ...state, engine }), // durable before the refresh is sent
         heartbeatDue: (to) => heartbeatDue(state.heartbeat, to, config, time.now),
+        pin: state.pin,
       });
       if (acted.heartbeatTo) state.heartbeat = { at: time.now, to: acted.heartbeatTo, ok: acted.heartbeat === 'sent' };
 

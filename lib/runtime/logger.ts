@@ -8,6 +8,7 @@ import type * as Winston from 'winston';
 import type TransportStreamClass from 'winston-transport';
 import type { Log, LogLevel } from './log';
 import { LogFile } from './log-file';
+import { due } from '../rate';
 import { guardedStderr, writeErr } from './stdio';
 
 export interface LoggerOptions {
@@ -149,8 +150,7 @@ export function openLog(opts: LoggerOptions): FileLog {
       let as = level;
       if ((level === 'warn' || level === 'error') && opts.repeatMs) {
         const now = performance.now();
-        const last = lastSaid.get(message);
-        if (last !== undefined && now - last < opts.repeatMs) as = 'debug';
+        if (!due(lastSaid.get(message), now, opts.repeatMs)) as = 'debug';
         else {
           if (lastSaid.size > 1000) lastSaid.clear(); // a long-lived process: memory for lines of the last minute only
           lastSaid.set(message, now);

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { readText, writeFileBounded } from './files';
 import { bootId, monotonicMs } from './host';
+import { due } from '../rate';
 
 /** FNV-1a, 32 bits, as hex: a file name per message (not node:crypto: its OpenSSL costs every process megabytes). */
 function fnv1a(text: string): string {
@@ -30,7 +31,7 @@ export async function saidWithin(dir: string, message: string, periodMs: number)
   const mark = join(dir, `said-${fnv1a(message)}`);
   const now = { boot: bootId(), mono: monotonicMs() };
   const last = parseSaid(await readText(mark).catch(() => null));
-  if (last && last.boot === now.boot && now.mono >= last.mono && now.mono - last.mono < periodMs) return true;
+  if (last && last.boot === now.boot && !due(last.mono, now.mono, periodMs)) return true;
   await writeFileBounded(mark, JSON.stringify(now), { mode: 0o600, dirMode: 0o700 }).catch(() => undefined);
   return false;
 }

@@ -22,6 +22,10 @@ export const pinSchema = z.object({
   setAt: z.number(),
   /** set with --force: kept even while its target fails (with a warning); absent = not forced */
   force: z.boolean().optional(),
+  /** who set it (SUDO_USER, else LOGNAME), from where (SSH_CLIENT's address), and why (--reason); absent before 0.x */
+  by: z.string().max(64).nullable().optional(),
+  from: z.string().max(64).nullable().optional(),
+  reason: z.string().max(200).nullable().optional(),
 });
 
 export const lastPassSchema = z.object({
@@ -48,7 +52,13 @@ const lastListSchema = z.object({
 });
 
 const heartbeatSchema = z.object({ at: z.number(), to: z.string(), ok: z.boolean() });
-const listAskedSchema = z.object({ at: z.number(), ok: z.boolean() });
+const listAskedSchema = z.object({
+  at: z.number(),
+  ok: z.boolean(),
+  /** while asks fail: since when they have (the first failed ask), and the last one's reason (for status) */
+  failingSince: z.number().optional(),
+  error: z.string().max(500).optional(),
+});
 
 /** Everything a pass works with. */
 export interface State {
@@ -61,7 +71,7 @@ export interface State {
   /** the last fresh session list, reused by passes that do not ask (api.sessionsEverySec) */
   lastList: { from: string; sessions: ZbsSession[] } | null;
   /** the last time this host asked for the session list, and whether it got one (api.sessionsEverySec) */
-  listAsked: { at: number; ok: boolean } | null;
+  listAsked: z.output<typeof listAskedSchema> | null;
   /** the last heartbeat sent: when, the target it named, whether it got through (api.heartbeatEverySec) */
   heartbeat: { at: number; to: string; ok: boolean } | null;
 }

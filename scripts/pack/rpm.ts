@@ -11,6 +11,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { shareFiles } from './man';
 import { DEFAULT_BUNDLE_DIR, INSTALL_DIR, PackError, ROOT, checkedBundle, have, mb, packageVersion, run, scriptMain, stageHostTree } from './common';
 import { LAUNCHER, cronShellFunctions } from './cron-shell';
 
@@ -60,6 +61,9 @@ touch '%{buildroot}${CRON_FILE}'
 %files
 %defattr(-,root,root,-)
 ${INSTALL_DIR}
+/usr/share/man/man8/reroute.8*
+/usr/share/man/man5/reroute-config.5*
+/usr/share/bash-completion/completions/reroute
 %dir %attr(0700,root,root) ${CONFIG_DIR}
 %ghost %attr(0644,root,root) ${CRON_FILE}
 
@@ -96,7 +100,10 @@ export function buildRpm(o: RpmOptions): RpmReport {
   checkedBundle(o.bundle);
   if (!have('rpmbuild')) throw new PackError("rpmbuild is missing: install Debian's rpm package (scripts/install-deps does)");
   const v = rpmVersion(packageVersion());
-  const stage = stageHostTree(o.bundle, []);
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  const date = new Date(epoch !== undefined && /^\d+$/.test(epoch) ? Number(epoch) * 1000 : Date.now()).toISOString().slice(0, 10);
+  // the manual pages and the completion where dom0's man and bash look
+  const stage = stageHostTree(o.bundle, [...shareFiles(date)].map(([rel, text]) => ({ path: `/usr/share/${rel}`, text, mode: 0o644 })));
   const top = mkdtempSync(join(tmpdir(), 'reroute-rpmbuild-'));
   try {
     const spec = join(top, 'reroute.spec');

@@ -7,7 +7,8 @@
 //
 // The payload: the bundle under /opt/reroute; /etc/init.d/reroute, which ESXi runs at boot (ESXi rebuilds root's
 // crontab from its image at every boot; local.sh does not run under Secure Boot) and at live install, upgrade and
-// removal; and /etc/vmware/firewall/reroute.xml, the ruleset for the agent's outbound TCP.
+// removal; /etc/vmware/firewall/reroute.xml, the ruleset for the agent's outbound TCP; /etc/vmware/vm-support/reroute.mfx,
+// what ESXi's support bundle collects of the agent; and the manual pages under /opt/reroute/share.
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -29,6 +30,8 @@ import {
 } from './common';
 import { DEFAULT_EVERY, cronShellFunctions } from './cron-shell';
 import { VIB_INIT_SCRIPT } from '../../lib/install/targets';
+import { shareFiles } from './man';
+import { BEYOND_COMMUNITY, levelAllows } from './vib-paths';
 
 /** The VIB's name (and its payload's: payload names stay within 8 characters, as the bootbank wants). */
 export const VIB_NAME = 'reroute';
@@ -178,11 +181,37 @@ esac
 `;
 }
 
-/** The files the VIB adds beside the bundle. */
-export function vibHostFiles(): HostFile[] {
+/** Where vm-support (ESXi's support bundle) finds what to collect of the agent's. */
+export const VM_SUPPORT_MANIFEST = '/etc/vmware/vm-support/reroute.mfx';
+
+/**
+ * The vm-support manifest (the format of /etc/vmware/vm-support/README on the host): the log files, the RAM record,
+ * the boot settings, and what status, doctor and config check say. Not the state file or the config: they hold the
+ * API token and may hold a password, and support bundles leave the site.
+ */
+export function vmSupportManifest(): string {
+  const bin = `${INSTALL_DIR}/bin/reroute`;
+  return `# Manifest name: Reroute
+# Manifest group: Storage
+# Manifest default: Enabled
+# action Options file/command
+copy   -            /scratch/log/scvm_failure.log*
+copy   -            /var/run/reroute/record.json
+copy   -            ${INIT_SETTINGS}
+run    TIMEOUT=30   ${bin} status --json
+run    TIMEOUT=60   ${bin} doctor --json
+run    TIMEOUT=30   ${bin} config check
+run    TIMEOUT=10   ${bin} version --json
+`;
+}
+
+/** The files the VIB adds beside the bundle; `share`: the manual pages and completion (scripts/pack/man.ts). */
+export function vibHostFiles(share: Map<string, string> = new Map()): HostFile[] {
   return [
     { path: VIB_INIT_SCRIPT, text: initScript(), mode: 0o755 },
     { path: '/etc/vmware/firewall/reroute.xml', text: firewallXml(), mode: 0o444 },
+    { path: VM_SUPPORT_MANIFEST, text: vmSupportManifest(), mode: 0o444 },
+    ...[...share].map(([rel, text]) => ({ path: `${INSTALL_DIR}/share/${rel}`, text, mode: 0o444 })),
   ];
 }
 
@@ -256,7 +285,12 @@ export function buildVib(o: VibOptions): VibReport {
   const version = vibVersion(packageVersion());
   const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? Math.floor(Date.now() / 1000));
   if (!Number.isInteger(epoch) || epoch < 0) throw new PackError(`SOURCE_DATE_EPOCH "${process.env.SOURCE_DATE_EPOCH}" is not a whole number of seconds`);
-  const stage = stageHostTree(o.bundle, vibHostFiles());
+  const stage = stageHostTree(o.bundle, vibHostFiles(shareFiles(new Date(epoch * 1000).toISOString().slice(0, 10))));
+  const outside = walkTree(stage)
+    .filter((e) => !e.dir)
+    .map((e) => `/${e.rel}`)
+    .filter((p) => !levelAllows('community', p) && !BEYOND_COMMUNITY.has(p));
+  if (outside.length) throw new PackError(`the payload has ${outside.join(', ')}: outside a community VIB's paths (scripts/pack/vib-paths.ts)`);
   const work = `${stage}.vib`;
   try {
     mkdirSync(work);

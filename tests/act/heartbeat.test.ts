@@ -61,3 +61,28 @@ test.each([
   expect(r).toEqual({ ok: false, reason: expect.stringMatching(why) });
   expect(lab.emus.flatMap((e) => e.records.all)).toHaveLength(0);
 });
+
+// A pin's audit fields ride on the heartbeat while the pin decides; an SCVM that takes only the five documented keys
+// gets them alone, at once and from then on in this process. (These two run in this order: the refusal is remembered.)
+const pinned = { targetManageIp: scvm(1).manageIp, nfsTargetIp: scvm(1).dataIp, hypervisorIp: '192.168.85.11' };
+const pin = { by: 'alice', from: '10.0.0.9', reason: 'SCVM-1 disk swap CHG-77', force: false };
+
+test('a pin: who, from where and why go beside the five keys to an SCVM that takes them', async () => {
+  lab.emus[1]!.state.heartbeatPinFields = true;
+  const r = await sendHeartbeat({ client, config: lab.config, log }, { ...pinned, pin });
+  expect(r).toEqual({ ok: true, via: scvm(1).manageIp });
+  const hb = lab.emus[1]!.records.heartbeats;
+  expect(hb.map((h) => h.status)).toEqual([200]);
+  expect(JSON.parse(hb[0]!.rawBody!)).toMatchObject({ pin_by: 'alice', pin_from: '10.0.0.9', pin_reason: 'SCVM-1 disk swap CHG-77', pin_forced: 'false' });
+});
+
+test('an SCVM that refuses the pin fields (400) gets the five keys at once, and only those afterwards', async () => {
+  const r = await sendHeartbeat({ client, config: lab.config, log }, { ...pinned, pin });
+  expect(r).toEqual({ ok: true, via: scvm(1).manageIp });
+  const hb = lab.emus[1]!.records.heartbeats;
+  expect(hb.map((h) => h.status)).toEqual([400, 200]);
+  expect(Object.keys(JSON.parse(hb[1]!.rawBody!)).sort()).toEqual(['hypervisor_ip', 'local_scvm_data_ip', 'local_scvm_manage_ip', 'nfs_target_ip', 'ttl']);
+  expect(log.messages('warn').join('\n')).toMatch(/refused the pin's audit fields/);
+  await sendHeartbeat({ client, config: lab.config, log }, { ...pinned, pin });
+  expect(lab.emus[1]!.records.heartbeats.map((h) => h.status)).toEqual([400, 200, 200]);
+});

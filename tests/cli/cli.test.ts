@@ -4,7 +4,6 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   chmodSync,
-  cpSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -105,7 +104,7 @@ describe('reroute CLI', () => {
   it('--help documents the exit codes', () => {
     const r = cli(null, ['--help']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/Exit codes:\n  0 +pass done.*\n  1 +pass failed.*\n  2 +usage or config error.*\n  3 +another pass holds the lock/);
+    expect(r.stdout).toMatch(/Exit codes:\n {2}0 +pass done.*\n {2}1 +pass failed.*\n {2}2 +usage or config error.*\n {2}3 +another pass holds the lock/);
   });
 
   it('output into a closed pipe (reroute ... | head) is dropped quietly: no EPIPE crash, the exit code stays', () => {

@@ -142,13 +142,13 @@ describe('reroute doctor on the ESXi fakes', () => {
       `FAIL  config: cannot read config file ${join(lab.dir, 'missing.json')} (ENOENT): create it (see docs/config.md) or pass --config <file>; fix: every key is described in docs/config.md`,
     );
     const by = (title: string) => checks.find((c) => c.title === title)!;
-    expect(by('raw ICMP socket and local SCVM').line).toMatch(/^warn  .*: raw ICMP socket open, 127\.0\.0\.1: \d of \d+ echoes answered.*; the local SCVM not probed: no valid config/);
-    expect(by('SCVM API and login').line).toMatch(/^warn  SCVM API and login: not checked: no valid config/);
+    expect(by('raw ICMP socket and local SCVM').line).toMatch(/^warn {2}.*: raw ICMP socket open, 127\.0\.0\.1: \d of \d+ echoes answered.*; the local SCVM not probed: no valid config/);
+    expect(by('SCVM API and login').line).toMatch(/^warn {2}SCVM API and login: not checked: no valid config/);
     // platform, cron, boot and the rest still ran: ESXi from the image, the default VIP route through the fake
     expect(by('platform').status).toBe('ok');
     expect(by('VIP route').line).toBe('ok    VIP route: 192.168.33.2/32 via 127.0.0.15');
     expect(by('boot persistence').status).toBe('ok');
     // the default paths are on /scratch, which this image does not have on a datastore
-    expect(by('config, state and log survive a reboot').line).toMatch(/^FAIL  .*: paths\.state \/scratch\/reroute\/state\.json; paths\.log \/scratch\/log\/scvm_failure\.log; fix: /);
+    expect(by('config, state and log survive a reboot').line).toMatch(/^FAIL {2}.*: paths\.state \/scratch\/reroute\/state\.json; paths\.log \/scratch\/log\/scvm_failure\.log; fix: /);
   });
 });

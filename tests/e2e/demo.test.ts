@@ -39,8 +39,8 @@ describeNetns('the demo on the namespace cluster', () => {
     );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^  failover: NFS traffic on scvm-[23] [\d.]+ s after SCVM-1 crashed$/m);
-    expect(r.stdout).toMatch(/^  back: {5}NFS traffic on scvm-1 [\d.]+ s after SCVM-1 was healthy again/m);
+    expect(r.stdout).toMatch(/^ {2}failover: NFS traffic on scvm-[23] [\d.]+ s after SCVM-1 crashed$/m);
+    expect(r.stdout).toMatch(/^ {2}back: {5}NFS traffic on scvm-1 [\d.]+ s after SCVM-1 was healthy again/m);
     expect(r.stdout).toMatch(/^demo: cluster \S+ removed$/m);
   }, 150_000);
 });

@@ -109,7 +109,7 @@ describeNetns('issue 26: failover as installed, whatever the host files do', () 
       })();
       // (not the log while its disk hangs: reading it would hang this test too)
       const log = agent && !opts.diskHangs ? logOf(agent).slice(-4000) : '';
-      throw new Error(`${(e as Error).message}\n--- log ---\n${log}\n--- crond ---\n${crond}`);
+      throw new Error(`${(e as Error).message}\n--- log ---\n${log}\n--- crond ---\n${crond}`, { cause: e });
     }
   }
 

@@ -25,7 +25,7 @@ function busyboxWithCrond(): string {
     const err = e as { stderr?: Buffer; status?: number };
     // --help exits 1 after printing usage; "applet not found" means this busybox was built without crond.
     if (!String(err.stderr ?? '').includes('Usage: crond')) {
-      throw new Error('this busybox has no crond applet (Debian\'s "busybox" package lacks it): apt-get install busybox-static');
+      throw new Error('this busybox has no crond applet (Debian\'s "busybox" package lacks it): apt-get install busybox-static', { cause: e });
     }
   }
   return 'busybox';

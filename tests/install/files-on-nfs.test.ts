@@ -51,7 +51,7 @@ describe('resolveOffNfs', () => {
 
   it('never looks at a path on an NFS mount, of the VIP or of another server', () => {
     // the module's own fs (lib/ imports node:fs by name: each call reads the property, so a spy sees it)
-    const fs = require('node:fs') as typeof import('node:fs'); // eslint-disable-line @typescript-eslint/no-require-imports
+    const fs = require('node:fs') as typeof import('node:fs');  
     const lstat = jest.spyOn(fs, 'lstatSync');
     const readlink = jest.spyOn(fs, 'readlinkSync');
     const mounts = [{ ...vipDs, mountPoint: join(dir, 'ds') }, { ...isos, mountPoint: join(dir, 'isos') }];

@@ -6,7 +6,7 @@ import { esxiNfsMounts, parseEsxcliTable, parseProcMounts, readMountTable } from
 import { fakeEsxiHost } from '../support/esxi';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', 'esxi', name), 'utf8');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const fake = require('../support/esxi/fake-esxi.js') as {
   defaultState(): Record<string, unknown>;
   nfsList(s: unknown): string;

@@ -50,10 +50,16 @@ describe('rpm: structure', () => {
     }
   });
 
-  it('lists the bundle under /opt/reroute, the config directory and the cron file (a ghost), nothing else', () => {
+  it('lists the bundle under /opt/reroute, the config directory, the cron file (a ghost), the manual pages and the completion, nothing else', () => {
     const listed = rpm(['-qlp', rpmFile]).trim().split('\n');
     const bundle = walkTree(BUNDLE_DIR).map((e) => `/opt/reroute/${e.rel}`);
-    expect(listed).toEqual(['/etc/cron.d/reroute', '/etc/reroute', '/opt/reroute', ...bundle].sort());
+    const share = listed.filter((p) => p.startsWith('/usr/share/'));
+    expect(share).toEqual([
+      '/usr/share/bash-completion/completions/reroute',
+      expect.stringMatching(/^\/usr\/share\/man\/man5\/reroute-config\.5(\.gz)?$/),
+      expect.stringMatching(/^\/usr\/share\/man\/man8\/reroute\.8(\.gz)?$/),
+    ]);
+    expect(listed).toEqual(['/etc/cron.d/reroute', '/etc/reroute', '/opt/reroute', ...bundle, ...share].sort());
     const ghosts = rpm(['-qp', '--qf', '[%{FILEFLAGS:fflags} %{FILENAMES}\n]', rpmFile]).split('\n').filter((l) => /^\S*g\S* /.test(l));
     expect(ghosts).toEqual([expect.stringMatching(/ \/etc\/cron\.d\/reroute$/)]);
   });

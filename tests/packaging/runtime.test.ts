@@ -14,7 +14,7 @@ describe('runtime: the shipped Node', () => {
   });
 
   it("raw-socket's addon loads in it (built for its ABI from its own headers)", () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const raw = require('raw-socket') as { createSocket: unknown; Protocol: { ICMP: number } };
     expect(typeof raw.createSocket).toBe('function');
     expect(raw.Protocol.ICMP).toBe(1);

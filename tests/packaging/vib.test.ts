@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { digest, packageVersion, ROOT } from '../../scripts/pack/common';
+import { BEYOND_COMMUNITY, levelAllows } from '../../scripts/pack/vib-paths';
 import { runnerLines } from '../support/cron-lines';
 import { ensureBundle, staticBusybox } from '../support/bundle';
 import { describeNetns, NetnsLab } from '../support/netns';
@@ -107,12 +108,38 @@ describe('vib: structure', () => {
         'opt/reroute/node_modules/raw-socket/build/Release/raw.node',
       ]),
     );
+    expect(files).toEqual(expect.arrayContaining(['etc/vmware/vm-support/reroute.mfx', 'opt/reroute/share/man/man8/reroute.8', 'opt/reroute/share/man/man5/reroute-config.5']));
     expect(files.every((f) => f.startsWith('opt/reroute/') || f.startsWith('etc/'))).toBe(true);
     expect(entries.every((e) => e.owner === '0/0')).toBe(true);
     const mode = (name: string) => entries.find((e) => e.name === name)!.mode;
     expect(mode('etc/init.d/reroute')).toBe('-rwxr-xr-x');
     expect(mode('opt/reroute/bin/reroute')).toBe('-rwxr-xr-x');
     expect(mode('opt/reroute/lib/ld-linux-x86-64.so.2')).toBe('-rwxr-xr-x');
+  });
+
+  it('every payload path is one a community VIB may use, but the ones docs/esxi.md names with the flags they need', () => {
+    const tar = spawnSync('tar', ['--list', '--gzip'], { input: payload, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const paths = tar.stdout.trim().split('\n').filter((p) => !p.endsWith('/')).map((p) => `/${p}`);
+    const beyond = paths.filter((p) => !levelAllows('community', p));
+    expect(beyond).toEqual([...BEYOND_COMMUNITY.keys()]);
+    // each is a path the partner level allows (a partner-signed build needs no -f), and docs/esxi.md names it
+    const docs = readFileSync(join(ROOT, 'docs', 'esxi.md'), 'utf8');
+    for (const p of beyond) {
+      expect(levelAllows('partner', p)).toBe(true);
+      expect(docs).toContain(`\`${p}\``);
+    }
+    expect(docs).toMatch(/esxcli software vib install -v \S+ -f/);
+    // the lists themselves: what the rule check refuses of a community VIB
+    expect(['/bin/reroute', '/etc/rc.local.d/reroute.sh', '/usr/sbin/reroute', '/etc/init.d/reroute'].filter((p) => levelAllows('community', p))).toEqual([]);
+  });
+
+  it('the vm-support manifest collects the log, the record and what status, doctor and config check say; never the state file or the config', () => {
+    const mfx = spawnSync('tar', ['--extract', '--gzip', '--to-stdout', 'etc/vmware/vm-support/reroute.mfx'], { input: payload, maxBuffer: 64 << 20 }).stdout.toString();
+    const lines = mfx.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(mfx).toMatch(/^# Manifest name: Reroute\n# Manifest group: Storage\n# Manifest default: Enabled\n/);
+    expect(lines.every((l) => /^(copy|run) +(-|TIMEOUT=\d+) +\/\S+/.test(l))).toBe(true);
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^copy +- +\/scratch\/log\/scvm_failure\.log\*$/), expect.stringMatching(/^run +TIMEOUT=30 +\/opt\/reroute\/bin\/reroute status --json$/)]));
+    expect(mfx).not.toMatch(/state\.json|config\.json/);
   });
 
   it('the firewall ruleset opens outbound TCP to the API (80, 443) and NFS (2049), and nothing inbound', () => {

@@ -210,6 +210,7 @@ export class VirtualHost {
     this.config = config;
     const me = fleetAddresses(o.index);
     this.agent = {
+      fallback: null,
       config,
       configPath: configFile,
       credentials,

@@ -34,7 +34,7 @@ const keep: RawSocket[] = [];
 function main(): void {
   const profile = process.argv[2] as Profile;
   if (profile !== 'nested' && profile !== 'harsh') throw new Error(`profile "${profile}": use nested or harsh`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const raw = require('raw-socket') as { createSocket(o: { protocol: number }): RawSocket; Protocol: { ICMP: number } };
   const socket = raw.createSocket({ protocol: raw.Protocol.ICMP });
   // rooted: a socket reachable only from its own listener is collected, its poll handle closed, and the process exits

@@ -38,7 +38,6 @@ export function describeNetns(name: string, fn: () => void): void {
       });
     });
   } else if (reason) {
-    // eslint-disable-next-line no-console
     console.warn(`SKIPPING "${name}": needs root and network namespaces (${reason})`);
     describe.skip(name, fn);
   } else {

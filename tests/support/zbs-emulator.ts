@@ -83,6 +83,11 @@ export interface EmuState {
   livenessFields: 'both' | 'alive' | 'alive_sec' | 'none';
   /** wrap answers in the SmartX envelope */
   envelope: boolean;
+  /**
+   * the heartbeat takes a pin's audit fields (pin_by, pin_from, pin_reason, pin_forced: strings) beside its five keys;
+   * false (default): exactly the five, as the body is documented, anything more is a 400
+   */
+  heartbeatPinFields: boolean;
   sessions: EmuSession[];
   switches: { enable_reroute: boolean; enable_secondary_data_channel: boolean };
   faults: Partial<Record<Endpoint | 'all', Fault>>;
@@ -135,6 +140,7 @@ export function defaultEmuState(): EmuState {
     secret: 'reroute-emulator',
     livenessFields: 'both',
     envelope: true,
+    heartbeatPinFields: false,
     sessions: [],
     switches: { enable_reroute: true, enable_secondary_data_channel: false },
     faults: {},
@@ -166,6 +172,7 @@ export function mergePatch(target: Record<string, unknown>, patch: Record<string
 
 const DOTTED_QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const HEARTBEAT_KEYS = ['hypervisor_ip', 'local_scvm_data_ip', 'local_scvm_manage_ip', 'nfs_target_ip', 'ttl'];
+const PIN_KEYS = ['pin_by', 'pin_from', 'pin_reason', 'pin_forced'];
 
 export interface ZbsEmulator {
   readonly host: string;
@@ -435,9 +442,12 @@ export function startZbsEmulator(opts: EmuOptions = {}): Promise<ZbsEmulator> {
       return finish(200, wrap({}));
     }
     // heartbeat
+    const extra = isPlainObject(parsed) ? Object.keys(parsed).filter((k) => !HEARTBEAT_KEYS.includes(k)) : [];
+    const extraOk = extra.length === 0 || (state.heartbeatPinFields && extra.every((k) => PIN_KEYS.includes(k) && typeof (parsed as Record<string, unknown>)[k] === 'string'));
     const ok =
       isPlainObject(parsed) &&
-      Object.keys(parsed).sort().join(',') === [...HEARTBEAT_KEYS].sort().join(',') &&
+      extraOk &&
+      HEARTBEAT_KEYS.every((k) => k in parsed) &&
       HEARTBEAT_KEYS.slice(0, 4).every((k) => typeof parsed[k] === 'string' && DOTTED_QUAD.test(parsed[k] as string)) &&
       Number.isInteger(parsed.ttl) &&
       (parsed.ttl as number) > 0;

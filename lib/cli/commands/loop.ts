@@ -2,6 +2,8 @@
 // cadence until the next minute's process takes over (lib/pass/runner.ts).
 import { dirname, join } from 'node:path';
 import { UsageError } from '../../errors';
+import { MIN_EVERY_SEC } from '../../install/crontab';
+import { parseSeconds } from '../seconds';
 import { warnAgentFilesOnNfs } from '../../install/files-on-nfs';
 import { openAgent } from '../../pass/agent';
 import { runPass } from '../../pass/pass';
@@ -17,13 +19,7 @@ export interface LoopOptions {
 }
 
 /** Seconds given on the command line, within bounds, as ms. */
-function seconds(option: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || n < min || n > max) {
-    throw new UsageError(`loop: ${option} "${value}" is not a number of seconds from ${min} to ${max}`);
-  }
-  return Math.round(n * 1000);
-}
+const ms = (option: string, value: string, min: number, max: number) => Math.round(parseSeconds(`loop: ${option}`, value, { min, max }) * 1000);
 
 /** What the runner watches to notice an upgrade: the bundle's executable, or the loader and the bundle it loads. */
 function binaries(env: CommandEnv): string[] {
@@ -35,8 +31,8 @@ function binaries(env: CommandEnv): string[] {
 /** Run one LOOP pass (exit 1 when the route had to change and could not), or the long-lived mode. */
 export async function run(opts: LoopOptions, env: CommandEnv): Promise<number> {
   if (opts.for !== undefined && opts.every === undefined) throw new UsageError('loop: --for goes with --every');
-  const everyMs = opts.every === undefined ? null : seconds('--every', opts.every, 0.25, 59);
-  const forMs = opts.for === undefined ? undefined : seconds('--for', opts.for, 1, 3600);
+  const everyMs = opts.every === undefined ? null : ms('--every', opts.every, MIN_EVERY_SEC, 59);
+  const forMs = opts.for === undefined ? undefined : ms('--for', opts.for, 1, 3600);
   const agent = await openAgent(env.globals);
   onExitFlush(() => agent.log.flush(), agent.log);
   // issue 15 case 7, at most once an hour: beside the passes, not before them (on ESXi it starts two esxcli processes)

@@ -5,6 +5,7 @@ import type { EngineState } from '../../decide';
 import { UsageError } from '../../errors';
 import { isIPv4 } from '../../net/ipv4';
 import { probe } from '../../observe/icmp/prober';
+import { describeFallback } from '../../config/last-good';
 import { openAgent } from '../../pass/agent';
 import { runPass, type PassReport } from '../../pass/pass';
 import { parseDuration } from '../duration';
@@ -16,6 +17,15 @@ export interface RouteOptions {
   for?: string;
   force?: boolean;
   auto?: boolean;
+  reason?: string;
+}
+
+/** Who pins, from where: sudo's caller before the login name; the SSH client's address when over SSH. */
+export function pinAudit(env: NodeJS.ProcessEnv): { by: string | null; from: string | null } {
+  const clean = (v: string | undefined) => (v && /^[\w.@-]{1,64}$/.test(v) ? v : null);
+  const by = clean(env.SUDO_USER) ?? clean(env.LOGNAME) ?? clean(env.USER);
+  const from = env.SSH_CLIENT?.split(' ')[0];
+  return { by, from: from && /^[0-9a-fA-F.:]{2,64}$/.test(from) ? from : null };
 }
 
 /** Every address the agent knows as an SCVM's (config and the last session lists). */
@@ -56,10 +66,17 @@ export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> 
     throw new UsageError(`route: --target "${opts.target}" is not a dotted-quad IPv4 address (e.g. 10.10.85.16)`);
   }
   const forMs = opts.for !== undefined ? parseDuration(opts.for, '--for') : null;
+  if (opts.reason !== undefined && (opts.auto || !/^\P{Cc}{1,200}$/u.test(opts.reason))) {
+    throw new UsageError(
+      opts.auto ? 'route: --reason goes with --target' : 'route: --reason wants one line of at most 200 characters (e.g. --reason "SCVM-1 disk replacement, CHG-1234")',
+    );
+  }
+  const audit = pinAudit(process.env);
 
   const agent = await openAgent(env.globals);
   onExitFlush(() => agent.log.flush(), agent.log);
   const { config, log } = agent;
+  if (agent.fallback) env.display.err(`warning: ${describeFallback(agent.fallback)}`);
   if (opts.target !== undefined && !opts.force) {
     // Checked before the pass: the probe takes up to probe.timeoutMs, which the pass's lock need not wait for.
     const target = opts.target;
@@ -73,7 +90,7 @@ export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> 
   let said = '';
   const report = await runPass(agent, { waitForLock: true, edit: (state, now) => {
     if (opts.auto) {
-      if (state.pin) log.info(`route --auto: pin to ${state.pin.target} removed; LOOP mode decides`);
+      if (state.pin) log.info(`route --auto: pin to ${state.pin.target} removed${audit.by ? ` by ${audit.by}` : ''}${audit.from ? ` from ${audit.from}` : ''}; LOOP mode decides`);
       said = state.pin ? `pin to ${state.pin.target} removed: LOOP mode` : 'no pin was set: LOOP mode';
       state.pin = null;
       return;
@@ -84,9 +101,10 @@ export async function run(opts: RouteOptions, env: CommandEnv): Promise<number> 
         `route: ${target} is not a known SCVM address (config local/scvms or the session list); check it, or add --force`,
       );
     }
-    state.pin = { target, until: forMs === null ? null : now + forMs, setAt: now, force: opts.force === true };
+    state.pin = { target, until: forMs === null ? null : now + forMs, setAt: now, force: opts.force === true, ...audit, reason: opts.reason ?? null };
     log.info(
-      `route --target ${target}${opts.force ? ' --force' : ''}: pinned ${forMs === null ? 'until route --auto' : `for ${opts.for}`}`,
+      `route --target ${target}${opts.force ? ' --force' : ''}: pinned ${forMs === null ? 'until route --auto' : `for ${opts.for}`}` +
+        `${audit.by ? ` by ${audit.by}` : ''}${audit.from ? ` from ${audit.from}` : ''}${opts.reason ? ` (reason: ${opts.reason})` : ''}`,
     );
     said = `pinned to ${target}${forMs === null ? ' until `reroute route --auto`' : ` for ${opts.for}`}`;
   } });

@@ -173,7 +173,7 @@ describe('racing the SCVMs', () => {
 
 describe('a bounded race (issue 18): one SCVM at a time, one hedge, a retry budget', () => {
   /** A token in the cache, and the records cleared: what follows counts the session list requests only. */
-  async function loggedIn(config: Config): Promise<ApiCache> {
+  async function loggedIn(_config: Config): Promise<ApiCache> {
     const cache = initialApiCache();
     expect((await client(cache, { config: labConfig(1, lab.port) }).sessions()).ok).toBe(true);
     lab.emus.forEach((e) => e.clearRecords());

@@ -20,7 +20,7 @@ async function call(url: string, method: 'GET' | 'POST' | 'PUT' = 'GET', body?: 
   } catch {
     json = text;
   }
-  return { status: res.status, json: json as any };
+  return { status: res.status, json: json as any }; // eslint-disable-line @typescript-eslint/no-explicit-any -- each test reads its own shape
 }
 
 describe('launcher scripts/zbs-emulator', () => {

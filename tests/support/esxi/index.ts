@@ -61,7 +61,7 @@ export interface FakeCall {
 /** The directory of the fake executables, for tests that run them directly (from the root: scripts bundle this file). */
 export const FAKE_ESXI_DIR = join(ROOT, 'tests', 'support', 'esxi');
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const fake = require(join(FAKE_ESXI_DIR, 'fake-esxi.js')) as { defaultState(): FakeEsxiState };
 
 /** The lab-plan table the fakes create when their state file is missing. */
