@@ -5,12 +5,15 @@ import { ConfigError } from '../errors';
 import { createRouteBackend, type RouteBackend } from '../routes';
 import { openLog, type FileLog } from '../runtime/logger';
 import { logConfigError } from './config-error';
+import { openTold, type Told } from './told';
 
 export interface AgentOptions {
   /** --config; undefined = REROUTE_CONFIG or the default path */
   config?: string;
   dryRun: boolean;
   verbose: boolean;
+  /** this process tells syslog and the hook the events (the runner, a one-pass loop; lib/pass/told.ts) */
+  deliverEvents?: boolean;
 }
 
 export interface Agent {
@@ -22,6 +25,8 @@ export interface Agent {
   dryRun: boolean;
   /** how this host is named in the balanced target choice */
   hostId: string;
+  /** where the passes' events go (lib/pass/told.ts) */
+  told?: Told;
 }
 
 /**
@@ -62,5 +67,6 @@ export async function openAgent(opts: AgentOptions): Promise<Agent> {
     backend,
     dryRun: opts.dryRun,
     hostId: config.hypervisorIp ?? config.local.dataIp,
+    told: openTold(config, log, { deliver: opts.deliverEvents === true, dryRun: opts.dryRun }),
   };
 }
