@@ -121,8 +121,12 @@ export function openTold(config: Config, log: Log, opts: { deliver: boolean; dry
     sent[c].dropped = queues[c].stats.dropped;
     void saveSent(paths.sent, sent, log);
   };
-  const failed = (c: Channel) => (e: AgentEvent, err: Error) =>
-    log.warn(`events: ${c === 'syslog' ? `syslog (${config.events.logger})` : 'hooks.onEvent'} did not take event ${e.seq} (${e.kind}): ${err.message}`);
+  // one line a minute for the same failure (the log's repeat rule), not one an event: the seq goes to debug
+  const failed = (c: Channel) => (e: AgentEvent, err: Error) => {
+    const why = err.message.replace(/^command ".*" /s, '');
+    log.warn(`events: ${c === 'syslog' ? `syslog via ${config.events.logger}` : 'hooks.onEvent'} failed: ${why}; fix it, or turn it off (docs/events.md)`);
+    log.debug(`events: event ${e.seq} (${e.kind}) not taken by ${c}`);
+  };
   const queues: Record<Channel, OneAtATime<AgentEvent>> = {
     syslog: new OneAtATime(
       config.events.queueMax,
