@@ -10,6 +10,7 @@ export interface ChannelStats {
 export class OneAtATime<T> {
   private readonly waiting: T[] = [];
   private running: Promise<void> | null = null;
+  private stopped = false;
   readonly stats: ChannelStats = { failed: 0, dropped: 0 };
 
   constructor(
@@ -22,6 +23,7 @@ export class OneAtATime<T> {
   ) {}
 
   push(items: T[]): void {
+    if (this.stopped) return;
     this.waiting.push(...items);
     const dropped = this.waiting.length > this.max ? this.waiting.splice(0, this.waiting.length - this.max) : [];
     this.stats.dropped += dropped.length;
@@ -41,6 +43,12 @@ export class OneAtATime<T> {
       await Promise.race([this.running, new Promise((r) => setTimeout(r, Math.max(0, until - performance.now())).unref())]);
     }
     return this.running === null;
+  }
+
+  /** Start nothing more: what waits is left (the next process tells it); the one running runs out. */
+  stop(): void {
+    this.stopped = true;
+    this.waiting.length = 0;
   }
 
   private kick(): void {

@@ -242,6 +242,7 @@ export function openTold(config: Config, log: Log, opts: { deliver: boolean; dry
       if (!opts.deliver) return;
       const until = performance.now() + waitMs;
       for (const c of CHANNELS) await queues[c].drain(Math.max(0, until - performance.now()));
+      for (const c of CHANNELS) queues[c].stop(); // what still waits is the next process's to tell
       if (sent) {
         for (const c of CHANNELS) Object.assign(sent[c], { failed: queues[c].stats.failed, dropped: queues[c].stats.dropped });
         await saveSent(paths.sent, sent, log);

@@ -123,6 +123,15 @@ describe('metrics file', () => {
     expect(r.status).toBe(0);
   });
 
+  test('the example alert rules of docs/events.md pass promtool check rules', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'events.md'), 'utf8');
+    const rules = join(dir, 'rules.yml');
+    writeFileSync(rules, doc.split('```yaml\n')[1]!.split('```')[0]!);
+    const r = spawnSync('promtool', ['check', 'rules', rules], { encoding: 'utf8' });
+    expect(r.stdout).toContain('SUCCESS: 5 rules found');
+    expect(r.status).toBe(0);
+  });
+
   test('says what an alert rule needs', () => {
     const text = metricsText(input);
     expect(text).toContain('reroute_rerouted 1\n');
