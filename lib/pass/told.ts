@@ -114,12 +114,29 @@ export function openTold(config: Config, log: Log, opts: { deliver: boolean; dry
   let queued: Record<Channel, number> = { syslog: 0, hook: 0 };
   let lastFacts: { end: PassEnd; at: number } | null = null;
 
+  // events.sent is written one write at a time, the last state last (two writes at once would race for its temp file,
+  // and an older one landing last would have the next runner tell an event again)
+  let sentWrite: Promise<void> | null = null;
+  let sentDirty = false;
+  const writeSent = (): Promise<void> => {
+    if (sentWrite) {
+      sentDirty = true;
+      return sentWrite;
+    }
+    sentWrite = (async () => {
+      do {
+        sentDirty = false;
+        for (const c of CHANNELS) Object.assign(sent![c], queues[c].stats);
+        await saveSent(paths.sent, sent!, log);
+      } while (sentDirty);
+      sentWrite = null;
+    })();
+    return sentWrite;
+  };
   const started = (c: Channel) => (e: AgentEvent) => {
     if (!sent || e.seq <= sent[c].seq) return;
     sent[c].seq = e.seq;
-    sent[c].failed = queues[c].stats.failed;
-    sent[c].dropped = queues[c].stats.dropped;
-    void saveSent(paths.sent, sent, log);
+    void writeSent();
   };
   // one line a minute for the same failure (the log's repeat rule), not one an event: the seq goes to debug
   const failed = (c: Channel) => (e: AgentEvent, err: Error) => {
@@ -243,10 +260,7 @@ export function openTold(config: Config, log: Log, opts: { deliver: boolean; dry
       const until = performance.now() + waitMs;
       for (const c of CHANNELS) await queues[c].drain(Math.max(0, until - performance.now()));
       for (const c of CHANNELS) queues[c].stop(); // what still waits is the next process's to tell
-      if (sent) {
-        for (const c of CHANNELS) Object.assign(sent[c], { failed: queues[c].stats.failed, dropped: queues[c].stats.dropped });
-        await saveSent(paths.sent, sent, log);
-      }
+      if (sent) await writeSent();
     },
   };
 }
