@@ -4,7 +4,7 @@
 // variables; a hung hook and a missing logger leave the failover as fast as without them; the events survive the
 // minute's hand-over from one runner to the next, none told twice; the metrics file passes promtool.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from '../support/cluster';
 import { killScvm, sleep, useClusterHarness, waitFor, type NfsWatch } from '../support/cluster-e2e';
@@ -94,6 +94,16 @@ describeNetns('issue 30: operators are told', () => {
     const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(`${check.stdout}${check.stderr}`).toBe('');
     expect(check.status).toBe(0);
+
+    // the runner dies (-9); the next one, as a guard line starts it, says so
+    const holder = /^pid=(\d+) /.exec(readlinkSync(join(a.run, 'runner.lock')))![1]!;
+    process.kill(Number(holder), 'SIGKILL');
+    startRunnerInCrondNs(a);
+    await waitFor('runner-restarted in syslog', () => new RegExp(`reroute: event=runner-restarted seq=\\d+ .* after="pid ${holder}, which is gone"`).test(read(syslog)) || undefined, 20_000);
+    await waitFor('the restart in the metrics', () => /reroute_runner_restarts_total 1\n/.test(read(prom)) || undefined, 15_000);
+    // told once each: no event of the first runner told again by the second
+    const seqs = read(syslog).split('\n').flatMap((l) => /reroute: event=\S+ seq=(\d+)/.exec(l)?.[1] ?? []).map(Number);
+    expect(new Set(seqs).size).toBe(seqs.length);
   });
 
   test('a hung hook and a missing logger leave failover time unchanged', async () => {
