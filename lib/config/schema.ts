@@ -1,5 +1,6 @@
 // The config file's schema: every key with its type, default (units beside it) and description in one place.
 // docs/config.md is generated from this file by scripts/gen-config-doc; a test keeps the two in step.
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { isIPv4 } from '../net/ipv4';
 import { defaultPaths } from './paths';
@@ -257,6 +258,60 @@ export const pathsSchema = z
       .nullable()
       .optional()
       .describe(`symlink to the log where support looks; null for none`),
+    metrics: absolutePath()
+      .nullable()
+      .optional()
+      .describe(
+        `metrics file, Prometheus text format (docs/events.md); default: reroute.prom beside the record (RAM); point node_exporter's textfile directory at it, or null for none`,
+      ),
+  })
+  .strict();
+
+// Issue 30, "Operators are told" (docs/events.md).
+export const eventsSchema = z
+  .object({
+    syslog: z.boolean().default(true).describe('send each event to syslog as one key=value line (`logger -t reroute`)'),
+    logger: z
+      .string()
+      .min(1)
+      .default('logger')
+      .describe("the logger command (busybox's on ESXi, util-linux's on dom0), looked up in PATH unless absolute"),
+    timeoutMs: ms(2000, 100, 60_000).describe('a logger call that takes longer is killed and counted as failed, ms'),
+    queueMax: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(100)
+      .describe('events waiting for syslog or the hook, each; past it the oldest is dropped and counted'),
+    keep: z.number().int().min(10).max(10_000).default(200).describe('events kept in the event store on the RAM disk (per-SCVM ones aside)'),
+    keepScvm: z.number().int().min(10).max(10_000).default(200).describe('per-SCVM events (ICMP verdict, session liveness) kept there'),
+    keepLasting: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(50)
+      .describe('switch and pin events kept on the persistent disk (events.json beside the state file)'),
+  })
+  .strict();
+
+export const hooksSchema = z
+  .object({
+    onEvent: z
+      .string()
+      .min(1)
+      .max(4096)
+      .nullable()
+      .default(null)
+      .describe('shell line run through /bin/sh -c for every event, with the event as REROUTE_<KEY>=value variables; null for none'),
+    timeoutMs: ms(10_000, 100, 600_000).describe('a hook that runs longer is killed (its process group) and counted as failed, ms'),
+  })
+  .strict();
+
+export const metricsSchema = z
+  .object({
+    everySec: z.number().int().min(1).max(3600).default(10).describe('the metrics file is written this often, and at every switch, s'),
   })
   .strict();
 
@@ -328,6 +383,9 @@ export const configSchema = z
     paths: pathsSchema.default({}),
     log: logSchema.default({}),
     status: statusSchema.default({}),
+    events: eventsSchema.default({}),
+    hooks: hooksSchema.default({}),
+    metrics: metricsSchema.default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -451,6 +509,7 @@ export function completeConfig<C extends Omit<ParsedConfig, 'local'>>(parsed: C,
       lock: p.lock ?? d.lock,
       log: p.log ?? d.log,
       logLink: p.logLink === undefined ? d.logLink : p.logLink,
+      metrics: p.metrics === undefined ? join(dirname(p.record ?? d.record), 'reroute.prom') : p.metrics,
     },
   };
 }

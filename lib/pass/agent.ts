@@ -1,17 +1,24 @@
 // What every pass of one process works with: the checked config, the log, the route backend. Opened once per process.
+import { dirname } from 'node:path';
 import { describeFallback, loadAgentConfig, type Fallback } from '../config/last-good';
 import { configPath, type Credentials } from '../config/load';
 import type { Config } from '../config/schema';
 import { ConfigError } from '../errors';
 import { createRouteBackend, type RouteBackend } from '../routes';
 import { openLog, type FileLog } from '../runtime/logger';
+import { saidWithin } from '../runtime/said';
 import { logConfigError } from './config-error';
+import { configRejected, openTold, type Told } from './told';
+
+const HOUR_MS = 3600_000;
 
 export interface AgentOptions {
   /** --config; undefined = REROUTE_CONFIG or the default path */
   config?: string;
   dryRun: boolean;
   verbose: boolean;
+  /** this process tells syslog and the hook the events (the runner, a one-pass loop; lib/pass/told.ts) */
+  deliverEvents?: boolean;
 }
 
 export interface Agent {
@@ -25,6 +32,8 @@ export interface Agent {
   hostId: string;
   /** the config is invalid and this process runs on the last good copy (lib/config/last-good.ts) */
   fallback: Fallback | null;
+  /** where the passes' events go (lib/pass/told.ts) */
+  told?: Told;
 }
 
 /**
@@ -60,6 +69,11 @@ export async function openAgent(opts: AgentOptions): Promise<Agent> {
     if (e instanceof ConfigError) log.error(e.message);
     throw e;
   }
+  const told = openTold(config, log, { deliver: opts.deliverEvents === true, dryRun: opts.dryRun });
+  // the event once an hour for the same error (the log says it every minute): syslog and the hook are not a ticker
+  if (fallback && !(await saidWithin(dirname(config.paths.record), `config-rejected ${fallback.error.message}`, HOUR_MS))) {
+    told.tell(configRejected(path, fallback.error.message, fallback.copy));
+  }
   return {
     config,
     configPath: path,
@@ -69,5 +83,6 @@ export async function openAgent(opts: AgentOptions): Promise<Agent> {
     dryRun: opts.dryRun,
     hostId: config.hypervisorIp ?? config.local.dataIp,
     fallback,
+    told,
   };
 }

@@ -118,6 +118,7 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
     let state = loaded.state;
     if (time.gap && !loaded.firstRun) state.engine = afterTimeGap(state.engine);
     if (loaded.readOnly) warnReadOnly(log, loaded.readOnly, config.paths.record);
+    const pinBefore = state.pin;
     opts.edit?.(state, time.now);
 
     const probes = probe(probeTargets(config, state.engine), watchFirst(config, state.engine, config.probe.watchNext));
@@ -166,7 +167,10 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
       };
       const acted = await act(decision, decided, {
         config, log, backend, client, lock, deadline, dryRun, now: time.now,
-        switched: (engine) => save({ ...state, engine }), // durable before the refresh is sent
+        switched: (engine) => {
+          agent.told?.switched(decision);
+          return save({ ...state, engine }); // durable before the refresh is sent
+        },
         heartbeatDue: (to) => heartbeatDue(state.heartbeat, to, config, time.now),
         pin: state.pin,
       });
@@ -187,6 +191,7 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
           if (e.context.errno === 'EHANG') recordTexts = remember(recordTexts, e.context.text as string);
         }
       }
+      await agent.told?.passDone({ decision, outcome: acted.outcome, obs, state, pinBefore, byOperator: opts.edit !== undefined, now: time.now });
       if (opts.memory) {
         const { stateReadOnly, recordReadOnly } = loaded;
         opts.memory.current = { state, anchor: time.anchor, onDisk, stateTexts, recordTexts, stateReadOnly, recordReadOnly };

@@ -18,6 +18,7 @@ import type { Memory } from '../state/store';
 import type { Agent } from './agent';
 import type { ProbeResult } from '../types';
 import { runPass, type PassOptions, type PassReport } from './pass';
+import { runnerRestarted } from './told';
 
 export interface RunnerOptions {
   /** cadence, ms */
@@ -105,6 +106,7 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
     log.debug('runner: the previous runner held on past this one\'s window; leaving the passes to it');
     return 0;
   }
+  if (runner !== 'none' && runner.tookOver) agent.told?.tell(runnerRestarted(runner.tookOver));
   // what the last runner learned, handed on: the monitor's round trips and verdicts, the API's retry budget
   const [monitorText, budgetText] = await Promise.all([loadHandOver(files.monitor, log), loadHandOver(files.budget, log)]);
   const monitor = new ProbeMonitor(config.probe, log, parseSnapshot(monitorText));
@@ -187,6 +189,7 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
     await Promise.all([saveHandOver(files.monitor, monitor.snapshot(), log), saveHandOver(files.budget, link.race.budget.memory(), log)]);
     monitor.close();
     await link.close();
+    await agent.told?.close(0); // what waits for syslog or the hook is the next runner's to tell
     if (runner !== 'none') await runner.release();
   }
   if (stop === 'changed') startSuccessor(log);

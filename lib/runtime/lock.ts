@@ -36,6 +36,8 @@ export interface PassLock {
   assertHeld(): Promise<void>;
   /** Remove the lock if it is still ours; never someone else's. */
   release(): Promise<void>;
+  /** whose lock this taking removed because its holder was gone or stuck (a runner that died), else absent */
+  tookOver?: string;
 }
 
 export interface LockOptions {
@@ -133,10 +135,12 @@ export async function acquireLock(path: string, opts: LockOptions & { boundMs?: 
     deadline: monotonicMs() + opts.holdMs + opts.graceMs,
   };
   const target = formatOwner(me);
+  let tookOver: string | undefined;
   for (let round = 0; round < 5; round++) {
     try {
       await bounded('lock', path, WRITE_MS, () => fsp.symlink(target, path));
-      return held(path, me, opts.log);
+      const lock = held(path, me, opts.log);
+      return tookOver === undefined ? lock : { ...lock, tookOver };
     } catch (e) {
       if ((e as FileError).errno !== 'EEXIST') throw lockFailed(path, e);
     }
@@ -155,15 +159,19 @@ export async function acquireLock(path: string, opts: LockOptions & { boundMs?: 
         // gone meanwhile
       }
     }
-    await takeOver(path, owner, opts.log).catch((e: unknown) => {
+    const what = await takeOver(path, owner, opts.log).catch((e: unknown) => {
       throw lockFailed(path, e);
     });
+    tookOver = what ?? tookOver;
   }
   throw new LockedError(path, 'taken by others faster than this run could take it');
 }
 
-/** Remove a lock judged dead, unless it changed meanwhile (then another process holds a new one: put it back). */
-async function takeOver(path: string, judged: LockOwner | null, log: Log): Promise<void> {
+/**
+ * Remove a lock judged dead, unless it changed meanwhile (then another process holds a new one: put it back). Returns
+ * what it removed, in words, or null.
+ */
+async function takeOver(path: string, judged: LockOwner | null, log: Log): Promise<string | null> {
   const aside = `${path}.${process.pid}.stale`;
   const moved = await bounded('take over lock', path, WRITE_MS, async () => {
     try {
@@ -174,7 +182,8 @@ async function takeOver(path: string, judged: LockOwner | null, log: Log): Promi
     }
     return true;
   });
-  if (!moved) return;
+  if (!moved) return null;
+  let removed: string | null = null;
   const was = await readOwner(aside).catch(() => null);
   if (judged !== null && was?.nonce !== judged.nonce) {
     // a fresh lock, taken after we judged: give it back (if a third process holds the name now, the one we moved
@@ -183,8 +192,10 @@ async function takeOver(path: string, judged: LockOwner | null, log: Log): Promi
   } else {
     const what = judged === null ? 'what was no lock of this agent (forged, damaged, or another format)' : `${describe(judged)}, which is gone`;
     log.warn(`lock ${path}: taken over from ${what}`);
+    if (judged !== null) removed = what;
   }
   await bounded('remove stale lock', aside, WRITE_MS, () => fsp.unlink(aside)).catch(() => undefined);
+  return removed;
 }
 
 function held(path: string, me: LockOwner, log: Log): PassLock {

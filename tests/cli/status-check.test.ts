@@ -1,6 +1,7 @@
 // Issue 29 on the real CLI (fake ESXi commands, loopback emulators): the status headline and `status --check`'s exit
 // codes from real passes, the pin's audit in status and the heartbeat, and the last good config.
 import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { cliLab, DATA, type CliLab } from '../support/cli-lab';
 
 let lab: CliLab;
@@ -70,6 +71,10 @@ test('an invalid edit: the agent runs on the last good config and says so; statu
   expect(r.status).toBe(0);
   expect(lab.log()).toMatch(/ERROR config .*decide\.backToNormalSec.*; running on the last good config .*config\.json\.last-good \(saved .*\) until it is fixed/);
   expect(readFileSync(`${lab.config}.last-good`, 'utf8')).toBe(good); // the bad edit is never saved as good
+  // the event (issue 30): config-rejected, the last good config kept; once, not at every process
+  expect((await lab.run(['loop'])).status).toBe(0);
+  const events = JSON.parse(readFileSync(join(lab.dir, 'run', 'events.json'), 'utf8')) as { events: { kind: string; kept?: string }[] };
+  expect(events.events.filter((e) => e.kind === 'config-rejected')).toEqual([expect.objectContaining({ kept: `${lab.config}.last-good` })]);
   const c = await check(lab);
   expect(c.stdout).toMatch(/^REROUTE WARNING: CONFIG INVALID: config .*backToNormalSec/);
   expect(c.status).toBe(1);

@@ -103,9 +103,12 @@ describe('the pass lock', () => {
     const log = recordingLog();
     const lock = await acquireLock(path, { ...opts, log });
     expect(log.messages('warn')).toEqual([expect.stringMatching(new RegExp(`taken over from pid ${h.child.pid}, which is gone`))]);
+    // the runner tells this as `runner-restarted` (issue 30); a lock taken afresh has nothing to tell
+    expect(lock.tookOver).toMatch(new RegExp(`^pid ${h.child.pid}\\b.*which is gone$`));
     await lock.assertHeld();
     await lock.release();
     expect(exists(path)).toBe(false);
+    expect((await acquireLock(path, opts)).tookOver).toBeUndefined();
   });
 
   it('kills a holder past its pass deadline (stuck) and takes the lock over', async () => {

@@ -30,6 +30,11 @@ export interface InstalledOptions {
    * Default: the checkout's dist/reroute.js on this Node, crond started here.
    */
   bundle?: { profile?: ProfileName | null; jitless?: boolean; dir?: string };
+  /**
+   * crond's command line (run in the host namespace) as given, to run it inside something: e.g. a mount namespace of
+   * its own with a syslog daemon (tests/support/syslogd.ts). Its pid stays crond's (each step execs the next).
+   */
+  wrapCrond?: (argv: string[]) => string[];
 }
 
 export interface Installed {
@@ -118,7 +123,7 @@ export function install(cluster: Cluster, opts: InstalledOptions): Installed {
   // cron's bare environment; crond in its own process group, so stop() takes it and its jobs
   const crond = spawn(
     'ip',
-    ['netns', 'exec', cluster.ns('host'), 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'busybox', 'crond', '-f', '-c', tabs, '-L', join(dir, 'crond.log')],
+    ['netns', 'exec', cluster.ns('host'), ...(opts.wrapCrond ?? ((a: string[]) => a))(['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'busybox', 'crond', '-f', '-c', tabs, '-L', join(dir, 'crond.log')])],
     { detached: true, stdio: 'ignore' },
   );
   const journal = (): ReturnType<Installed['journal']> => {

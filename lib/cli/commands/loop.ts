@@ -33,13 +33,13 @@ export async function run(opts: LoopOptions, env: CommandEnv): Promise<number> {
   if (opts.for !== undefined && opts.every === undefined) throw new UsageError('loop: --for goes with --every');
   const everyMs = opts.every === undefined ? null : ms('--every', opts.every, MIN_EVERY_SEC, 59);
   const forMs = opts.for === undefined ? undefined : ms('--for', opts.for, 1, 3600);
-  const agent = await openAgent(env.globals);
+  const agent = await openAgent({ ...env.globals, deliverEvents: true });
   onExitFlush(() => agent.log.flush(), agent.log);
   // issue 15 case 7, at most once an hour: beside the passes, not before them (on ESXi it starts two esxcli processes)
   const filesCheck = warnAgentFilesOnNfs(agent.config, agent.configPath, agent.backend.platform, agent.log);
   try {
     if (everyMs !== null) return await runLoop(agent, { everyMs, forMs, watchFiles: [agent.configPath, ...binaries(env)] });
-    const report = await runPass(agent);
+    const report = await runPass(agent).finally(() => agent.told?.close(agent.config.events.timeoutMs + agent.config.hooks.timeoutMs));
     if (env.globals.verbose || env.globals.dryRun) {
       const d = report.decision;
       env.display.out(`${d.change ? `route -> ${d.nextHop}` : 'route kept'} (${d.reason}): ${d.because}`);
