@@ -24,7 +24,8 @@ function readTimeline(file: string): unknown {
   }
 }
 
-function summaryLines(r: SimReport): string[] {
+/** The one-line summary of a run (printed last, and the note under its picture). */
+export function summaryLines(r: SimReport): string[] {
   const failed = r.switches.filter((s) => !s.ok).length;
   return [
     `summary ${r.name}: ${r.switches.length - failed} switch(es)${failed ? ` (+${failed} failed)` : ''} over ${r.durationSec} s` +

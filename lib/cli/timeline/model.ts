@@ -71,7 +71,7 @@ function merged(events: AgentEvent[]): AgentEvent[] {
   const seen = new Set<string>();
   const out: AgentEvent[] = [];
   for (const e of events) {
-    const key = `${e.kind}@${e.at}@${'ip' in e ? e.ip : ''}@${'check' in e ? e.check : ''}`;
+    const key = JSON.stringify(e);
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(e);
