@@ -106,7 +106,7 @@ describe('reroute timeline', () => {
     cli(['--config', path, 'timeline', '--since', '1h', '--out', out]);
     const r = await render(browser, readFileSync(out, 'utf8'), join(PNG, 'timeline-after-reboot.png'));
     expect(r.lanes).toEqual([]);
-    expect(r.texts.map((t) => t.text).join('\n')).toMatch(/No SCVM lanes: the event store on the RAM disk is gone/);
+    expect(r.texts.map((t) => t.text).join('\n')).toMatch(/No SCVM lanes: no event store on the RAM disk \(emptied at a reboot/);
     expect(r.marks.map((m) => m.kind)).toEqual(['switch', 'pin-set', 'switch', 'pin-cleared', 'switch']);
     expect(readabilityFaults(r)).toEqual([]);
   });

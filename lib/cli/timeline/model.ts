@@ -96,7 +96,13 @@ export function segments(from: number, to: number, changes: { at: number; was: s
     at = c.at;
   }
   out.push({ from: at, to, state });
-  return out;
+  // changes at one instant leave no segment of their own: a state then may meet the same state before it
+  return out.reduce<Segment[]>((m, seg) => {
+    const prev = m.at(-1);
+    if (prev && prev.state === seg.state) prev.to = seg.to;
+    else m.push(seg);
+    return m;
+  }, []);
 }
 
 const firstHop = (hops: string) => hops.split(',')[0] || 'none';

@@ -244,7 +244,7 @@ export function renderSvg(m: TimelineModel): string {
     for (const lane of m.lanes) y = drawLane(chart, lane, y, segs);
   } else {
     chart.rect(LEFT, y, PLOT, 40, '#f4f4f4', 'class="no-lanes"');
-    chart.text(LEFT + 8, y + 16, fit('No SCVM lanes: the event store on the RAM disk is gone (a reboot?).', Math.floor((PLOT - 16) / CHAR)), 'class="no-lanes-text"');
+    chart.text(LEFT + 8, y + 16, fit('No SCVM lanes: no event store on the RAM disk (emptied at a reboot, or no pass since).', Math.floor((PLOT - 16) / CHAR)), 'class="no-lanes-text"');
     chart.text(LEFT + 8, y + 31, fit('Switches and pins come from the persistent copy, which survives a reboot.', Math.floor((PLOT - 16) / CHAR)), 'class="no-lanes-text"');
     y += 48;
   }
@@ -295,12 +295,11 @@ export function renderSvg(m: TimelineModel): string {
   const lines = storyLines(m);
   story.text(10, y + 4, 'What happened', 'font-weight="bold" class="story-title"');
   y += 20;
-  for (const line of lines.slice(0, STORY_LINES)) {
-    story.text(10, y, fit(line, maxChars), 'class="story"');
-    y += 14;
-  }
-  if (lines.length > STORY_LINES) {
-    story.text(10, y, `… and ${lines.length - STORY_LINES} more (reroute status, syslog)`, 'class="story" fill="#555"');
+  // too many to say: the start and the end of the story, what is between counted
+  const half = STORY_LINES / 2;
+  const shown = lines.length > STORY_LINES ? [...lines.slice(0, half), `… ${lines.length - STORY_LINES} more (syslog has every one) …`, ...lines.slice(-half)] : lines;
+  for (const line of shown) {
+    story.text(10, y, fit(line, maxChars), line.startsWith('…') ? 'class="story" fill="#555"' : 'class="story"');
     y += 14;
   }
   if (lines.length === 0) {
