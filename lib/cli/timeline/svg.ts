@@ -207,6 +207,8 @@ export function renderSvg(m: TimelineModel): string {
   // rows of the chart
   let y = chartTop;
   const chart = new Svg();
+  /** drawn over the marks' lines, so that they do not cross its words */
+  const over = new Svg();
   const rowLabel = (yy: number, h: number, s: string, attrs = '') => chart.text(LEFT - 8, yy + h / 2 + 4, s, `text-anchor="end" ${attrs}`);
   const segs = (list: Segment[], yy: number, h: number, colour: (s: string) => string, attrs: string, caption?: (s: Segment) => string | null) => {
     for (const s of list) {
@@ -243,9 +245,9 @@ export function renderSvg(m: TimelineModel): string {
   if (m.lanes) {
     for (const lane of m.lanes) y = drawLane(chart, lane, y, segs);
   } else {
-    chart.rect(LEFT, y, PLOT, 40, '#f4f4f4', 'class="no-lanes"');
-    chart.text(LEFT + 8, y + 16, fit('No SCVM lanes: no event store on the RAM disk (emptied at a reboot, or no pass since).', Math.floor((PLOT - 16) / CHAR)), 'class="no-lanes-text"');
-    chart.text(LEFT + 8, y + 31, fit('Switches and pins come from the persistent copy, which survives a reboot.', Math.floor((PLOT - 16) / CHAR)), 'class="no-lanes-text"');
+    over.rect(LEFT, y, PLOT, 40, '#f4f4f4', 'class="no-lanes" stroke="#bbb"');
+    over.text(LEFT + 8, y + 16, fit('No SCVM lanes: no event store on the RAM disk (emptied at a reboot, or no pass since).', Math.floor((PLOT - 16) / CHAR)), 'class="no-lanes-text"');
+    over.text(LEFT + 8, y + 31, fit('Switches and pins come from the persistent copy, which survives a reboot.', Math.floor((PLOT - 16) / CHAR)), 'class="no-lanes-text"');
     y += 48;
   }
   const chartBottom = y - 6;
@@ -320,6 +322,7 @@ export function renderSvg(m: TimelineModel): string {
     ...grid.parts,
     ...chart.parts,
     ...marks.parts,
+    ...over.parts,
     ...legend.parts,
     ...story.parts,
     '</svg>',
