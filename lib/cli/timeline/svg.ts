@@ -101,7 +101,7 @@ function markLabel(m: Mark): string {
 }
 
 /** An event in a sentence, for the story under the picture and the hover titles. */
-export function describe(e: AgentEvent, axis: Axis): string {
+export function sentence(e: AgentEvent, axis: Axis): string {
   switch (e.kind) {
     case 'switch':
       return e.ok
@@ -274,7 +274,7 @@ export function renderSvg(m: TimelineModel): string {
     const ly = rowY(p.row);
     const dash = cls === 'switch' ? '' : cls === 'failed' ? ' stroke-dasharray="5 3"' : o.mk.kind === 'pin-set' ? ' stroke-dasharray="2 2"' : ' stroke-dasharray="1 3"';
     marks.add(`<g class="mark" data-kind="${o.mk.kind}" data-seq="${o.mk.seq}" data-at="${o.mk.at}"${o.mk.kind === 'switch' ? ` data-ok="${o.mk.ok}"` : ''}>`);
-    marks.add(`<title>${esc(`#${o.i + 1} ${clock(o.mk.at, m.axis, true)} ${describe(o.mk, m.axis)}`)}</title>`);
+    marks.add(`<title>${esc(`#${o.i + 1} ${clock(o.mk.at, m.axis, true)} ${sentence(o.mk, m.axis)}`)}</title>`);
     marks.add(`<line x1="${n(o.x)}" y1="${n(ly + 4)}" x2="${n(o.x)}" y2="${n(chartBottom + 4)}" stroke="${colour}" stroke-width="1.5"${dash}/>`);
     marks.add('</g>');
   });
@@ -333,7 +333,7 @@ export function renderSvg(m: TimelineModel): string {
 function drawTick(s: Svg, t: Tick, x: number, y: number, axis: Axis): void {
   const bad = t.kind === 'local-down' || t.kind === 'api-down' || t.kind === 'no-healthy-target' || t.kind === 'config-rejected' || t.kind === 'runner-restarted';
   const colour = bad ? COLOUR.down! : COLOUR.up!;
-  s.add(`<g class="tick" data-kind="${t.kind}" data-seq="${t.seq}"><title>${esc(`${clock(t.at, axis, true)} ${describe(t, axis)}`)}</title>`);
+  s.add(`<g class="tick" data-kind="${t.kind}" data-seq="${t.seq}"><title>${esc(`${clock(t.at, axis, true)} ${sentence(t, axis)}`)}</title>`);
   s.add(`<path d="M${n(x)} ${n(y)} l4 5 l-4 5 l-4 -5 z" fill="${colour}"/></g>`);
 }
 
@@ -391,6 +391,6 @@ function storyLines(m: TimelineModel): string[] {
   const all: AgentEvent[] = [...m.marks, ...m.ticks].sort((a, b) => a.at - b.at || a.seq - b.seq);
   return all.map((e) => {
     const k = number.get(e as Mark);
-    return `${k === undefined ? '·' : `#${k}`} ${clock(e.at, m.axis, true)}  ${describe(e, m.axis)}`;
+    return `${k === undefined ? '·' : `#${k}`} ${clock(e.at, m.axis, true)}  ${sentence(e, m.axis)}`;
   });
 }
