@@ -101,7 +101,7 @@ function markLabel(m: Mark): string {
 }
 
 /** An event in a sentence, for the story under the picture and the hover titles. */
-export function sentence(e: AgentEvent, axis: Axis): string {
+function sentence(e: AgentEvent, axis: Axis): string {
   switch (e.kind) {
     case 'switch':
       return e.ok
