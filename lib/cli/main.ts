@@ -97,8 +97,18 @@ export function buildProgram(run: (code: Promise<number>) => void, boot?: BootHo
     .description('replay a scripted timeline through the decision engine with a virtual clock')
     .argument('<timeline.json>', 'timeline file (see docs/decision.md)')
     .option('--json', 'machine-readable output')
-    .action((file: string, opts: { json?: boolean }) =>
-      run(import('./commands/simulate').then((m) => m.run({ file, json: opts.json === true }, envFor(program, boot)))),
+    .option('--svg <file>', 'also draw the run as the timeline picture (as `reroute timeline` does) into this file')
+    .action((file: string, opts: { json?: boolean; svg?: string }) =>
+      run(import('./commands/simulate').then((m) => m.run({ file, json: opts.json === true, svg: opts.svg }, envFor(program, boot)))),
+    );
+
+  program
+    .command('timeline')
+    .description('draw what happened as one SVG: a lane per SCVM (ICMP, session), the route\'s target, switches and pins with their reasons')
+    .option('--since <duration>', 'how far back (e.g. 30m, 2h, 1d)', '2h')
+    .option('--out <file>', 'write the SVG to this file (default: stdout)')
+    .action((opts: { since: string; out?: string }) =>
+      run(import('./commands/timeline').then((m) => m.run(opts, envFor(program, boot)))),
     );
 
   program

@@ -47,6 +47,27 @@ export interface SimSwitch {
   requiredStableSec: number;
 }
 
+/** The operator's pin: `set`, `refused`, `removed` (route --auto) or `cleared` (by the agent); `target` unless none was. */
+export interface SimPin {
+  atSec: number;
+  text: string;
+  kind: 'set' | 'refused' | 'removed' | 'cleared';
+  target?: string;
+  force?: boolean;
+  untilSec?: number;
+  /** cleared: why the agent cleared it */
+  why?: string;
+}
+
+/** A scripted fact at second 0 (was: null) or changed: an SCVM's ping or session (by data IP), or the API (ip null). */
+export interface SimFact {
+  atSec: number;
+  ip: string | null;
+  check: 'icmp' | 'session' | 'api';
+  was: string | null;
+  now: string;
+}
+
 /** What a replay produced. */
 export interface SimReport {
   name: string;
@@ -60,7 +81,9 @@ export interface SimReport {
   /** changes of scripted facts (each SCVM's ping, session, management ping, NFS; API; cluster switches; operator pin) */
   healthChanges: number;
   /** what happened to the operator's pin: set, refused (as `reroute route` refuses it), removed, cleared by the agent */
-  pins: { atSec: number; text: string }[];
+  pins: SimPin[];
+  /** each SCVM's ping and session, and the API, at second 0 and at every change after (what the timeline draws) */
+  facts: SimFact[];
   /** route state at each second (for invariant tests) */
   routeBySec: string[];
   finalState: EngineState;
@@ -87,19 +110,40 @@ function apply(world: World, set: WorldSet, localIp: string): void {
  * The operator runs `reroute route`: --auto (null) removes the pin; --target pins, refused as the command refuses it
  * (an address that is no SCVM's, or that does not answer ping) unless forced. Returns what happened, in words.
  */
-function operatorPin(world: World, p: NonNullable<WorldSet['pin']> | null, now: number): string {
+function operatorPin(world: World, p: NonNullable<WorldSet['pin']> | null, now: number): Omit<SimPin, 'atSec'> {
   if (p === null) {
     const was = world.pin;
     world.pin = null;
-    return was ? `route --auto: pin to ${was.target} removed` : 'route --auto: no pin was set';
+    return was
+      ? { kind: 'removed', target: was.target, text: `route --auto: pin to ${was.target} removed` }
+      : { kind: 'removed', text: 'route --auto: no pin was set' };
   }
   if (!p.force) {
     const scvm = [...world.scvms.values()].find((s) => s.dataIp === p.target || s.manageIp === p.target);
     const answers = scvm !== undefined && (scvm.dataIp === p.target ? scvm.icmp : scvm.manageIcmp);
-    if (!answers) return `route --target ${p.target}: refused (${scvm ? 'does not answer ICMP' : 'not a known SCVM address'})`;
+    if (!answers) {
+      return { kind: 'refused', target: p.target, text: `route --target ${p.target}: refused (${scvm ? 'does not answer ICMP' : 'not a known SCVM address'})` };
+    }
   }
   world.pin = { target: p.target, until: p.forSec === undefined ? null : now + p.forSec * 1000, setAt: now, force: p.force };
-  return `route --target ${p.target}${p.force ? ' --force' : ''}${p.forSec === undefined ? '' : ` --for ${p.forSec}s`}: pinned`;
+  const text = `route --target ${p.target}${p.force ? ' --force' : ''}${p.forSec === undefined ? '' : ` --for ${p.forSec}s`}: pinned`;
+  return { kind: 'set', target: p.target, force: p.force, ...(p.forSec === undefined ? {} : { untilSec: (now - SIM_EPOCH_MS) / 1000 + p.forSec }), text };
+}
+
+/** Note each SCVM's ping and session and the API where they differ from `last` (all of them at second 0). */
+function noteFacts(world: World, atSec: number, last: Map<string, string>, out: SimFact[]): void {
+  const note = (ip: string | null, check: SimFact['check'], now: string) => {
+    const key = `${ip}/${check}`;
+    const was = last.get(key) ?? null;
+    if (was === now) return;
+    last.set(key, now);
+    out.push({ atSec, ip, check, was, now });
+  };
+  for (const s of world.scvms.values()) {
+    note(s.dataIp, 'icmp', s.icmp ? 'up' : 'down');
+    note(s.dataIp, 'session', s.session);
+  }
+  note(null, 'api', world.api ? 'up' : 'down');
 }
 
 // Every scripted fact, one entry each: a change of any of them is one health change. The operator's pin counts while
@@ -194,7 +238,9 @@ export function simulate(timeline: Timeline, config: Config): SimReport {
   };
   const pins: SimReport['pins'] = [];
   apply(world, timeline.start, localIp);
-  if (timeline.start.pin !== undefined) pins.push({ atSec: 0, text: operatorPin(world, timeline.start.pin, SIM_EPOCH_MS) });
+  if (timeline.start.pin !== undefined) pins.push({ atSec: 0, ...operatorPin(world, timeline.start.pin, SIM_EPOCH_MS) });
+  const facts: SimFact[] = [];
+  const lastFacts = new Map<string, string>();
   // The last pin the operator set (the engine may clear world.pin; that is no change of the scripted facts).
   let lastSet = world.pin;
 
@@ -209,6 +255,7 @@ export function simulate(timeline: Timeline, config: Config): SimReport {
     reroutedSec: 0,
     healthChanges: 0,
     pins,
+    facts,
     routeBySec: [],
     finalState: state,
   };
@@ -219,9 +266,10 @@ export function simulate(timeline: Timeline, config: Config): SimReport {
       if (!hit) continue;
       apply(world, e.set, localIp);
       if (e.set.pin === undefined) continue;
-      pins.push({ atSec: t, text: operatorPin(world, e.set.pin, SIM_EPOCH_MS + t * 1000) });
+      pins.push({ atSec: t, ...operatorPin(world, e.set.pin, SIM_EPOCH_MS + t * 1000) });
       lastSet = world.pin;
     }
+    noteFacts(world, t, lastFacts, facts);
     const h = healthFacts(world, lastSet, SIM_EPOCH_MS + t * 1000);
     report.healthChanges += h.filter((f, i) => f !== lastHealth[i]).length;
     lastHealth = h;
@@ -234,8 +282,8 @@ export function simulate(timeline: Timeline, config: Config): SimReport {
       state = next;
       report.passes++;
       if (decision.clearPin && world.pin) {
-        const why = decision.pinTargetFailing?.cleared ? `its target failed past decide.pinGraceSec` : 'it expired';
-        pins.push({ atSec: t, text: `pin to ${world.pin.target} cleared by the agent: ${why}` });
+        const why = decision.pinTargetFailing?.cleared ? 'its target failed past decide.pinGraceSec' : 'expired';
+        pins.push({ atSec: t, kind: 'cleared', target: world.pin.target, why, text: `pin to ${world.pin.target} cleared by the agent: ${why === 'expired' ? 'it expired' : why}` });
         world.pin = null;
       }
       let switchOk = true;

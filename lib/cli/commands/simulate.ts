@@ -1,9 +1,13 @@
 // `reroute simulate <timeline.json>`: replay a scripted timeline through the engine; print every switch and a summary.
 import { readFileSync } from 'node:fs';
+import { writeFileBounded } from '../../runtime/files';
 import { UsageError } from '../../errors';
 import { parseTimeline } from '../../decide/timeline';
 import { simulate, type SimReport } from '../../decide/simulate';
 import type { CommandEnv } from '../context';
+import { simulatedTimeline } from '../timeline/from-simulate';
+import { buildModel } from '../timeline/model';
+import { renderSvg } from '../timeline/svg';
 
 function readTimeline(file: string): unknown {
   let text: string;
@@ -20,7 +24,8 @@ function readTimeline(file: string): unknown {
   }
 }
 
-function summaryLines(r: SimReport): string[] {
+/** The one-line summary of a run (printed last, and the note under its picture). */
+export function summaryLines(r: SimReport): string[] {
   const failed = r.switches.filter((s) => !s.ok).length;
   return [
     `summary ${r.name}: ${r.switches.length - failed} switch(es)${failed ? ` (+${failed} failed)` : ''} over ${r.durationSec} s` +
@@ -28,16 +33,26 @@ function summaryLines(r: SimReport): string[] {
   ];
 }
 
+/** The picture of the run (--svg): the file, or stdout for "-". */
+async function writeSvg(file: string, svg: string): Promise<void> {
+  try {
+    await writeFileBounded(file, svg, { mode: 0o644 });
+  } catch (err) {
+    throw new UsageError(`--svg ${file}: cannot write it (${(err as Error).message}); give a writable path`);
+  }
+}
+
 /** Run the simulate command; returns the exit code. A bad timeline throws UsageError (exit 2). */
-export async function run(opts: { file: string; json: boolean }, env: CommandEnv): Promise<number> {
+export async function run(opts: { file: string; json: boolean; svg?: string }, env: CommandEnv): Promise<number> {
   const parsed = parseTimeline(readTimeline(opts.file));
   if (!parsed.ok) {
     const more = parsed.problems.length > 1 ? ` (and ${parsed.problems.length - 1} more: ${parsed.problems.slice(1).join('; ')})` : '';
     throw new UsageError(`timeline ${opts.file}: ${parsed.problems[0]}${more}; see docs/decision.md "Timeline format"`);
   }
   const report = simulate(parsed.timeline, parsed.config);
+  if (opts.svg !== undefined) await writeSvg(opts.svg, renderSvg(buildModel(simulatedTimeline(report, parsed.config, summaryLines(report)))));
   if (opts.json) {
-    const { finalState: _state, routeBySec: _route, ...rest } = report;
+    const { finalState: _state, routeBySec: _route, facts: _facts, ...rest } = report;
     env.display.out(JSON.stringify(rest, null, 2));
     return 0;
   }
