@@ -48,6 +48,11 @@ export interface PassOptions {
   /** the runner's monitor judged the local SCVM or the current target down while the pass waits: stop waiting */
   interrupt?: Promise<{ down: string; probes: Record<string, ProbeResult> }>;
   /**
+   * aborted at the same moment (the runner): what the pass still waits for on the API (the heartbeat, a refresh, a list
+   * asked again) ends at once, so the pass ends and the runner starts the next one on the new verdict
+   */
+  stop?: AbortSignal;
+  /**
    * what the long-lived runner carries from pass to pass (lib/state/store.ts), updated at the end of each pass; with
    * it, a file that cannot be read or written (the lock, the state, the record) is logged and the pass goes on
    */
@@ -123,7 +128,8 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
     const probes = probe(probeTargets(config, state.engine), watchFirst(config, state.engine, config.probe.watchNext));
     const agentNow = () => time.now + (monotonicMs() - reading.mono);
     const client = createZbsClient({
-      config, credentials: agent.credentials, log, cache: state.api, now: agentNow, ...(opts.link ? { link: opts.link } : {}),
+      config, credentials: agent.credentials, log, cache: state.api, now: agentNow,
+      ...(opts.link ? { link: opts.link } : {}), ...(opts.stop ? { stop: opts.stop } : {}),
     });
     try {
       const reuseList = listToReuse(state, config, time.now, opts.urgent === true);

@@ -123,15 +123,20 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
     wake();
   };
   process.on('SIGTERM', onTerm);
-  // A change of verdict on the local SCVM or the current target starts a pass at once; any change of verdict makes
-  // the next pass ask for a fresh session list (lib/pass/pacing.ts).
+  // A change of verdict on the local SCVM or the current target starts a pass at once, between passes or during one
+  // (then the next pass starts as soon as this one ends); any change of verdict makes the next pass ask for a fresh
+  // session list (lib/pass/pacing.ts).
   let critical = new Set<string>([config.local.dataIp]);
   let verdictChanged = false;
-  // ...and a pass in progress stops waiting for the API and the NFS check when one of them goes down (lib/observe)
+  let passAgain = false;
+  // ...and a pass in progress stops waiting when one of them goes down: for the list and the NFS check (lib/observe),
+  // and for every API call still in flight or not yet made (the heartbeat, a refresh: issue 27, a slow API's 2 s
+  // heartbeat held the failover)
   let interruptPass: (down: string) => void = () => undefined;
   monitor.onChange((ip, verdict) => {
     verdictChanged = true;
     if (!critical.has(ip)) return;
+    passAgain = true;
     if (verdict === 'down') interruptPass(ip);
     wake();
   });
@@ -155,10 +160,15 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
       }
       const urgent = verdictChanged;
       verdictChanged = false;
+      passAgain = false;
+      const stopping = new AbortController();
       const interrupt = new Promise<{ down: string; probes: Record<string, ProbeResult> }>((resolve) => {
-        interruptPass = (down) => resolve({ down, probes: monitor.results() });
+        interruptPass = (down) => {
+          resolve({ down, probes: monitor.results() });
+          stopping.abort(new Error(`${down} went down during the pass; a new pass starts`));
+        };
       });
-      const report = await onePass(agent, { monitor, watchdog, link, interrupt, memory }, urgent);
+      const report = await onePass(agent, { monitor, watchdog, link, interrupt, stop: stopping.signal, memory }, urgent);
       if (report) passes++;
       interruptPass = () => undefined;
       if (report) critical = new Set([config.local.dataIp, report.decision.target]);
@@ -170,6 +180,7 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
         }
       }
       if (stop !== null) break;
+      if (passAgain) continue; // a verdict that matters changed during the pass: the next one at once
       const after = monotonicMs();
       const next = grid + (Math.floor((after - grid) / opts.everyMs) + 1) * opts.everyMs;
       await new Promise<void>((resolve) => {
@@ -205,10 +216,11 @@ interface RunnerParts {
   watchdog: Watchdog;
   link: ZbsLink;
   interrupt: NonNullable<PassOptions['interrupt']>;
+  stop: AbortSignal;
   memory: NonNullable<PassOptions['memory']>;
 }
 
-async function onePass(agent: Agent, { monitor, watchdog, link, interrupt, memory }: RunnerParts, urgent: boolean): Promise<PassReport | null> {
+async function onePass(agent: Agent, { monitor, watchdog, link, interrupt, stop, memory }: RunnerParts, urgent: boolean): Promise<PassReport | null> {
   const { log } = agent;
   try {
     watchdog.passStarts();
@@ -216,6 +228,7 @@ async function onePass(agent: Agent, { monitor, watchdog, link, interrupt, memor
       urgent,
       link,
       interrupt,
+      stop,
       memory,
       probes: async (all, fast) => {
         monitor.watch(fast, all);

@@ -25,6 +25,11 @@ export interface ZbsClientDeps {
   now: () => number;
   /** the process's connections and race memory (the long-lived runner's); without it the client opens its own */
   link?: ZbsLink;
+  /**
+   * aborted when what the pass works from is out of date (the runner's monitor judged the local SCVM or the target
+   * down): every call in flight ends at once, and calls not yet made fail at once; the runner starts a new pass
+   */
+  stop?: AbortSignal;
 }
 
 export interface ApiCall {
@@ -52,6 +57,8 @@ export interface ZbsClient {
 
 type Token = { ok: true; value: string | null } | { ok: false; reason: string };
 
+const reasonOf = (signal: AbortSignal): string => (signal.reason instanceof Error ? signal.reason.message : String(signal.reason));
+
 /** Create the client of one pass. */
 export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
   const { config, credentials, log, cache, now } = deps;
@@ -59,6 +66,7 @@ export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
   const link = deps.link ?? openZbsLink(api);
   const io = link.http;
   const closing = new AbortController();
+  const ends = deps.stop ? [closing.signal, deps.stop] : [closing.signal];
   let spentMs = 0;
 
   const candidates = (): string[] => {
@@ -151,6 +159,7 @@ export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
   async function withinBudget<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, spent: (reason: string) => T) {
     const left = api.budgetMs - spentMs;
     if (closing.signal.aborted) return spent(`${what}: client closed`);
+    if (deps.stop?.aborted) return spent(`${what}: not sent (${reasonOf(deps.stop)})`);
     if (left <= 0) return spent(`${what}: API budget of ${api.budgetMs} ms already spent this pass`);
     const start = performance.now();
     const budget = new AbortController();
@@ -159,7 +168,7 @@ export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
       Math.ceil(left), // setTimeout wants whole ms; the budget is tracked in fractional ms
     );
     try {
-      return await fn(AbortSignal.any([budget.signal, closing.signal]));
+      return await fn(AbortSignal.any([budget.signal, ...ends]));
     } catch (e) {
       // Nothing past the client throws; an unexpected error is still just "unavailable".
       return spent(`${what}: unexpected ${(e as Error).message}`);
@@ -187,6 +196,10 @@ export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
   return {
     async sessions() {
       const r = await raceScvms('session list', getParsed(api.sessionsPath, (b) => parseSessionList(b, api.maxSessions)));
+      if (!r.ok && deps.stop?.aborted) {
+        // not an answer about the API: the pass stopped waiting for it (never counted as a failed ask)
+        return { ok: false, reason: `not awaited: ${reasonOf(deps.stop)}`, skipped: true };
+      }
       if (!r.ok) {
         const reason = `ZBS API unavailable: ${r.reason}`;
         // the engine warns (rate-limited) with this reason: "no fresh session list (...)"
@@ -203,6 +216,7 @@ export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
       const age = c ? now() - c.fetchedAt : Infinity;
       if (c && age >= 0 && age < api.switchesRefreshSec * 1000) return current;
       const r = await raceScvms('cluster switches', getParsed(api.switchesPath, parseSwitches));
+      if (!r.ok && deps.stop?.aborted) return current;
       if (!r.ok) {
         const kept = c ? `keeping the value read at ${new Date(c.fetchedAt).toISOString()}` : 'none known yet';
         log.warn(`cluster switches unavailable (${r.reason}); ${kept}`);
