@@ -9,7 +9,7 @@ import { ProbeMonitor } from '../observe/icmp/monitor';
 import { openZbsLink, type ZbsLink } from '../observe/zbs/link';
 import { statFile, stuckFileOps } from '../runtime/files';
 import { monotonicMs, pidAlive } from '../runtime/host';
-import { acquireLock, type PassLock } from '../runtime/lock';
+import { acquireLock, readLockOwner, type PassLock } from '../runtime/lock';
 import { selfCommand } from '../runtime/self-command';
 import { cachedRoutes } from '../routes/cached';
 import { startWatchdog, type Watchdog } from '../runtime/watchdog';
@@ -57,12 +57,18 @@ async function identity(file: string): Promise<string | null> {
  * slot. A lock that cannot be written at all (a read-only or hanging RAM disk) is no reason to leave the host
  * without an agent: the runner goes on without it, said at error (returns 'none').
  */
-async function takeRunnerLock(files: ReturnType<typeof runFiles>, holdMs: number, boundMs: number, agent: Agent, giveUpAt: number): Promise<PassLock | 'none' | null> {
+async function takeRunnerLock(
+  files: ReturnType<typeof runFiles>,
+  { holdMs, boundMs, everyMs }: { holdMs: number; boundMs: number; everyMs: number },
+  agent: Agent,
+  giveUpAt: number,
+): Promise<PassLock | 'none' | null> {
+  const graceMs = 3 * agent.config.commandTimeoutMs + agent.config.passDeadlineMs;
   let said = false;
   try {
     for (;;) {
       try {
-        return await acquireLock(files.runnerLock, { holdMs, graceMs: 3 * agent.config.commandTimeoutMs + agent.config.passDeadlineMs, boundMs, log: agent.log });
+        return await acquireLock(files.runnerLock, { holdMs, graceMs, boundMs, log: agent.log });
       } catch (e) {
         if (e instanceof FileError) {
           agent.log.error(`runner: the runner lock ${files.runnerLock} cannot be taken (${e.errno}): running without it; free or fix its directory`);
@@ -70,13 +76,45 @@ async function takeRunnerLock(files: ReturnType<typeof runFiles>, holdMs: number
         }
         if (!(e instanceof LockedError)) throw e;
         if (monotonicMs() >= giveUpAt) return null;
-        if (!said) said = await saveWaiter(files.waiting, agent.log);
+        if (!said) {
+          if (await noSuccessor(files, graceMs, successorWindowMs(everyMs), agent.log)) return null;
+          said = await saveWaiter(files.waiting, agent.log);
+        }
         await sleep(POLL_MS);
       }
     }
   } finally {
     if (said) await clearWaiter(files.waiting);
   }
+}
+
+/**
+ * How close to its end a runner must be for a process that finds it holding the runner lock to wait as its successor:
+ * the next minute's process starts within a second or so of the boundary, the holder's end is a cadence past it, and
+ * it passes on for HAND_OVER_WAIT_MS more while nobody waits; 5 s more for a slow start.
+ */
+const successorWindowMs = (everyMs: number) => everyMs + HAND_OVER_WAIT_MS + 5000;
+
+/**
+ * Whether this process is no successor of the runner holding the lock, and leaves: the holder is far from its end, or
+ * another process waits for it already. Never more than two runners (the holder and its successor), whatever
+ * starts them: issue 27, guard lines checking a runner lock the config had moved started a runner every 10 s, each of
+ * which waited out the minute (6 Node processes, 328 MB).
+ */
+async function noSuccessor(files: ReturnType<typeof runFiles>, graceMs: number, windowMs: number, log: Agent['log']): Promise<boolean> {
+  const waiting = await loadWaiter(files.waiting);
+  if (waiting !== null && waiting !== process.pid && pidAlive(waiting)) {
+    log.debug(`runner: pid ${waiting} waits already to take over from the runner; leaving`);
+    return true;
+  }
+  const holder = await readLockOwner(files.runnerLock).catch(() => null);
+  const leftMs = holder ? holder.deadline - graceMs - monotonicMs() : 0;
+  if (leftMs <= windowMs) return false;
+  log.warn(
+    `runner: pid ${holder!.pid} holds the runner lock ${files.runnerLock} for ${Math.round(leftMs / 1000)} s more; this process leaves ` +
+      `(started by hand, or by a guard cron line checking another lock: \`reroute doctor\` says, \`reroute install\` again fixes it)`,
+  );
+  return true;
 }
 
 /** Whether another runner waits for the runner lock. */
@@ -100,9 +138,9 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   const holdMs = endAt + HAND_OVER_WAIT_MS - started;
   // the longest any runner holds this lock: a minute, a cadence (up to 59 s), the hand-over wait and the grace
   const boundMs = 120_000 + HAND_OVER_WAIT_MS + 3 * config.commandTimeoutMs + config.passDeadlineMs;
-  const runner = await takeRunnerLock(files, holdMs, boundMs, agent, handOverAt);
+  const runner = await takeRunnerLock(files, { holdMs, boundMs, everyMs: opts.everyMs }, agent, handOverAt);
   if (!runner) {
-    log.debug('runner: the previous runner held on past this one\'s window; leaving the passes to it');
+    log.debug('runner: not taking over (the runner holding the lock is not near its end, or held on past this one\'s window); leaving the passes to it');
     return 0;
   }
   // what the last runner learned, handed on: the monitor's round trips and verdicts, the API's retry budget
