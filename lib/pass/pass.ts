@@ -118,7 +118,7 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
     const memory = opts.memory?.current ?? null;
     const loaded = await loadState(config.paths, log, { moveAsideCorrupt: !dryRun, memory });
     // temp files are left only by a process killed mid-write: looked for once a process (a runner's first pass)
-    if (memory === null) await removeStaleTemps(config.paths.state, log);
+    if (memory === null) await Promise.all([removeStaleTemps(config.paths.state, log), removeStaleTemps(config.paths.record, log)]);
     const time = continueTime(loaded.clock, reading, { recordSurvived: loaded.recordFound });
     let state = loaded.state;
     if (time.gap && !loaded.firstRun) state.engine = afterTimeGap(state.engine);
