@@ -37,6 +37,13 @@ const POLL_MS = 50;
  * there within a second of the boundary; if cron did not start one, the guard line at :10 does (docs/install.md).
  */
 const HAND_OVER_WAIT_MS = 5000;
+/**
+ * How long past its end plus HAND_OVER_WAIT_MS a runner passes on while the wall clock is behind the moment the next
+ * minute's process is due: cron starts that process by the wall clock, so after a step back it comes that much later
+ * (busybox crond runs no job until the wall clock passes its last run: miscutils/crond.c). Beyond an hour crond
+ * resynchronises; a minute covers what NTP steps by.
+ */
+const CLOCK_BEHIND_WAIT_MS = 60_000;
 /** how long the runner trusts a route it read (lib/routes/cached.ts) */
 const ROUTE_MAX_AGE_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -164,6 +171,9 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   // goes on passing until one does, for at most HAND_OVER_WAIT_MS (a gap in the monitor's watch would cost a failover
   // that falls into it the monitor's silence again, counted from the new process's start).
   const handOverAt = endAt - opts.everyMs;
+  // the same moment on the wall clock, when cron starts the next minute's process
+  const successorDueWall = Date.now() + (handOverAt - monotonicMs());
+  let saidClockBehind = false;
   const files = runFiles(dirname(config.paths.record));
   // Held for this process's life: a predecessor still passing makes this one wait; a stuck one is killed.
   const holdMs = endAt + HAND_OVER_WAIT_MS - started;
@@ -217,7 +227,13 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   try {
     while (stop === null) {
       const now = monotonicMs();
-      if (now > handOverAt && (now > handOverAt + HAND_OVER_WAIT_MS || (await successorWaits(files.waiting)))) {
+      const clockBehind = Date.now() < successorDueWall + HAND_OVER_WAIT_MS && now <= handOverAt + HAND_OVER_WAIT_MS + CLOCK_BEHIND_WAIT_MS;
+      if (now > handOverAt + HAND_OVER_WAIT_MS && clockBehind && !saidClockBehind) {
+        saidClockBehind = true;
+        log.warn('runner: the wall clock went back (cron starts the next runner by it): passing on until the next runner comes');
+      }
+      const noneComes = now > handOverAt + HAND_OVER_WAIT_MS && !clockBehind;
+      if (now > handOverAt && (noneComes || (await successorWaits(files.waiting)))) {
         // A file operation of this process still unanswered (a disk that hangs): this process cannot end until it
         // is (runtime/files.ts), and a successor would hang reading its config from that disk: it stays and passes.
         const stuck = stuckFileOps();
