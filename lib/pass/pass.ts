@@ -127,14 +127,19 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
 
     const probes = probe(probeTargets(config, state.engine), watchFirst(config, state.engine, config.probe.watchNext));
     const agentNow = () => time.now + (monotonicMs() - reading.mono);
+    // what the API calls of this pass stop for: the verdicts it started from going out of date (the runner)
+    let stop = opts.stop;
     const client = createZbsClient({
       config, credentials: agent.credentials, log, cache: state.api, now: agentNow,
-      ...(opts.link ? { link: opts.link } : {}), ...(opts.stop ? { stop: opts.stop } : {}),
+      ...(opts.link ? { link: opts.link } : {}), stop: () => stop,
     });
     try {
       const reuseList = listToReuse(state, config, time.now, opts.urgent === true);
       const observing = { config, log, backend, client, deadline, probes, cachedSwitches: state.api.switches, reuseList };
       let obs = await observe(opts.interrupt ? { ...observing, interrupt: opts.interrupt } : observing);
+      // stopped while observing: observe went on with the new verdicts (the interrupt's), and what the pass decides on
+      // them (a switch's refresh, the heartbeat) is sent
+      if (stop?.aborted) stop = undefined;
 
       deadline.step = 'deciding';
       const input = { obs, state: state.engine, pin: state.pin, config, now: time.now, hostId: agent.hostId };

@@ -34,7 +34,8 @@ type Stop = 'end' | 'sigterm' | 'changed' | 'lost';
 const POLL_MS = 50;
 /**
  * How long past its end a runner keeps passing while no successor waits for it. The next minute's process is normally
- * there within a second of the boundary; if cron did not start one, the guard line at :10 does (docs/install.md).
+ * there within a second of the boundary; if cron did not start one, the guard line's next check does (every 5 s,
+ * docs/install.md).
  */
 const HAND_OVER_WAIT_MS = 5000;
 /**
