@@ -74,7 +74,7 @@ function plainPath(what: string, p: string): string {
 /**
  * The cron lines for a cadence, each ending with the marker. `command` runs the agent (for the long-lived mode it
  * already holds `loop --every`); `user` is the sixth field of /etc/cron.d files (root crontabs have none);
- * `runnerLock` is the runner's lock file, whose pid the guard lines check.
+ * `runnerLock` is the runner's lock file, whose pid the guard line checks.
  */
 export function cronLines(everySec: number, command: string, opts: { user?: string; runnerLock: string }): string[] {
   if (command.trim() === '') throw new MissingValueError('the cron command line');
