@@ -10,20 +10,26 @@ export const BLOCK_END = '# <<< reroute-agent';
 
 /**
  * How cron runs the agent. Under a minute: the long-lived mode, one process a minute (`loop --every`), started at the
- * top of each minute, plus a line every 10 s that starts one only when none runs (a process that died is replaced
- * within 10 s; the check is a shell `kill -0` on the runner lock's pid and its start time, no Node start). Whole minutes dividing an
- * hour: one one-pass run each time (`*\/m`).
+ * top of each minute, plus a guard line that checks every 5 s and starts one only when none runs (a process that died
+ * is replaced within 5-7 s; the check is a shell `kill -0` on the runner lock's pid and its start time, no Node
+ * start). Whole minutes dividing an hour: one one-pass run each time (`*\/m`).
  *
- * The minute's process is started by two lines, even minutes and odd ones: it lives a few seconds into the next
- * minute (the hand-over), and busybox crond (ESXi's) does not start a line while that line's last run still runs
- * ("process already running"). One line for every minute left every other minute without a runner until the 10 s
- * guard started one.
+ * busybox crond (ESXi's) does not start a line while that line's last job still runs ("process already running"), and
+ * it collects a finished job only when it wakes (every 10 s while jobs run, else at the minute), after deciding that
+ * minute's jobs (miscutils/crond.c: flag_starting_jobs, start_jobs, then check_completions). So:
+ * - the minute's process is started by two lines, even minutes and odd ones: it lives a few seconds into the next
+ *   minute (the hand-over), and one line for every minute left every other minute without a runner;
+ * - the guard line's job ends at once: its checks run in a background subshell, and a runner it starts is that
+ *   subshell's child, not crond's (issue 27: guards that slept in crond's job, and ran the runner they started there,
+ *   were skipped when that runner or a check ending just after crond's look was still the line's job at the minute).
  */
 export type Cadence = { mode: 'runner'; everySec: number; guards: number[] } | { mode: 'pass'; minuteField: string };
 
 /** The long-lived mode's cadences: down to 0.25 s, up to a pass a minute's process is worth. */
 export const MIN_EVERY_SEC = 0.25;
-const GUARD_OFFSETS = [10, 20, 30, 40, 50];
+/** the guard's checks: every GUARD_EVERY_SEC from the minute's start (the minute's line covers :00) */
+export const GUARD_EVERY_SEC = 5;
+const GUARD_OFFSETS = Array.from({ length: 60 / GUARD_EVERY_SEC - 1 }, (_, i) => (i + 1) * GUARD_EVERY_SEC);
 const WHOLE_MINUTES = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60];
 
 /** The cron plan for a cadence in seconds. */
@@ -68,7 +74,7 @@ function plainPath(what: string, p: string): string {
 /**
  * The cron lines for a cadence, each ending with the marker. `command` runs the agent (for the long-lived mode it
  * already holds `loop --every`); `user` is the sixth field of /etc/cron.d files (root crontabs have none);
- * `runnerLock` is the runner's lock file, whose pid the guard lines check.
+ * `runnerLock` is the runner's lock file, whose pid the guard line checks.
  */
 export function cronLines(everySec: number, command: string, opts: { user?: string; runnerLock: string }): string[] {
   if (command.trim() === '') throw new MissingValueError('the cron command line');
@@ -80,12 +86,30 @@ export function cronLines(everySec: number, command: string, opts: { user?: stri
   const who = opts.user === undefined ? '' : `${opts.user} `;
   if (cadence.mode === 'pass') return [`${cadence.minuteField} * * * * ${who}${command} ${LINE_MARKER}`];
   const lock = plainPath('the runner lock', opts.runnerLock);
-  const guard = guardCheck(lock);
   return [
     `*/2 * * * * ${who}${command} ${LINE_MARKER}`,
     `1-59/2 * * * * ${who}${command} ${LINE_MARKER}`,
-    ...cadence.guards.map((k) => `* * * * * ${who}sleep ${k}; ${guard} ${command} ${LINE_MARKER}`),
+    `* * * * * ${who}${guardLoop(cadence.guards, guardCommand(lock, command))} ${LINE_MARKER}`,
   ];
+}
+
+/** One check of the guard: start the runner unless the runner lock names a live one (guardCheck). */
+export function guardCommand(lock: string, command: string): string {
+  return `${guardCheck(lock)} ${command}`;
+}
+
+/**
+ * The guard line's command: in a background subshell (crond's job ends at once), every GUARD_EVERY_SEC a check, each
+ * in the background too (a runner it starts does not delay the next check). Offsets `at` are the checks' seconds.
+ */
+function guardLoop(at: number[], check: string): string {
+  return `(for s in ${at.join(' ')}; do sleep ${GUARD_EVERY_SEC}; ${check} & done) >/dev/null 2>&1 &`;
+}
+
+/** The one check inside a guard line of ours (its command after `do sleep N; `), or null for another line. */
+export function guardCommandOf(line: string): string | null {
+  const m = /; do sleep \d+; (.*) & done\) >\/dev\/null 2>&1 &/.exec(line);
+  return m ? m[1]! : null;
 }
 
 function splitLines(text: string): string[] {

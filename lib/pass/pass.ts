@@ -48,6 +48,11 @@ export interface PassOptions {
   /** the runner's monitor judged the local SCVM or the current target down while the pass waits: stop waiting */
   interrupt?: Promise<{ down: string; probes: Record<string, ProbeResult> }>;
   /**
+   * aborted at the same moment (the runner): what the pass still waits for on the API (the heartbeat, a refresh, a list
+   * asked again) ends at once, so the pass ends and the runner starts the next one on the new verdict
+   */
+  stop?: AbortSignal;
+  /**
    * what the long-lived runner carries from pass to pass (lib/state/store.ts), updated at the end of each pass; with
    * it, a file that cannot be read or written (the lock, the state, the record) is logged and the pass goes on
    */
@@ -113,7 +118,7 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
     const memory = opts.memory?.current ?? null;
     const loaded = await loadState(config.paths, log, { moveAsideCorrupt: !dryRun, memory });
     // temp files are left only by a process killed mid-write: looked for once a process (a runner's first pass)
-    if (memory === null) await removeStaleTemps(config.paths.state, log);
+    if (memory === null) await Promise.all([removeStaleTemps(config.paths.state, log), removeStaleTemps(config.paths.record, log)]);
     const time = continueTime(loaded.clock, reading, { recordSurvived: loaded.recordFound });
     let state = loaded.state;
     if (time.gap && !loaded.firstRun) state.engine = afterTimeGap(state.engine);
@@ -123,13 +128,19 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
 
     const probes = probe(probeTargets(config, state.engine), watchFirst(config, state.engine, config.probe.watchNext));
     const agentNow = () => time.now + (monotonicMs() - reading.mono);
+    // what the API calls of this pass stop for: the verdicts it started from going out of date (the runner)
+    let stop = opts.stop;
     const client = createZbsClient({
-      config, credentials: agent.credentials, log, cache: state.api, now: agentNow, ...(opts.link ? { link: opts.link } : {}),
+      config, credentials: agent.credentials, log, cache: state.api, now: agentNow,
+      ...(opts.link ? { link: opts.link } : {}), stop: () => stop,
     });
     try {
       const reuseList = listToReuse(state, config, time.now, opts.urgent === true);
       const observing = { config, log, backend, client, deadline, probes, cachedSwitches: state.api.switches, reuseList };
       let obs = await observe(opts.interrupt ? { ...observing, interrupt: opts.interrupt } : observing);
+      // stopped while observing: observe went on with the new verdicts (the interrupt's), and what the pass decides on
+      // them (a switch's refresh, the heartbeat) is sent
+      if (stop?.aborted) stop = undefined;
 
       deadline.step = 'deciding';
       const input = { obs, state: state.engine, pin: state.pin, config, now: time.now, hostId: agent.hostId };

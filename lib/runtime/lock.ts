@@ -76,6 +76,9 @@ async function readOwner(path: string): Promise<LockOwner | null | undefined> {
   });
 }
 
+/** The owner record of the lock at `path` (bounded): undefined when there is none, null when it is none of ours. */
+export const readLockOwner = (path: string): Promise<LockOwner | null | undefined> => readOwner(path);
+
 /** How the holder of a lock stands: alive (within its time), overdue, or gone. */
 export type Holder = 'alive' | 'overdue' | 'gone';
 

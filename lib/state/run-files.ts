@@ -61,7 +61,7 @@ export function parseSnapshot(text: string | null): MonitorSnapshot {
   const out: MonitorSnapshot = {};
   for (const [ip, m] of Object.entries(raw as Record<string, unknown>)) {
     if (!isIPv4(ip) || typeof m !== 'object' || m === null) continue;
-    const { srtt, rttvar, verdict, heardAt, lostInRow } = m as Record<string, unknown>;
+    const { srtt, rttvar, verdict, heardAt, lostInRow, at } = m as Record<string, unknown>;
     if ((srtt === null) !== (rttvar === null)) continue;
     if (srtt !== null && !(finiteAtLeast0(srtt) && finiteAtLeast0(rttvar))) continue;
     if (!VERDICTS.includes(verdict as Verdict)) continue;
@@ -70,6 +70,7 @@ export function parseSnapshot(text: string | null): MonitorSnapshot {
       entry.heardAt = heardAt;
       if (Number.isInteger(lostInRow) && finiteAtLeast0(lostInRow)) entry.lostInRow = lostInRow;
     }
+    if (finiteAtLeast0(at)) entry.at = at;
     out[ip] = entry;
   }
   return out;

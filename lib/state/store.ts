@@ -256,8 +256,10 @@ export async function saveRecord(path: string, state: State): Promise<string> {
 }
 
 /**
- * Remove the temp files of state writes whose process is gone (killed in the middle of a write, or a power cut before
- * the rename reached the disk). Call with the lock held. Never throws.
+ * Remove the temp files of writes of `path` whose process is gone (killed in the middle of a write, or a power cut
+ * before the rename reached the disk). Called for the state file, the record and the hand-over files (issue 27: only
+ * the state file's were, and each kill during a record write left one on the RAM disk for good). Call with the lock
+ * held. Never throws.
  */
 export async function removeStaleTemps(path: string, log: Log): Promise<void> {
   const dir = dirname(path);
@@ -275,7 +277,7 @@ export async function removeStaleTemps(path: string, log: Log): Promise<void> {
     if (pid === process.pid || pidAlive(pid)) continue;
     try {
       if (await removeFile(join(dir, name))) {
-        log.info(`removed ${join(dir, name)}, left by a pass (pid ${pid}) that did not finish writing the state`);
+        log.info(`removed ${join(dir, name)}, left by a process (pid ${pid}) that did not finish writing ${basename(path)}`);
       }
     } catch {
       // not ours to remove, or the disk does not answer: the next pass tries again

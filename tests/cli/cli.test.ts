@@ -218,7 +218,7 @@ describe('reroute CLI', () => {
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const lines = r.stdout.split('\n').filter((l) => l.includes('# reroute-agent'));
-      expect(lines).toHaveLength(7); // the long-lived mode: a runner a minute (even and odd minutes), five guard lines
+      expect(lines).toHaveLength(3); // the long-lived mode: a runner a minute (even and odd minutes), the guard line
       for (const l of lines) expect(l).toContain(` ${process.execPath} ${loader} loop --every 30 --config /etc/reroute/config.json `);
     } finally {
       rmSync(root, { recursive: true, force: true });

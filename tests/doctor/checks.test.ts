@@ -2,13 +2,13 @@
 // fail with the fix, never throws, and ends within its deadline. The CLI against the ESXi fakes and the namespace
 // cluster: tests/doctor/cli-esxi.test.ts and tests/doctor/cluster.test.ts.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CHECKS, doctorContext, runChecks, type Finding } from '../../lib/doctor';
 import { bootCheck } from '../../lib/doctor/boot';
 import { bootbankCheck } from '../../lib/doctor/bootbank';
 import { configCheck } from '../../lib/doctor/config';
-import { cronCheck, cronProgram } from '../../lib/doctor/cron';
+import { cronCheck, cronProgram, guardLockOf } from '../../lib/doctor/cron';
 import { filesCheck } from '../../lib/doctor/files';
 import { nfsCheck } from '../../lib/doctor/nfs';
 import { oldAgentCheck } from '../../lib/doctor/old-agent';
@@ -47,8 +47,10 @@ function ctxFor(over: Partial<DoctorContext> = {}, configPath = cfg.path): Docto
 }
 
 const RUNNER_LOCK = '/tmp/reroute/run/runner.lock';
-const lines = (every = 10, config = cfg.path, user?: string) =>
-  cronLines(every, loopCommand(PROGRAM, null, config, every), { ...(user ? { user } : {}), runnerLock: RUNNER_LOCK });
+/** the runner lock beside the record the test config names, as install puts it in the guard line */
+const configsLock = () => join(dirname((JSON.parse(readFileSync(cfg.path, 'utf8')) as { paths: { record: string } }).paths.record), 'runner.lock');
+const lines = (every = 10, config = cfg.path, user?: string, runnerLock = configsLock()) =>
+  cronLines(every, loopCommand(PROGRAM, null, config, every), { ...(user ? { user } : {}), runnerLock });
 
 /** A process that stands in for nothing but a live pid. */
 function livePid(): number {
@@ -160,7 +162,7 @@ describe('cron lines and crond (ESXi: the pid file under --root)', () => {
     const ok = await cronCheck.run(esxi());
     expect(ok).toEqual({
       status: 'ok',
-      detail: `7 lines in ${join(img.root, tab)} (${PROGRAM}); crond running (pid ${pid} from ${join(img.root, '/var/run/crond.pid')})`,
+      detail: `3 lines in ${join(img.root, tab)} (${PROGRAM}); crond running (pid ${pid} from ${join(img.root, '/var/run/crond.pid')})`,
     });
     img.put('/var/run/crond.pid', '999999999\n');
     expect(await cronCheck.run(esxi())).toMatchObject({
@@ -170,6 +172,18 @@ describe('cron lines and crond (ESXi: the pid file under --root)', () => {
     });
     rmSync(join(img.root, PROGRAM));
     expect(await cronCheck.run(esxi())).toMatchObject({ status: 'fail', detail: expect.stringMatching(/run \/opt\/reroute\/bin\/reroute, which is not there$/) });
+  });
+
+  it('issue 27: a guard line checking another runner lock than the config\'s (paths.record moved, no install since) fails', async () => {
+    img.put(tab, lines(1, cfg.path, undefined, RUNNER_LOCK).join('\n') + '\n', 0o600);
+    img.put('/var/run/crond.pid', `${livePid()}\n`);
+    expect(await cronCheck.run(esxi())).toEqual({
+      status: 'fail',
+      detail: `3 lines in ${join(img.root, tab)} (${PROGRAM}): the guard line checks the runner lock ${RUNNER_LOCK}, but the config puts it at ${configsLock()} (paths.record moved)`,
+      fix: `run reroute --config ${cfg.path} install again`,
+    });
+    expect(guardLockOf(lines(1)[2]!)).toBe(configsLock());
+    expect(guardLockOf(lines(1)[0]!)).toBeNull();
   });
 
   it('lines for another config warn', async () => {

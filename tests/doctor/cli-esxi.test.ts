@@ -81,7 +81,7 @@ describe('reroute doctor on the ESXi fakes', () => {
     expect(line('SCVM API and login')).toBe(
       "ok    SCVM API and login: session list from 127.0.0.25 (3 sessions, login ok); the local SCVM's session is alive",
     );
-    expect(line('cron lines and crond')).toMatch(new RegExp(`^ok {4}cron lines and crond: 7 lines in .*crontabs/root \\(${NODE}\\); crond running \\(pid ${crond.pid} from `));
+    expect(line('cron lines and crond')).toMatch(new RegExp(`^ok {4}cron lines and crond: 3 lines in .*crontabs/root \\(${NODE}\\); crond running \\(pid ${crond.pid} from `));
     expect(line('agent files not on the NFS datastore')).toMatch(/\(esxcli storage nfs list, esxcli storage filesystem list\)$/);
   });
 
@@ -118,7 +118,7 @@ describe('reroute doctor on the ESXi fakes', () => {
       const failed = checkLines(r.stdout).filter((c) => c.status === 'FAIL');
       expect(failed.map((c) => c.title)).toEqual(['cron lines and crond', 'no other agent']);
       expect(failed[0]!.line).toMatch(/crond is not running: .* names pid 999999999, which is not running; fix: start it: \/usr\/lib\/vmware\/busybox\/bin\/busybox crond$/);
-      expect(failed[1]!.line).toMatch(/crontabs\/root line 10 \(reroute\.py\): two agents would fight over it; fix: run reroute --config .* install --replace-old-agent/);
+      expect(failed[1]!.line).toMatch(/crontabs\/root line 6 \(reroute\.py\): two agents would fight over it; fix: run reroute --config .* install --replace-old-agent/);
       expect(r.stdout).toMatch(/\ndoctor: 12 ok, 0 warn, 2 FAIL\n$/);
     } finally {
       img.put('/var/spool/cron/crontabs/root', tab, 0o600);

@@ -5,11 +5,11 @@
 // The first runner is started as the minute's cron line would start it (startRunnerNow), not at cron's next minute.
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PLAN, type Cluster } from '../support/cluster';
 import { killScvm, recordsOf, reviveScvm, sleep, useClusterHarness, waitFor, type NfsWatch } from '../support/cluster-e2e';
-import { cliInHost, install, startRunnerNow, type Installed, type InstalledOptions } from '../support/installed';
+import { cliInHost, install, runGuardNow, runnerPids, startRunnerNow, type Installed, type InstalledOptions } from '../support/installed';
 import { describeNetns } from '../support/netns';
 import { fill, mountReadOnly, mountStallfs, mountTmpfs, mountsUnavailableReason, type Stallfs } from '../support/stallfs';
 
@@ -25,35 +25,6 @@ const exists = (path: string) => {
   }
 };
 const mkfifo = (path: string) => execFileSync('mkfifo', [path]);
-
-/**
- * Run one of the agent's guard cron lines now, as crond would at its second of the minute (its command after the
- * `sleep`, `sh -c`, cron's bare environment, in the host namespace): crond acts only from the first minute boundary
- * after it starts, which a test would otherwise wait for.
- */
-function runGuardNow(cluster: Cluster): void {
-  const tab = readFileSync(join(cluster.dir, 'installed', 'root', 'var', 'spool', 'cron', 'crontabs', 'root'), 'utf8');
-  const line = tab.split('\n').find((l) => / sleep 10; /.test(l));
-  if (!line) throw new Error('no guard line in the crontab');
-  const command = line.slice(line.indexOf(' sleep 10; ') + ' sleep 10; '.length);
-  const child = spawn('ip', ['netns', 'exec', cluster.ns('host'), 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'sh', '-c', command], {
-    detached: true,
-    stdio: 'ignore',
-  });
-  child.unref();
-}
-
-/** The runner processes of an installed agent (not the guard lines sleeping towards their second, nor crond). */
-function runnerPids(a: Installed): number[] {
-  return a.agentPids().filter((pid) => {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return argv.includes('loop') && !argv.some((x) => x.includes('sleep '));
-    } catch {
-      return false;
-    }
-  });
-}
 
 describeNetns('issue 26: failover as installed, whatever the host files do', () => {
   const e2e = useClusterHarness();

@@ -36,6 +36,35 @@ describeNetns('e2e: the long-lived runner', () => {
     }
   });
 
+  it('issue 27: a slow API does not hold the failover: a crash right after a heartbeat reached the SCVM', async () => {
+    // every answer 1.5 s late, within the request timeout: the heartbeat is in flight when SCVM-1 crashes, and a
+    // crashed SCVM never answers it. Before issue 27 the pass waited out the request timeout (3 s here) after the
+    // monitor called SCVM-1 down, then the next slot: 2.8-3.8 s.
+    const cluster = await e2e.up({ config: { api: { requestTimeoutMs: 3000, budgetMs: 6000, heartbeatEverySec: 2 } } });
+    for (const s of ['scvm-1', 'scvm-2', 'scvm-3'] as const) await cluster.fault(s, 'slow-api', { delayMs: 1500 });
+    const runner = cluster.startRunner({ forSec: 60 });
+    const watch = new NfsWatch(cluster, 50);
+    try {
+      await waitFor('the runner passing', () => passesOf(cluster) >= 2, 30_000);
+      const heartbeats = async () => (await cluster.records())['scvm-1'].heartbeats.length;
+      const before = await heartbeats();
+      await waitFor('a heartbeat reaching SCVM-1', async () => (await heartbeats()) > before, 20_000, 20);
+      await sleep(200);
+      const tKill = Date.now();
+      await killScvm(cluster, 'scvm-1');
+      await cluster.fault('scvm-1', 'api-silent');
+      const out = await watch.waitFirst(tKill, (w) => w === 'scvm-2' || w === 'scvm-3', 10_000);
+      expect(out.at - tKill).toBeLessThan(2000); // about 0.7 s, as without a slow API (scripts/bench-failover --slow-api)
+      // the heartbeat was in flight, and the pass stopped waiting for it
+      await waitFor('the switch in the record', () => switchesOf(cluster).length >= 1, 10_000);
+      expect(readFileSync(cluster.agentPath('log'), 'utf8')).toMatch(/heartbeat not sent: .*went down during the pass/);
+    } finally {
+      await watch.stop();
+      runner.child.kill('SIGTERM');
+      await runner.exit;
+    }
+  });
+
   it('hand-over: a process past its end passes on until the next one is ready, with no gap much longer than the cadence', async () => {
     const cluster = await e2e.up();
     // each pass's start, as the record file's lastPass says it (the journal folds alike passes into one entry)

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   cadenceFor,
   countAgentLines,
   cronLines,
+  guardCommandOf,
   hasBootBlock,
   isAgentLine,
   withAgentLines,
@@ -56,8 +57,8 @@ const GUARD =
   `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || case "$(cut -d' ' -f3,22 /proc/$1/stat)" in [ZX]*) false;; *" $2") true;; *) false;; esac; } ||`;
 
 describe('cadenceFor', () => {
-  test('under a minute: the long-lived mode, one process a minute, a guard line every 10 s', () => {
-    expect(cadenceFor(1)).toEqual({ mode: 'runner', everySec: 1, guards: [10, 20, 30, 40, 50] });
+  test('under a minute: the long-lived mode, one process a minute, a guard checking every 5 s', () => {
+    expect(cadenceFor(1)).toEqual({ mode: 'runner', everySec: 1, guards: [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55] });
     expect(cadenceFor(0.25)).toMatchObject({ mode: 'runner', everySec: 0.25 });
     expect(cadenceFor(10)).toMatchObject({ mode: 'runner', everySec: 10 });
     expect(cadenceFor(59)).toMatchObject({ mode: 'runner' });
@@ -82,8 +83,10 @@ describe('cronLines', () => {
     expect(cronLines(1, RUN(1), { runnerLock: LOCK })).toEqual([
       `*/2 * * * * ${RUN(1)} ${LINE_MARKER}`,
       `1-59/2 * * * * ${RUN(1)} ${LINE_MARKER}`,
-      ...[10, 20, 30, 40, 50].map((k) => `* * * * * sleep ${k}; ${GUARD} ${RUN(1)} ${LINE_MARKER}`),
+      `* * * * * (for s in 5 10 15 20 25 30 35 40 45 50 55; do sleep 5; ${GUARD} ${RUN(1)} & done) >/dev/null 2>&1 & ${LINE_MARKER}`,
     ]);
+    expect(guardCommandOf(cronLines(1, RUN(1), { runnerLock: LOCK })[2]!)).toBe(`${GUARD} ${RUN(1)}`);
+    expect(guardCommandOf(cronLines(1, RUN(1), { runnerLock: LOCK })[0]!)).toBeNull();
   });
 
   test('whole minutes: one line', () => {
@@ -91,7 +94,7 @@ describe('cronLines', () => {
   });
 
   test('cron.d lines carry the user field', () => {
-    expect(cronLines(1, RUN(1), { user: 'root', runnerLock: LOCK })[2]).toBe(`* * * * * root sleep 10; ${GUARD} ${RUN(1)} ${LINE_MARKER}`);
+    expect(cronLines(1, RUN(1), { user: 'root', runnerLock: LOCK })[2]).toMatch(/^\* \* \* \* \* root \(for s in /);
   });
 
   test('refuses an empty command, characters cron would mangle, and a runner lock path that is not plain', () => {
@@ -108,7 +111,7 @@ describe('cronLines', () => {
       const lock = join(dir, 'runner.lock');
       const started = join(dir, 'started');
       const line = cronLines(1, `touch ${started}`, { runnerLock: lock })[2]!;
-      const command = line.replace(/^\* \* \* \* \* sleep 10; /, '').replace(` ${LINE_MARKER}`, '');
+      const command = guardCommandOf(line)!;
       const run = () => {
         rmSync(started, { force: true });
         execFileSync('/bin/sh', ['-c', command]);
@@ -133,6 +136,34 @@ describe('cronLines', () => {
       put({});
       expect(run()).toBe(false); // a live runner, the one that took the lock
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the guard line as busybox crond runs it (issue 27)', () => {
+  test('its job ends at once (crond never skips it), and its checks run on in the background every 5 s', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reroute-guard-'));
+    const started = join(dir, 'started');
+    const line = cronLines(1, `touch ${started}`, { runnerLock: join(dir, 'runner.lock') })[2]!;
+    const command = line.replace(/^(\S+ ){5}/, '');
+    const t0 = Date.now();
+    // crond runs `sh -c <command>` in a process group of its own, as here
+    const job = spawn('/bin/sh', ['-c', command], { detached: true, stdio: 'ignore' });
+    try {
+      const code = await new Promise<number | null>((resolve) => job.on('exit', resolve));
+      expect(code).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(1000); // the job crond waits for is over
+      expect(existsSync(started)).toBe(false);
+      for (let i = 0; i < 80 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(existsSync(started)).toBe(true); // the first check, 5 s in: no runner lock, so it starts one
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(4900);
+    } finally {
+      try {
+        process.kill(-job.pid!, 'SIGKILL'); // the loop still sleeping towards its next checks
+      } catch {
+        // gone
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -207,8 +238,8 @@ describe('boot block (ESXi local.sh)', () => {
     expect(block[0]).toBe(BLOCK_BEGIN);
     expect(block[1]).toBe(`/bin/sed -i '/ ${LINE_MARKER}$/d' /var/spool/cron/crontabs/root`);
     expect(block[2]).toBe(`/bin/cat >> /var/spool/cron/crontabs/root <<'REROUTE_AGENT_EOF'`);
-    expect(block.slice(3, 10)).toEqual(cronLines(10, RUN(10), { runnerLock: LOCK }));
-    expect(block.slice(10)).toEqual([
+    expect(block.slice(3, 6)).toEqual(cronLines(10, RUN(10), { runnerLock: LOCK }));
+    expect(block.slice(6)).toEqual([
       'REROUTE_AGENT_EOF',
       '/bin/kill $(/bin/cat /var/run/crond.pid 2>/dev/null) 2>/dev/null',
       '/usr/lib/vmware/busybox/bin/busybox crond',

@@ -203,7 +203,7 @@ describe('temp files left by killed writes', () => {
     expect(existsSync(join(scratch, `.state.json.${dead}.tmp`))).toBe(false);
     expect(existsSync(join(scratch, `.state.json.${process.pid}.tmp`))).toBe(true);
     expect(existsSync(join(scratch, '.state.json.notapid.tmp'))).toBe(true);
-    expect(log.messages('info')).toEqual([expect.stringMatching(new RegExp(`left by a pass \\(pid ${dead}\\)`))]);
+    expect(log.messages('info')).toEqual([expect.stringMatching(new RegExp(`left by a process \\(pid ${dead}\\) that did not finish writing state.json`))]);
   });
 });
 

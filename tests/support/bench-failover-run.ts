@@ -3,7 +3,10 @@
 // NFS; meta still lists its session as alive for 8 s, DESIGN §4). Measured from the host namespace: the time from the
 // crash to the first new NFS connection answered by a remote SCVM, a connection attempted every 50 ms.
 // Between crashes SCVM-1 comes back and an operator puts the route back on it (`route --target`, then `--auto`),
-// so each crash starts from a host routed to its healthy local SCVM.
+// so each crash starts from a host routed to its healthy local SCVM. A crash answers nothing: ICMP, NFS and the API
+// are dropped, the API's answers to requests it took before too (api-silent).
+// --slow-api (issue 27): every SCVM's API answers every call 1.5 s late, and each crash comes 200 ms after a heartbeat
+// reached SCVM-1, so that heartbeat is in flight when it crashes.
 import { Cluster, PLAN, ensureBuilt } from './cluster';
 import { NfsWatch, killScvm, reviveScvm, sleep, waitFor } from './cluster-e2e';
 import { cliInHost, install, type Installed } from './installed';
@@ -20,6 +23,15 @@ export function stats(xs: number[]): { min: number; median: number; p90: number;
 }
 
 const LOCAL = PLAN.scvms[0].dataIp;
+/** --slow-api: how late every API answer comes, and how long after a heartbeat reached SCVM-1 it crashes */
+const SLOW_API_MS = 1500;
+const AFTER_HEARTBEAT_MS = 200;
+
+/** Wait until a heartbeat reaches SCVM-1's API (a new one in its emulator's records). */
+async function heartbeatReachesLocal(cluster: Cluster): Promise<void> {
+  await cluster.clearRecords();
+  await waitFor('a heartbeat reaching SCVM-1', async () => (await cluster.records())['scvm-1'].heartbeats.length > 0, 60_000, 20);
+}
 
 async function routeBackToLocal(cluster: Cluster, agent: Installed): Promise<void> {
   for (const args of [['route', '--target', LOCAL], ['route', '--auto']]) {
@@ -66,6 +78,7 @@ export async function benchMain(argv: string[]): Promise<number> {
   // --bundle: dist/bundle as an ESXi host runs it (a userworld root, the fake ESXi commands), --profile esxi7|strict
   // with system calls failing as on VMkernel, --jitless through the launcher's switch (tests/support/esxi/host.ts)
   const bundle = bundleOption(argv);
+  const slowApi = argv.includes('--slow-api');
   const why = netnsUnavailableReason();
   if (why) {
     process.stderr.write(`bench-failover: needs root and network namespaces (${why})\n`);
@@ -91,14 +104,18 @@ export async function benchMain(argv: string[]): Promise<number> {
     agent = install(cluster, { persistent: `${cluster.dir}/scratch`, ...(bundle ? { bundle } : {}) });
     process.stdout.write('bench-failover: installed; waiting for cron to start the first runner (the next minute)\n');
     await waitFor('the first runner', () => agent!.passes() >= 3, 90_000, 200);
+    if (slowApi) for (const s of ['scvm-1', 'scvm-2', 'scvm-3'] as const) await cluster.fault(s, 'slow-api', { delayMs: SLOW_API_MS });
     const watch = new NfsWatch(cluster, 50);
     try {
       for (let n = 1; n <= crashes; n++) {
         await routeBackToLocal(cluster, agent);
         if (nearMinute) await sleep(untilNearMinute(Date.now()));
-        else await sleep(2000 + Math.random() * 1000); // the crash lands anywhere within a pass's second
+        else if (slowApi) {
+          await heartbeatReachesLocal(cluster);
+          await sleep(AFTER_HEARTBEAT_MS);
+        } else await sleep(2000 + Math.random() * 1000); // the crash lands anywhere within a pass's second
         const tKill = Date.now();
-        await killScvm(cluster, 'scvm-1');
+        await Promise.all([killScvm(cluster, 'scvm-1'), cluster.fault('scvm-1', 'api-silent')]);
         const out = await watch.waitFirst(tKill, (w) => w === 'scvm-2' || w === 'scvm-3', 30_000);
         outs.push((out.at - tKill) / 1000);
         const second = (Math.floor((tKill % 60_000) / 100) / 10).toFixed(1).padStart(4);
@@ -107,6 +124,7 @@ export async function benchMain(argv: string[]): Promise<number> {
         await cluster.fault('scvm-1', 'session-missing');
         await sleep(1000);
         await reviveScvm(cluster, 'scvm-1');
+        await cluster.heal('scvm-1', 'api-silent');
         await cluster.heal('scvm-1', 'session-missing');
       }
     } finally {
@@ -119,7 +137,7 @@ export async function benchMain(argv: string[]): Promise<number> {
   process.stdout.write(
     [
       '',
-      `failover as installed (production defaults, pass every 1 s, one process a minute, busybox crond), ${crashes} crashes${nearMinute ? ' within 1.5 s of a minute boundary (the hand-over)' : ''}:`,
+      `failover as installed (production defaults, pass every 1 s, one process a minute, busybox crond), ${crashes} crashes${nearMinute ? ' within 1.5 s of a minute boundary (the hand-over)' : ''}${slowApi ? `, every API answer ${SLOW_API_MS} ms late, each crash ${AFTER_HEARTBEAT_MS} ms after a heartbeat reached SCVM-1` : ''}:`,
       `  agent: ${bundle ? `the bundle in an ESXi userworld root (fake ESXi commands), profile ${bundle.profile ?? 'none'}${bundle.jitless ? ', --jitless' : ''}${bundle.dir ? `, ${bundle.dir}` : ''}` : 'the checkout (dist/reroute.js on the shipped Node), Linux routes'}`,
       `  crash -> first NFS connection answered by a remote SCVM: min ${s.min.toFixed(2)} s, median ${s.median.toFixed(2)} s, p90 ${s.p90.toFixed(2)} s, max ${s.max.toFixed(2)} s`,
       `  goal: the worst of ${crashes} at most 1.0 s: ${s.max <= 1.0 ? 'met' : 'MISSED'}`,

@@ -49,6 +49,7 @@ export type FaultKind =
   | 'drop-icmp'
   | 'link-down'
   | 'api-down'
+  | 'api-silent'
   | 'nfs-down'
   | 'session-dead'
   | 'session-missing'
@@ -58,6 +59,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'drop-icmp',
   'link-down',
   'api-down',
+  'api-silent',
   'nfs-down',
   'session-dead',
   'session-missing',
@@ -272,6 +274,7 @@ export class Cluster {
           'table inet rrfault {',
           '  chain dropicmp { type filter hook input priority 0; policy accept; }',
           '  chain apidown { type filter hook input priority 0; policy accept; }',
+          '  chain apisilent { type filter hook output priority 0; policy accept; }',
           '  chain nfsdown { type filter hook input priority 0; policy accept; }',
           '}',
         ].join('\n'),
@@ -456,6 +459,10 @@ export class Cluster {
         // A reset, as from a stopped API service; the control socket's own requests come in on lo and still pass.
         this.nsExec(ns, ['nft', 'add', 'rule', 'inet', 'rrfault', 'apidown', 'iifname', '!=', 'lo', 'tcp', 'dport', String(PLAN.apiPort), 'reject', 'with', 'tcp', 'reset']);
         break;
+      case 'api-silent':
+        // A crashed SCVM: nothing comes back, not even the answer to a request it took before (a slow API's, issue 27)
+        this.nsExec(ns, ['nft', 'add', 'rule', 'inet', 'rrfault', 'apisilent', 'oifname', '!=', 'lo', 'tcp', 'sport', String(PLAN.apiPort), 'drop']);
+        break;
       case 'nfs-down':
         // Dropped, not refused: a crashed SCVM answers nothing, so NFS clients hang until the route moves.
         this.nsExec(ns, ['nft', 'add', 'rule', 'inet', 'rrfault', 'nfsdown', 'iifname', '!=', 'lo', 'tcp', 'dport', String(PLAN.nfsPort), 'drop']);
@@ -495,6 +502,9 @@ export class Cluster {
         break;
       case 'api-down':
         this.nsExec(ns, ['nft', 'flush', 'chain', 'inet', 'rrfault', 'apidown']);
+        break;
+      case 'api-silent':
+        this.nsExec(ns, ['nft', 'flush', 'chain', 'inet', 'rrfault', 'apisilent']);
         break;
       case 'nfs-down':
         this.nsExec(ns, ['nft', 'flush', 'chain', 'inet', 'rrfault', 'nfsdown']);

@@ -1,6 +1,6 @@
 // The cron lines `reroute install` writes for the long-lived mode, spelled out for tests that check a crontab: a
 // runner at the top of each minute (two lines, even and odd minutes: busybox crond skips a line whose last run still
-// runs) and, every 10 s, a guard that starts one only when the runner lock names no live
+// runs) and a guard line whose job ends at once: a background loop that every 5 s starts one only when the runner lock names no live
 // process that took it (its start time, where /proc has it). (lib/install/crontab.ts makes them; tests/install/crontab.test.ts runs a guard through /bin/sh.)
 const MARKER = '# reroute-agent';
 
@@ -13,6 +13,6 @@ export function runnerLines(command: string, opts: { user?: string; lock?: strin
   return [
     `*/2 * * * * ${user}${command} ${MARKER}`,
     `1-59/2 * * * * ${user}${command} ${MARKER}`,
-    ...[10, 20, 30, 40, 50].map((k) => `* * * * * ${user}sleep ${k}; ${guard} ${command} ${MARKER}`),
+    `* * * * * ${user}(for s in 5 10 15 20 25 30 35 40 45 50 55; do sleep 5; ${guard} ${command} & done) >/dev/null 2>&1 & ${MARKER}`,
   ];
 }

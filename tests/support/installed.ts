@@ -3,6 +3,7 @@
 // busybox crond in the simulated cluster's host namespace with cron's bare environment.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { guardCommandOf } from '../../lib/install/crontab';
 import { dirname, join } from 'node:path';
 import { PLAN, type Cluster } from './cluster';
 import { EsxiHost, HOST_CONFIG, HOST_RUN } from './esxi/host';
@@ -226,4 +227,32 @@ export function startRunnerNow(cluster: Cluster, installed: Installed): void {
     { detached: true, stdio: 'ignore' },
   );
   child.unref();
+}
+
+/**
+ * Run one check of the agent's guard cron line now, as it runs at its second of the minute (the check after the
+ * `sleep`, `sh -c`, cron's bare environment, in the host namespace): crond acts only from the first minute boundary
+ * after it starts, which a test would otherwise wait for.
+ */
+export function runGuardNow(cluster: Cluster): void {
+  const tab = readFileSync(join(cluster.dir, 'installed', 'root', 'var', 'spool', 'cron', 'crontabs', 'root'), 'utf8');
+  const command = tab.split('\n').map(guardCommandOf).find((c) => c !== null);
+  if (!command) throw new Error('no guard line in the crontab');
+  const child = spawn('ip', ['netns', 'exec', cluster.ns('host'), 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'sh', '-c', command], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+}
+
+/** The runner processes of an installed agent (not the guard lines sleeping towards their second, nor crond). */
+export function runnerPids(a: Installed): number[] {
+  return a.agentPids().filter((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv.includes('loop') && !argv.some((x) => x.includes('sleep '));
+    } catch {
+      return false;
+    }
+  });
 }

@@ -119,7 +119,7 @@ export async function run(opts: InstallOptions, env: CommandEnv): Promise<number
   const entryGiven = opts.entry !== undefined ? abs(opts.entry) : defaultEntry(env);
   const entry = entryGiven === null ? null : existingPath('the agent entry', entryGiven, root, '--entry');
   const config = existingPath('the config file', abs(configPath(env.globals.config, () => t.platform)), root, '--config');
-  // The guard lines check the runner's lock, beside the record file the config names (as the host will see it).
+  // The guard line checks the runner's lock, beside the record file the config names (as the host will see it).
   const runnerLock = join(dirname(pathsNamedBy(readText(join(root ?? '/', config)), t.platform).record), 'runner.lock');
   const command = loopCommand(node, entry, config, cadence.mode === 'runner' ? every : null);
   const lines = cronLines(every, command, { user: t.cronUser ?? undefined, runnerLock });

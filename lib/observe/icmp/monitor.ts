@@ -34,6 +34,8 @@ export interface TargetMemory {
   heardAt?: number;
   /** echoes in a row past their wait when handed over */
   lostInRow?: number;
+  /** when this was handed over, on the host's monotonic clock (ms): a "down" is believed only while it is fresh */
+  at?: number;
 }
 export type MonitorSnapshot = Record<string, TargetMemory>;
 
@@ -69,10 +71,16 @@ class Target {
     readonly ip: string,
     memory: TargetMemory | undefined,
     now: number,
+    silenceMs: number,
   ) {
     this.srtt = memory?.srtt ?? null;
     this.rttvar = memory?.rttvar ?? null;
     this.verdict = memory?.verdict ?? 'unknown';
+    // A "down" handed over longer ago than the silence window says nothing of now (issue 27: a runner started 15 s
+    // after SCVM-1 revived read "down", recorded a relapse and doubled the stable period): judged afresh. A silence
+    // still running is handed over below, so a target really down is judged down again at the monitor's first look.
+    const handedAgo = memory?.at === undefined ? NaN : monotonicMs() - memory.at;
+    if (this.verdict === 'down' && !(handedAgo >= 0 && handedAgo <= silenceMs)) this.verdict = 'unknown';
     this.lastHeardAt = now;
     // The minute's hand-over must not restart the count of a silence that began under the last process.
     const ago = memory?.heardAt === undefined ? NaN : monotonicMs() - memory.heardAt;
@@ -134,7 +142,7 @@ export class ProbeMonitor {
     for (const ip of this.targets.keys()) if (!wanted.has(ip)) this.targets.delete(ip);
     for (const ip of wanted) {
       let t = this.targets.get(ip);
-      if (!t) this.targets.set(ip, (t = new Target(ip, this.memory[ip], now)));
+      if (!t) this.targets.set(ip, (t = new Target(ip, this.memory[ip], now, this.settings.silenceMs)));
       const wasFast = t.fast;
       t.fast = fast.includes(ip);
       if (t.fast && !wasFast) t.nextSendAt = now; // promoted: at once
@@ -182,7 +190,7 @@ export class ProbeMonitor {
     const mono = monotonicMs();
     for (const t of this.targets.values()) {
       const heardAt = Math.round(mono - (now - t.lastHeardAt));
-      out[t.ip] = { srtt: t.srtt, rttvar: t.rttvar, verdict: t.verdict, heardAt, lostInRow: t.lostInRow };
+      out[t.ip] = { srtt: t.srtt, rttvar: t.rttvar, verdict: t.verdict, heardAt, lostInRow: t.lostInRow, at: Math.round(mono) };
     }
     return out;
   }

@@ -25,6 +25,13 @@ export interface ZbsClientDeps {
   now: () => number;
   /** the process's connections and race memory (the long-lived runner's); without it the client opens its own */
   link?: ZbsLink;
+  /**
+   * The signal of what the pass works from now, read at each call's start: aborted when that is out of date (the
+   * runner's monitor judged the local SCVM or the target down), and then every call started under it ends at once and
+   * no call is started under it; the runner starts a new pass. A pass that decided again on the new verdicts gives
+   * none (lib/pass/pass.ts).
+   */
+  stop?: () => AbortSignal | undefined;
 }
 
 export interface ApiCall {
@@ -51,6 +58,8 @@ export interface ZbsClient {
 }
 
 type Token = { ok: true; value: string | null } | { ok: false; reason: string };
+
+const reasonOf = (signal: AbortSignal): string => (signal.reason instanceof Error ? signal.reason.message : String(signal.reason));
 
 /** Create the client of one pass. */
 export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
@@ -151,6 +160,8 @@ export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
   async function withinBudget<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, spent: (reason: string) => T) {
     const left = api.budgetMs - spentMs;
     if (closing.signal.aborted) return spent(`${what}: client closed`);
+    const stop = deps.stop?.();
+    if (stop?.aborted) return spent(`${what}: not sent (${reasonOf(stop)})`);
     if (left <= 0) return spent(`${what}: API budget of ${api.budgetMs} ms already spent this pass`);
     const start = performance.now();
     const budget = new AbortController();
@@ -159,7 +170,7 @@ export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
       Math.ceil(left), // setTimeout wants whole ms; the budget is tracked in fractional ms
     );
     try {
-      return await fn(AbortSignal.any([budget.signal, closing.signal]));
+      return await fn(AbortSignal.any([budget.signal, closing.signal, ...(stop ? [stop] : [])]));
     } catch (e) {
       // Nothing past the client throws; an unexpected error is still just "unavailable".
       return spent(`${what}: unexpected ${(e as Error).message}`);
@@ -186,7 +197,12 @@ export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
 
   return {
     async sessions() {
+      const stop = deps.stop?.();
       const r = await raceScvms('session list', getParsed(api.sessionsPath, (b) => parseSessionList(b, api.maxSessions)));
+      if (!r.ok && stop?.aborted) {
+        // not an answer about the API: the pass stopped waiting for it (never counted as a failed ask)
+        return { ok: false, reason: `not awaited: ${reasonOf(stop)}`, skipped: true };
+      }
       if (!r.ok) {
         const reason = `ZBS API unavailable: ${r.reason}`;
         // the engine warns (rate-limited) with this reason: "no fresh session list (...)"
@@ -198,11 +214,13 @@ export function createZbsClient(deps: ZbsClientDeps): ZbsClient {
     },
 
     async switches() {
+      const stop = deps.stop?.();
       const c = cache.switches;
       const current = c ? { enableReroute: c.enableReroute, enableSecondaryDataChannel: c.enableSecondaryDataChannel } : null;
       const age = c ? now() - c.fetchedAt : Infinity;
       if (c && age >= 0 && age < api.switchesRefreshSec * 1000) return current;
       const r = await raceScvms('cluster switches', getParsed(api.switchesPath, parseSwitches));
+      if (!r.ok && stop?.aborted) return current;
       if (!r.ok) {
         const kept = c ? `keeping the value read at ${new Date(c.fetchedAt).toISOString()}` : 'none known yet';
         log.warn(`cluster switches unavailable (${r.reason}); ${kept}`);

@@ -9,7 +9,7 @@ import { ProbeMonitor, type MonitorSnapshot, type TargetMemory } from '../../../
 import { monotonicMs } from '../../../lib/runtime/host';
 import { silentLog } from '../../../lib/runtime/log';
 
-export type MemoryInput = Record<string, Omit<TargetMemory, 'heardAt'> & { heardAgoMs?: number }>;
+export type MemoryInput = Record<string, Omit<TargetMemory, 'heardAt' | 'at'> & { heardAgoMs?: number; handedAgoMs?: number }>;
 
 interface DriverInput {
   targets: string[];
@@ -20,6 +20,8 @@ interface DriverInput {
 }
 
 export interface MonitorOutput {
+  /** each target's verdict right after watching began, before any echo */
+  initial: Record<string, string>;
   changes: { ip: string; verdict: string; atMs: number }[];
   snapshot: MonitorSnapshot;
   /** the host's monotonic clock when the snapshot was taken */
@@ -38,17 +40,18 @@ function main(): void {
   // a few ms, tens on a loaded machine, and a t0 taken after it made a handed-over silence seem to end early
   const t0 = performance.now();
   const now = monotonicMs();
-  for (const [ip, { heardAgoMs, ...m }] of Object.entries(input.memory ?? {})) {
-    memory[ip] = heardAgoMs === undefined ? m : { ...m, heardAt: now - heardAgoMs };
+  for (const [ip, { heardAgoMs, handedAgoMs, ...m }] of Object.entries(input.memory ?? {})) {
+    memory[ip] = { ...m, ...(heardAgoMs === undefined ? {} : { heardAt: now - heardAgoMs }), ...(handedAgoMs === undefined ? {} : { at: now - handedAgoMs }) };
   }
   const monitor = new ProbeMonitor(probeSchema.parse(input.settings ?? {}), silentLog, memory);
   const changes: MonitorOutput['changes'] = [];
   monitor.onChange((ip, verdict) => changes.push({ ip, verdict, atMs: Math.round(performance.now() - t0) }));
   monitor.watch(input.targets, input.targets);
+  const initial = Object.fromEntries(input.targets.map((ip) => [ip, monitor.verdictOf(ip)]));
   let wakesAtStart = 0;
   if (input.wakesFromMs !== undefined) setTimeout(() => (wakesAtStart = mainThreadWakes()), input.wakesFromMs);
   setTimeout(() => {
-    const out: MonitorOutput = { changes, snapshot: monitor.snapshot(), snapshotAt: monotonicMs() };
+    const out: MonitorOutput = { initial, changes, snapshot: monitor.snapshot(), snapshotAt: monotonicMs() };
     if (input.wakesFromMs !== undefined) out.wakes = mainThreadWakes() - wakesAtStart;
     monitor.close();
     process.stdout.write(JSON.stringify(out) + '\n');

@@ -50,4 +50,9 @@ describe('parseSnapshot', () => {
     const text = JSON.stringify({ '10.0.0.1': { ...GOOD, lostInRow: 2.5 } });
     expect(parseSnapshot(text)).toEqual({ '10.0.0.1': { srtt: 0.4, rttvar: 0.2, verdict: 'up', heardAt: 123_456 } });
   });
+
+  it('keeps when an entry was handed over, unless that is no time (then a "down" in it is not believed)', () => {
+    const text = JSON.stringify({ '10.0.0.1': { ...GOOD, at: 99 }, '10.0.0.2': { ...GOOD, at: -1 }, '10.0.0.3': { ...GOOD, at: 'now' } });
+    expect(parseSnapshot(text)).toEqual({ '10.0.0.1': { ...GOOD, at: 99 }, '10.0.0.2': GOOD, '10.0.0.3': GOOD });
+  });
 });

@@ -74,7 +74,21 @@ describeNetns('the ICMP monitor in network namespaces', () => {
     expect(downAt(out, SILENT)).toBeGreaterThanOrEqual(SILENCE_MS);
   });
 
-  it('hands over when each target was last heard and its echoes lost in a row', () => {
+  it('issue 27: believes a handed-over "down" only within a silence of its hand-over; an older one is judged afresh', () => {
+    // SCVM-1 revived; a runner started 15 s after the last one handed over "down" must not call it down again
+    const stale = watch([ANSWERS], { [ANSWERS]: { ...LAN, verdict: 'down', handedAgoMs: 15_000 } }, 500);
+    expect(stale.initial[ANSWERS]).toBe('unknown');
+    expect(stale.changes.filter((c) => c.ip === ANSWERS).map((c) => c.verdict)).toEqual(['up']);
+    // without the time of its hand-over (a file of an older version) likewise
+    const undated = watch([ANSWERS], { [ANSWERS]: { ...LAN, verdict: 'down' } }, 300);
+    expect(undated.initial[ANSWERS]).toBe('unknown');
+    // the minute's hand-over, a moment ago: the down stands until the target answers again
+    const fresh = watch([SILENT], { [SILENT]: { ...LAN, verdict: 'down', handedAgoMs: 50 } }, 300);
+    expect(fresh.initial[SILENT]).toBe('down');
+    expect(fresh.changes).toEqual([]);
+  });
+
+  it('hands over when each target was last heard, its echoes lost in a row and when', () => {
     const out = watch([ANSWERS, SILENT], { [SILENT]: { ...LAN, verdict: 'up' } }, 1200);
     const answers = out.snapshot[ANSWERS]!;
     expect(out.snapshotAt - answers.heardAt!).toBeLessThan(300); // answered every 100 ms
@@ -83,6 +97,7 @@ describeNetns('the ICMP monitor in network namespaces', () => {
     expect(out.snapshotAt - silent.heardAt!).toBeGreaterThanOrEqual(1200); // never: the count began with the watch
     expect(silent.lostInRow).toBeGreaterThanOrEqual(DOWN_AFTER);
     expect(silent.verdict).toBe('down');
+    expect(Math.abs(out.snapshotAt - silent.at!)).toBeLessThan(50);
   });
 
   it('wakes once per probe.intervalMs when steady, however many targets it watches (a wake costs the host CPU)', () => {

@@ -445,3 +445,32 @@ test('the cache schema refuses a token that could not go into a header and a bad
   expect(apiCacheSchema.safeParse({ ...ok, token: { ...ok.token, value: 'a b\r\n' } }).success).toBe(false);
   expect(apiCacheSchema.safeParse({ ...ok, token: { ...ok.token, scvm: '-d' } }).success).toBe(false);
 });
+
+describe('issue 27: a pass whose verdicts went out of date stops its API calls', () => {
+  function stoppable(cache: ApiCache, stop: () => AbortSignal | undefined) {
+    const c = createZbsClient({ config: lab.config, credentials: CREDENTIALS, log: recordingLog(), cache, now: Date.now, stop });
+    clients.push(c);
+    return c;
+  }
+
+  test('a heartbeat in flight ends at once; a list in flight is "not awaited", never a failed ask; none starts after', async () => {
+    lab.emus.forEach((e) => e.patch({ faults: { all: { latencyMs: 1500 } } }));
+    const out = new AbortController();
+    const c = stoppable(initialApiCache(), () => out.signal);
+    const t = Date.now();
+    const heartbeat = c.call(scvm(0).manageIp, { method: 'POST', path: lab.config.api.heartbeatPath, json: {} });
+    const list = c.sessions();
+    setTimeout(() => out.abort(new Error('10.10.85.15 went down during the pass')), 200);
+    expect(await heartbeat).toEqual({ ok: false, reason: expect.stringContaining('went down during the pass') });
+    expect(await list).toEqual({ ok: false, reason: expect.stringMatching(/^not awaited: .*went down/), skipped: true });
+    expect(Date.now() - t).toBeLessThan(800); // not the 1.5 s of the answers (nor a timeout)
+    const before = requestCount(lab);
+    expect(await c.call(scvm(1).manageIp, { method: 'POST', path: lab.config.api.heartbeatPath, json: {} })).toMatchObject({ ok: false, reason: expect.stringContaining('not sent') });
+    expect(requestCount(lab)).toBe(before);
+  });
+
+  test('without a stop signal (the pass decided again on the new verdicts) calls go as usual', async () => {
+    const c = stoppable(initialApiCache(), () => undefined);
+    expect(await c.sessions()).toMatchObject({ ok: true });
+  });
+});
