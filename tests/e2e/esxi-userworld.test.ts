@@ -6,8 +6,9 @@
 // the route put back, `route --target`, `status`, `doctor`, a config change (the runner's successor starts through the
 // launcher), then the same again with the launcher's jitless switch on. Production defaults: the runner's monitor, the
 // 180 s back-to-normal, the real cron lines. It waits for cron's next minute once (about two minutes in all).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseOwner } from '../../lib/runtime/lock';
 import { Cluster, PLAN, type ScvmName } from '../support/cluster';
 import { NfsWatch, killScvm, reviveScvm, sleep, waitFor } from '../support/cluster-e2e';
 import { ensureBundle } from '../support/bundle';
@@ -41,7 +42,8 @@ describeNetns('e2e: the bundle on an ESXi userworld, strict profile', () => {
 
   const runnerPid = (): number | null => {
     try {
-      return (JSON.parse(readFileSync(host.at(join(HOST_RUN, 'runner.lock')), 'utf8')) as { pid: number }).pid;
+      // a symlink whose target is the owner record (lib/runtime/lock.ts)
+      return parseOwner(readlinkSync(host.at(join(HOST_RUN, 'runner.lock'))))?.pid ?? null;
     } catch {
       return null;
     }

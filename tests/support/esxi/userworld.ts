@@ -48,10 +48,11 @@ export const SHIMMED = ['epoll_pwait', 'getrandom'];
 /**
  * Calls that have no failure: POSIX gives them no error return, so libc hands back whatever the kernel returned, and
  * "failing" with ENOSYS they return -38 as a pid or an id (process.pid -38: a lock naming pid -38, guards that cannot
- * tell the runner lives). No kernel that runs Linux programs lacks them; a profile that made them fail would test
+ * tell the runner lives). set_tid_address likewise: glibc takes its return as the main thread's id, and with -38 every
+ * pthread call on that thread fails (V8 prints "pthread_getschedparam failed: 3" at every start). No kernel that runs Linux programs lacks them; a profile that made them fail would test
  * nonsense, so `strict` leaves them alone whatever the matrix shows.
  */
-export const CANNOT_FAIL = ['getpid', 'getppid', 'gettid', 'getuid', 'geteuid', 'getgid', 'getegid', 'umask'];
+export const CANNOT_FAIL = ['getpid', 'getppid', 'gettid', 'getuid', 'geteuid', 'getgid', 'getegid', 'umask', 'set_tid_address'];
 
 /**
  * Calls ESXi's own busybox needs to do its job on every host: busybox crond reads its crontab directory with
