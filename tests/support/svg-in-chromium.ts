@@ -27,12 +27,12 @@ export interface Rendered {
 
 /**
  * Render SVG files (a screenshot to `png` where given) in one Chromium, in a child process
- * (tests/support/svg-in-chromium.mjs: puppeteer-core is ESM only, which jest cannot load), and measure them.
+ * (tests/support/chromium-measure.mjs: puppeteer-core is ESM only, which jest cannot load), and measure them.
  */
 export function renderSvgFiles(items: { svg: string; png?: string }[]): Promise<Rendered[]> {
   return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [join(__dirname, 'svg-in-chromium.mjs')], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`svg-in-chromium: ${err.message}${stderr ? `\n${stderr}` : ''}`));
+    const child = execFile(process.execPath, [join(__dirname, 'chromium-measure.mjs')], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`chromium-measure: ${err.message}${stderr ? `\n${stderr}` : ''}`));
       else resolve(JSON.parse(stdout) as Rendered[]);
     });
     child.stdin!.end(JSON.stringify(items));
