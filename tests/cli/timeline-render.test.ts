@@ -7,11 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'puppeteer-core';
 import { parseTimeline } from '../../lib/decide/timeline';
 import { append, emptyStore, EVENTS_VERSION, type AgentEvent, type NewEvent } from '../../lib/state/events';
 import { writeConfig } from '../support/config';
-import { openChromium, readabilityFaults, render } from '../support/svg-in-chromium';
+import { readabilityFaults, renderSvgFiles, type Rendered } from '../support/svg-in-chromium';
 
 jest.setTimeout(120_000);
 
@@ -27,25 +26,29 @@ function cli(args: string[]): { stdout: string; stderr: string } {
   return { stdout: r.stdout, stderr: r.stderr };
 }
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await openChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+/** Render one SVG text (and leave its PNG in PNG/name.png). */
+async function render(svg: string, name: string): Promise<Rendered> {
+  const file = join(PNG, `${name}.svg`);
+  writeFileSync(file, svg);
+  return (await renderSvgFiles([{ svg: file, png: join(PNG, `${name}.png`) }]))[0]!;
+}
 
 describe('reroute simulate --svg, every example timeline', () => {
   const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.json'));
+  const drawn = new Map<string, Rendered>();
+  beforeAll(async () => {
+    const svgs = files.map((f) => join(PNG, f.replace(/\.json$/, '.svg')));
+    files.forEach((f, i) => cli(['simulate', join(EXAMPLES, f), '--svg', svgs[i]!]));
+    const rendered = await renderSvgFiles(svgs.map((svg) => ({ svg, png: svg.replace(/\.svg$/, '.png') })));
+    files.forEach((f, i) => drawn.set(f, rendered[i]!));
+  });
   test('there are examples', () => expect(files.length).toBeGreaterThanOrEqual(10));
 
-  test.each(files)('%s', async (file) => {
+  test.each(files)('%s', (file) => {
     const path = join(EXAMPLES, file);
     const parsed = parseTimeline(JSON.parse(readFileSync(path, 'utf8')));
     if (!parsed.ok) throw new Error(parsed.problems.join('; '));
     const { config } = parsed;
-    const svgFile = join(PNG, file.replace(/\.json$/, '.svg'));
-    cli(['simulate', path, '--svg', svgFile]);
     const report = JSON.parse(cli(['simulate', path, '--json']).stdout) as {
       switches: unknown[];
       pins: { kind: string; target?: string }[];
@@ -53,7 +56,7 @@ describe('reroute simulate --svg, every example timeline', () => {
     // the pins that change something: set, removed (when there was one), cleared by the agent; a refusal is none
     const pinChanges = report.pins.filter((p) => p.kind !== 'refused' && p.target !== undefined).length;
 
-    const r = await render(browser, readFileSync(svgFile, 'utf8'), svgFile.replace(/\.svg$/, '.png'));
+    const r = drawn.get(file)!;
     expect(r.lanes).toEqual([config.local.dataIp, ...config.scvms.map((s) => s.dataIp)].filter((ip, i, a) => a.indexOf(ip) === i));
     expect(r.marks.filter((m) => m.kind === 'switch')).toHaveLength(report.switches.length);
     expect(r.marks.filter((m) => m.kind !== 'switch')).toHaveLength(pinChanges);
@@ -89,7 +92,7 @@ describe('reroute timeline', () => {
     writeFileSync(join(dir, 'events.json'), lasting([...store.events]));
     const svg = cli(['--config', path, 'timeline', '--since', '1h']).stdout;
     expect(svg.startsWith('<svg ')).toBe(true);
-    const r = await render(browser, svg, join(PNG, 'timeline-store.png'));
+    const r = await render(svg, 'timeline-store');
     expect(r.lanes).toEqual(['10.10.85.15', '10.10.85.16', '10.10.85.17']);
     expect(r.marks.map((m) => m.kind)).toEqual(['switch', 'pin-set', 'switch', 'pin-cleared', 'switch']);
     expect(readabilityFaults(r)).toEqual([]);
@@ -104,7 +107,7 @@ describe('reroute timeline', () => {
     writeFileSync(join(dir, 'events.json'), lasting(store.events));
     const out = join(dir, 'after-reboot.svg');
     cli(['--config', path, 'timeline', '--since', '1h', '--out', out]);
-    const r = await render(browser, readFileSync(out, 'utf8'), join(PNG, 'timeline-after-reboot.png'));
+    const r = await render(readFileSync(out, 'utf8'), 'timeline-after-reboot');
     expect(r.lanes).toEqual([]);
     expect(r.texts.map((t) => t.text).join('\n')).toMatch(/No SCVM lanes: no event store on the RAM disk \(emptied at a reboot/);
     expect(r.marks.map((m) => m.kind)).toEqual(['switch', 'pin-set', 'switch', 'pin-cleared', 'switch']);
@@ -125,7 +128,7 @@ describe('reroute timeline', () => {
     const { store } = append(emptyStore('t3'), flaps, { keep: 200, keepScvm: 200 });
     mkdirSync(join(dir, 'run'), { recursive: true });
     writeFileSync(join(dir, 'run', 'events.json'), JSON.stringify(store));
-    const r = await render(browser, cli(['--config', path, 'timeline']).stdout, join(PNG, 'timeline-flapping.png'));
+    const r = await render(cli(['--config', path, 'timeline']).stdout, 'timeline-flapping');
     expect(r.marks).toHaveLength(50);
     expect(readabilityFaults(r)).toEqual([]);
   });

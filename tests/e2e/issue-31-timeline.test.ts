@@ -3,13 +3,13 @@
 // namespace as an operator would, and its SVG, rendered by headless Chromium, shows the three SCVMs, the local one
 // down, the route on a remote SCVM and the switch with its reason, every text readable and inside the picture.
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'puppeteer-core';
 import { PLAN } from '../support/cluster';
 import { killScvm, sleep, useClusterHarness, waitFor } from '../support/cluster-e2e';
 import { cliInHost, install, startRunnerNow, type Installed } from '../support/installed';
 import { describeNetns } from '../support/netns';
-import { openChromium, readabilityFaults, render } from '../support/svg-in-chromium';
+import { readabilityFaults, renderSvgFiles } from '../support/svg-in-chromium';
 
 jest.setTimeout(180_000);
 
@@ -18,11 +18,9 @@ const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
 describeNetns('issue 31: the timeline of a real failover', () => {
   const e2e = useClusterHarness();
   let agent: Installed | undefined;
-  let browser: Browser | undefined;
-  afterEach(async () => {
+  afterEach(() => {
     agent?.stop();
     agent = undefined;
-    await browser?.close();
   });
 
   test('SCVM-1 crashes: reroute timeline draws three lanes, the local one down, the switch to a remote SCVM with its reason', async () => {
@@ -49,8 +47,8 @@ describeNetns('issue 31: the timeline of a real failover', () => {
 
     const events = JSON.parse(read(store)) as { events: { kind: string; seq: number; to?: string; reason?: string }[] };
     const marked = events.events.filter((e) => ['switch', 'pin-set', 'pin-cleared'].includes(e.kind));
-    browser = await openChromium();
-    const pic = await render(browser, read(out), join(cluster.dir, 'timeline.png'));
+    const [pic] = await renderSvgFiles([{ svg: out, png: join(tmpdir(), 'reroute-timeline-e2e.png') }]);
+    if (!pic) throw new Error('nothing rendered');
     expect(pic.lanes).toEqual(PLAN.scvms.map((s) => s.dataIp));
     expect(pic.marks.map((m) => m.seq)).toEqual(marked.map((e) => e.seq));
     expect(pic.marks.filter((m) => m.kind === 'switch').length).toBeGreaterThanOrEqual(1);
