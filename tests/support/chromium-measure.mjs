@@ -6,7 +6,8 @@ import puppeteer from 'puppeteer-core';
 
 const CHROMIUM = '/usr/bin/chromium-headless-shell';
 
-// Boxes are getBBox(): the SVG's own units.
+// Boxes are getBBox(): the SVG's own units. measure() runs in the page (puppeteer's evaluate), where document is.
+/* global document */
 function measure() {
   const root = document.querySelector('svg');
   const vb = root.viewBox.baseVal;
