@@ -82,6 +82,7 @@ describe('config', () => {
       lock: '/var/run/reroute/reroute.lock',
       log: '/var/log/scvm_failure.log',
       logLink: null,
+      metrics: '/var/run/reroute/reroute.prom',
     });
     img.put('/etc/xensource-inventory', "INSTALLATION_UUID='x'\n");
     expect(ctxFor({}, none).settings.paths.state).toBe('/var/lib/reroute/state.json');
@@ -100,6 +101,7 @@ describe('config', () => {
         lock: '/var/run/reroute/reroute.lock',
         log: '/var/log/reroute/agent.log',
         logLink: null,
+        metrics: '/var/run/reroute/reroute.prom',
       });
       const auto = writeConfig((d) => ({ ...rawConfig(d), platform: 'auto', paths: {} }));
       try {
