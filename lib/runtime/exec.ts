@@ -22,11 +22,6 @@ export interface ExecOptions {
 
 export { killAllChildren } from './child-groups';
 
-/** Per program, its commands killed at their timeout that have not ended yet: pid -> when killed (Date.now()). */
-const killedNotEnded = new Map<string, Map<number, number>>();
-/** A killed process normally ends within milliseconds; one still there after this is stuck. */
-const STUCK_AFTER_KILL_MS = 1000;
-
 /**
  * Run argv[0] with argv[1..]; resolves with the result whatever the exit status.
  * Rejects with CommandTimeoutError past timeoutMs (after killing the group) or CommandError when it cannot start.
@@ -37,21 +32,6 @@ export function run(argv: string[], opts: ExecOptions): Promise<ExecResult> {
   }
   const max = opts.maxOutputBytes ?? 1024 * 1024;
   const started = Date.now();
-  const stuck = [...(killedNotEnded.get(argv[0]!) ?? new Map<number, number>())].find(([, at]) => started - at >= STUCK_AFTER_KILL_MS);
-  if (stuck !== undefined) {
-    // issue 27: a command killed at its timeout that does not end is in uninterruptible sleep (a hung disk or kernel
-    // call); another start of the same program would most likely hang the same way, one more process each pass
-    const pid = stuck[0];
-    return Promise.reject(
-      new CommandError(`command "${argv[0]}" not started: pid ${pid}, killed at its timeout, has not ended yet (uninterruptible I/O?)`, {
-        argv,
-        status: null,
-        signal: null,
-        stdout: '',
-        stderr: '',
-      }),
-    );
-  }
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), {
       detached: true, // own process group, so the kill reaches grandchildren too
@@ -82,12 +62,6 @@ export function run(argv: string[], opts: ExecOptions): Promise<ExecResult> {
       fn();
     };
     const timer = setTimeout(() => {
-      if (child.pid !== undefined) {
-        // until it really ends, no other start of this program (a SIGKILL does not end a process in uninterruptible sleep)
-        const pids = killedNotEnded.get(argv[0]!) ?? new Map<number, number>();
-        pids.set(child.pid, Date.now());
-        killedNotEnded.set(argv[0]!, pids);
-      }
       if (pgid !== undefined) {
         try {
           process.kill(-pgid, 'SIGKILL');
@@ -114,7 +88,6 @@ export function run(argv: string[], opts: ExecOptions): Promise<ExecResult> {
       );
     });
     child.on('exit', () => {
-      if (child.pid !== undefined) killedNotEnded.get(argv[0]!)?.delete(child.pid);
       // The leader exited; anything it left in its group must not outlive it (nor hold its pipes open).
       if (pgid !== undefined) {
         try {
