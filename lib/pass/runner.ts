@@ -4,7 +4,7 @@
 // safely; only the ICMP verdicts come from a monitor that pings all the time instead of a sweep per pass.
 import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
-import { endsTheRunner, FileError, LockedError } from '../errors';
+import { endsTheRunner, FileError, LockedError, LockLostError } from '../errors';
 import { ProbeMonitor } from '../observe/icmp/monitor';
 import { openZbsLink, type ZbsLink } from '../observe/zbs/link';
 import { statFile, stuckFileOps } from '../runtime/files';
@@ -28,8 +28,8 @@ export interface RunnerOptions {
   watchFiles: string[];
 }
 
-/** What a stop was for: the end of this process's minute, SIGTERM, or a changed config or binary. */
-type Stop = 'end' | 'sigterm' | 'changed';
+/** What a stop was for: the end of this process's minute, SIGTERM, a changed config or binary, another runner. */
+type Stop = 'end' | 'sigterm' | 'changed' | 'lost';
 
 const POLL_MS = 50;
 /**
@@ -125,6 +125,37 @@ async function noSuccessor(files: ReturnType<typeof runFiles>, graceMs: number, 
   return true;
 }
 
+/**
+ * The runner lock, still this process's after a pass: taken again when someone removed it (else the guard line starts
+ * a second runner, and two pass for the rest of the minute: issue 27), null when another runner holds it now (this
+ * one leaves the passes to it).
+ */
+async function keepRunnerLock(
+  lock: PassLock,
+  path: string,
+  { holdMs, boundMs, agent }: { holdMs: number; boundMs: number; agent: Agent },
+): Promise<PassLock | null> {
+  try {
+    await lock.assertHeld();
+    return lock;
+  } catch (e) {
+    if (!(e instanceof LockLostError)) throw e;
+  }
+  const { config, log } = agent;
+  try {
+    const again = await acquireLock(path, { holdMs: Math.max(holdMs, 1000), graceMs: 3 * config.commandTimeoutMs + config.passDeadlineMs, boundMs, log });
+    log.warn(`runner: the runner lock ${path} was removed; taken again`);
+    return again;
+  } catch (e) {
+    if (e instanceof LockedError) {
+      log.warn(`runner: another runner holds the runner lock ${path} now (${e.context.holder as string}); leaving the passes to it`);
+      return null;
+    }
+    if (e instanceof FileError) return lock; // cannot be told now: the next pass looks again
+    throw e;
+  }
+}
+
 /** Whether another runner waits for the runner lock. */
 async function successorWaits(waiting: string): Promise<boolean> {
   const pid = await loadWaiter(waiting);
@@ -149,7 +180,7 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   const holdMs = endAt + HAND_OVER_WAIT_MS - started;
   // the longest any runner holds this lock: a minute, a cadence (up to 59 s), the hand-over wait and the grace
   const boundMs = 120_000 + HAND_OVER_WAIT_MS + 3 * config.commandTimeoutMs + config.passDeadlineMs;
-  const runner = await takeRunnerLock(files, { holdMs, boundMs, everyMs: opts.everyMs }, agent, handOverAt);
+  let runner = await takeRunnerLock(files, { holdMs, boundMs, everyMs: opts.everyMs }, agent, handOverAt);
   if (!runner) {
     log.debug('runner: not taking over (the runner holding the lock is not near its end, or held on past this one\'s window); leaving the passes to it');
     return 0;
@@ -235,6 +266,11 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
           stop = 'changed';
         }
       }
+      if (stop === null && runner !== 'none') {
+        const kept = await keepRunnerLock(runner, files.runnerLock, { holdMs: endAt + HAND_OVER_WAIT_MS - monotonicMs(), boundMs, agent });
+        if (kept === null) stop = 'lost';
+        else runner = kept;
+      }
       if (stop !== null) break;
       if (passAgain) continue; // a verdict that matters changed during the pass: the next one at once
       const after = monotonicMs();
@@ -254,7 +290,7 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
     await Promise.all([saveHandOver(files.monitor, monitor.snapshot(), log), saveHandOver(files.budget, link.race.budget.memory(), log)]);
     monitor.close();
     await link.close();
-    if (runner !== 'none') await runner.release();
+    if (runner !== 'none' && stop !== 'lost') await runner.release();
   }
   if (stop === 'changed') startSuccessor(log);
   // what this process took from its host, for the field tests (docs/esxi.md, docs/xen.md): log.level debug shows it

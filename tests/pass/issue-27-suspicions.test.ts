@@ -1,7 +1,7 @@
 // Issue 27's suspicions that the experiments found real, each tried on the real CLI against the fake ESXi host and
 // ZBS emulators on loopback (tests/support/cli-lab.ts). The write-up of all of them: docs/state.md, "Suspicions".
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliLab, until, type CliLab } from '../support/cli-lab';
 
@@ -39,6 +39,27 @@ describe('issue 27: suspicions found real', () => {
     expect((await l.run(['loop', '--every', '1', '--for', '1'])).status).toBe(0); // a runner: the hand-over files' too
     expect(left.filter((name) => existsSync(join(run, name)))).toEqual([]);
     expect(l.log()).toMatch(new RegExp(`removed .*\\.record\\.json\\.${dead}\\.tmp, left by a process \\(pid ${dead}\\)`));
+  });
+
+  it('runner.lock removed while a runner runs: one runner goes on, not two for the rest of the minute', async () => {
+    const l = await lab();
+    const a = l.start(['loop', '--every', '1', '--for', '40']);
+    await until('the first runner passing', () => lastPassAt(l) > 0);
+    rmSync(join(l.dir, 'run', 'runner.lock'));
+    // as the guard line would, finding no runner lock: a second runner
+    const b = l.start(['loop', '--every', '1', '--for', '40']);
+    const ended: string[] = [];
+    void a.exit.then(() => ended.push('a'));
+    void b.exit.then(() => ended.push('b'));
+    await until('one of the two leaving', () => ended.length > 0, 10_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(ended).toHaveLength(1); // the code before the fix: both passed until their end, 40 s
+    const t = Date.now();
+    await until('a pass by the one left', () => lastPassAt(l) > t, 5000);
+    expect(readlinkSync(join(l.dir, 'run', 'runner.lock'))).toMatch(/^pid=\d+ /); // the lock: a symlink to its owner record
+    const left = ended[0] === 'a' ? b : a;
+    left.child.kill('SIGTERM');
+    await left.exit;
   });
 
   it('the wall clock stepped back before the minute\'s end: the runner passes on until cron, by the wall clock, starts the next', async () => {
