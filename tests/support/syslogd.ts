@@ -8,7 +8,8 @@ export function withSyslogd(file: string): (argv: string[]) => string[] {
   const script = [
     'set -e',
     'log=$1; shift',
-    'real=$(mktemp -d /tmp/reroute-realdev.XXXXXX)',
+    // beside the log, in the test's own temporary directory (the run removes it; the bind mount is this namespace's)
+    'real=$(mktemp -d "$(dirname "$log")/realdev.XXXXXX")',
     'mount --rbind /dev "$real"',
     'mount -t tmpfs -o mode=755 reroute-dev /dev',
     'for f in "$real"/*; do n=${f##*/}; if [ -L "$f" ]; then cp -P "$f" "/dev/$n"; else ln -s "$f" "/dev/$n"; fi; done',
