@@ -3,20 +3,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliLab, until, type CliLab } from '../support/cli-lab';
+import { until, type CliLab, useCliLabs } from '../support/cli-lab';
 
 jest.setTimeout(60_000);
 
-let labs: CliLab[] = [];
-const lab = async (...args: Parameters<typeof cliLab>) => {
-  const l = await cliLab(...args);
-  labs.push(l);
-  return l;
-};
-afterEach(async () => {
-  await Promise.all(labs.map((l) => l.close()));
-  labs = [];
-});
+const lab = useCliLabs();
 
 const lastPassAt = (l: CliLab): number => {
   try {

@@ -1,18 +1,9 @@
 // Nothing owed is lost: a session refresh owed after a route switch is sent by the next pass whatever stopped this
 // one (SIGKILL right after the route moved, during the refresh, the pass deadline) and when a switch took effect but
 // read back as failed. The real CLI against the fake ESXi host and ZBS emulators on loopback.
-import { cliLab, DATA, until, type CliLab } from '../support/cli-lab';
+import { DATA, until, type CliLab, useCliLabs } from '../support/cli-lab';
 
-let labs: CliLab[] = [];
-const lab = async (...args: Parameters<typeof cliLab>) => {
-  const l = await cliLab(...args);
-  labs.push(l);
-  return l;
-};
-afterEach(async () => {
-  await Promise.all(labs.map((l) => l.close()));
-  labs = [];
-});
+const lab = useCliLabs();
 
 const refreshes = (l: CliLab) => l.emus.flatMap((e) => e.records.refreshes);
 const done = (l: CliLab) => refreshes(l).filter((r) => r.status === 200 && r.sessionId === 'sess-16');

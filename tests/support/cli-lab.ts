@@ -118,3 +118,17 @@ export async function until(what: string, check: () => boolean, ms = 30_000): Pr
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** `lab(...)` for a test file: each lab made is closed after its test. */
+export function useCliLabs(): (...args: Parameters<typeof cliLab>) => Promise<CliLab> {
+  let labs: CliLab[] = [];
+  afterEach(async () => {
+    await Promise.all(labs.map((l) => l.close()));
+    labs = [];
+  });
+  return async (...args) => {
+    const l = await cliLab(...args);
+    labs.push(l);
+    return l;
+  };
+}
