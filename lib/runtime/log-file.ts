@@ -7,6 +7,11 @@
 // on /scratch, and a log that hangs or is full must not stop failover. Lines wait in memory meanwhile, at most
 // MAX_QUEUED_BYTES (the oldest are dropped beyond that, and counted in a line once writing works again); a chunk
 // whose write hung is written again later, so after a hang a line may appear twice, never be lost unsaid.
+//
+// The file is opened for each chunk and closed after it, never held: a process that holds a descriptor on a file
+// system that stopped answering cannot start a command. Each child inherits the descriptor until its exec closes it,
+// and a close on FUSE or NFS waits for the file system (flush), so the exec waits and so does the parent, whose
+// libuv waits on the main thread for the exec to succeed: no `ip`, no route change (issue 26, case 5).
 import { constants, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { bounded, hangsIn, WRITE_MS } from './files';
@@ -29,7 +34,6 @@ export interface LogFileOptions {
 const MAX_QUEUED_BYTES = 256 * 1024;
 
 export class LogFile {
-  private fh: fsp.FileHandle | null = null;
   private queue: string[] = [];
   private queuedBytes = 0;
   private lost = 0;
@@ -87,50 +91,46 @@ export class LogFile {
     }
   }
 
-  /** The handle of the file now at the path (another process may have rotated ours away, or removed it). */
-  private async current(): Promise<fsp.FileHandle> {
-    if (this.fh) {
-      // one after the other: on a disk that hangs, each parks a thread (runtime/files.ts)
-      const now = await fsp.stat(this.opts.file).catch(() => null);
-      const mine = await this.fh.stat();
-      if (now && now.ino === mine.ino) return this.fh;
-      await this.fh.close().catch(() => undefined);
-      this.fh = null;
-    }
+  private async open(): Promise<fsp.FileHandle> {
     await fsp.mkdir(dirname(this.opts.file), { recursive: true });
-    this.fh = await fsp.open(this.opts.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
-    return this.fh;
+    return fsp.open(this.opts.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
   }
 
   /** Append `lines`, as few writes as fit under maxBytes, rotating first whenever the next line would not fit. */
   private async write(lines: string[]): Promise<void> {
-    let fh = await this.current();
-    let size = (await fh.stat()).size;
-    for (let i = 0; i < lines.length; ) {
-      let chunk = '';
-      let bytes = 0;
-      for (; i < lines.length; i++) {
-        const n = Buffer.byteLength(lines[i]!);
-        if (size + bytes > 0 && size + bytes + n > this.opts.maxBytes) break;
-        chunk += lines[i];
-        bytes += n;
+    let fh = await this.open();
+    try {
+      let size = (await fh.stat()).size;
+      for (let i = 0; i < lines.length; ) {
+        let chunk = '';
+        let bytes = 0;
+        for (; i < lines.length; i++) {
+          const n = Buffer.byteLength(lines[i]!);
+          if (size + bytes > 0 && size + bytes + n > this.opts.maxBytes) break;
+          chunk += lines[i];
+          bytes += n;
+        }
+        if (bytes === 0) {
+          await this.rotate((await fh.stat()).ino);
+          const old = fh;
+          fh = await this.open();
+          await old.close();
+          size = (await fh.stat()).size;
+          if (size > 0) continue; // another process wrote the new file meanwhile: fit against it
+          chunk = lines[i]!; // a line larger than maxBytes goes alone into a file of its own
+          bytes = Buffer.byteLength(chunk);
+          i++;
+        }
+        const buf = Buffer.from(chunk);
+        for (let off = 0; off < buf.length; ) {
+          const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+          if (bytesWritten <= 0) throw Object.assign(new Error(`wrote ${off} of ${buf.length} bytes`), { code: 'ENOSPC' });
+          off += bytesWritten;
+        }
+        size += bytes;
       }
-      if (bytes === 0) {
-        await this.rotate((await fh.stat()).ino);
-        fh = await this.current();
-        size = (await fh.stat()).size;
-        if (size > 0) continue; // another process wrote the new file meanwhile: fit against it
-        chunk = lines[i]!; // a line larger than maxBytes goes alone into a file of its own
-        bytes = Buffer.byteLength(chunk);
-        i++;
-      }
-      const buf = Buffer.from(chunk);
-      for (let off = 0; off < buf.length; ) {
-        const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-        if (bytesWritten <= 0) throw Object.assign(new Error(`wrote ${off} of ${buf.length} bytes`), { code: 'ENOSPC' });
-        off += bytesWritten;
-      }
-      size += bytes;
+    } finally {
+      await fh.close();
     }
   }
 
@@ -159,12 +159,8 @@ export class LogFile {
     }
   }
 
-  /** Close the file once what is queued is written (the handle is opened again if more lines come). */
+  /** Let what is queued be written (the file is held open only while a chunk is written). */
   close(): void {
-    void this.flush().then(() => {
-      const fh = this.fh;
-      this.fh = null;
-      return fh?.close();
-    }).catch(() => undefined);
+    void this.flush().catch(() => undefined);
   }
 }
