@@ -24,6 +24,7 @@ const POLL_SEC = 2;
 /** The file's fixed size: the pass's number and the process groups, padded with spaces (which `read` drops). */
 const RECORD_BYTES = 256;
 
+// The kill comes before the log line: the log may be on a disk that stopped answering, and so may the pass.
 const SCRIPT = `
 p=$1 f=$2 k=$3 log=$4 last= same=0
 while kill -0 "$p" 2>/dev/null; do
@@ -32,9 +33,9 @@ while kill -0 "$p" 2>/dev/null; do
   [ -r "$f" ] && read -r n g < "$f"
   if [ -n "$n" ] && [ "$n" = "$last" ]; then same=$((same + 1)); else same=0; last=$n; fi
   if [ "$same" -ge "$k" ]; then
-    echo "[PID:$p] watchdog: pass $n is still running past its deadline and grace, and the agent did not end it: killing the agent\${g:+ and its commands (process groups $g)}" >> "$log"
     kill -9 "$p"
     for x in $g; do kill -9 -"$x" 2>/dev/null; done
+    echo "[PID:$p] watchdog: pass $n was still running past its deadline and grace, and the agent did not end it: killed the agent\${g:+ and its commands (process groups $g)}" >> "$log"
     exit 0
   fi
 done

@@ -54,7 +54,7 @@ it('kills a process whose pass blocks its event loop, and the command that pass 
   expect(afterMs).toBeGreaterThanOrEqual(3000);
   expect(afterMs).toBeLessThan(15_000);
   const log = readFileSync(join(dir, 'reroute.log'), 'utf8');
-  expect(log).toContain(`watchdog: pass 1 is still running past its deadline and grace`);
+  expect(log).toContain(`watchdog: pass 1 was still running past its deadline and grace`);
   expect(log).toContain(`its commands (process groups ${pid})`);
   await new Promise((r) => setTimeout(r, 300));
   const orphan = runs(pid);
