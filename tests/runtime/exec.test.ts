@@ -62,31 +62,36 @@ const fuse = mountsUnavailableReason();
   it('is not started again while the killed run lives, other lines are; once it ends, it is', async () => {
     const d = mkdtempSync(join(tmpdir(), 'reroute-exec-d-'));
     const fs = await mountStallfs(join(d, 'backing'), join(d, 'mnt'));
-    const running = async (path: string) =>
-      (await run(['pgrep', '-f', `^/bin/cat ${path}$`], { timeoutMs: 2000 })).stdout.trim().split('\n').filter(Boolean);
     try {
       writeFileSync(join(d, 'backing', 'routes'), 'x');
+      // each start noted (its pid: exec keeps it) on a disk that answers; no /proc scan (pgrep reads every process's
+      // command line, which can itself hang on another test's stalled FUSE process)
+      const starts = join(d, 'starts');
+      const cat = join(d, 'cat');
+      writeFileSync(cat, `#!/bin/sh\necho $$ >> ${starts}\nexec /bin/cat "$@"\n`, { mode: 0o755 });
+      const startsSoFar = () => readFileSync(starts, 'utf8').trim().split('\n');
       fs.stall();
-      const cat = ['/bin/cat', join(d, 'mnt', 'routes')];
-      await expect(run(cat, { timeoutMs: 300 })).rejects.toBeInstanceOf(CommandTimeoutError);
+      const line = [cat, join(d, 'mnt', 'routes')];
+      await expect(run(line, { timeoutMs: 300 })).rejects.toBeInstanceOf(CommandTimeoutError);
       // the next pass, at once: the killed run is given its second to end, then refused
       const t0 = Date.now();
-      await expect(run(cat, { timeoutMs: 300 })).rejects.toBeInstanceOf(CommandStuckError);
+      await expect(run(line, { timeoutMs: 300 })).rejects.toBeInstanceOf(CommandStuckError);
       expect(Date.now() - t0).toBeLessThan(1500);
-      const stuck = await running(cat[1]!);
-      expect(stuck).toHaveLength(1); // killed, and still there: in uninterruptible sleep. The code before: 2
+      const stuck = startsSoFar();
+      expect(stuck).toHaveLength(1); // the code before: 2
+      expect(readFileSync(`/proc/${stuck[0]}/stat`, 'utf8')).toMatch(/^\d+ \(.*\) D /); // killed, and still there: uninterruptible sleep
       for (let pass = 0; pass < 3; pass++) {
         const t = Date.now();
-        await expect(run(cat, { timeoutMs: 300 })).rejects.toThrow(/not started: pid \d+, a run of it killed at its timeout, has not ended/);
+        await expect(run(line, { timeoutMs: 300 })).rejects.toThrow(/not started: pid \d+, a run of it killed at its timeout, has not ended/);
         expect(Date.now() - t).toBeLessThan(100); // refused at once: no further process
       }
-      expect(await running(cat[1]!)).toEqual(stuck);
+      expect(startsSoFar()).toEqual(stuck);
       // the same program on another command line is not held (a route switch is never held by a stuck read)
-      expect((await run(['/bin/cat', '/proc/self/stat'], { timeoutMs: 2000 })).status).toBe(0);
+      expect((await run([cat, '/proc/self/stat'], { timeoutMs: 2000 })).status).toBe(0);
       fs.resume();
       for (let i = 0; i < 50 && alive(Number(stuck[0])); i++) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 50));
-      expect((await run(cat, { timeoutMs: 2000 })).stdout).toBe('x');
+      expect((await run(line, { timeoutMs: 2000 })).stdout).toBe('x');
     } finally {
       fs.unmount();
     }
