@@ -90,6 +90,25 @@ export class CommandError extends RerouteError {
   }
 }
 
+/**
+ * A command line not started: a run of the same line killed at its timeout has not ended (uninterruptible sleep on a
+ * hung disk or in the kernel), and another start would most likely hang the same way, one more process each pass.
+ */
+export class CommandStuckError extends CommandError {
+  constructor(
+    argv: string[],
+    readonly pid: number,
+  ) {
+    super(`command "${argv.join(' ')}" not started: pid ${pid}, a run of it killed at its timeout, has not ended (uninterruptible I/O?)`, {
+      argv,
+      status: null,
+      signal: null,
+      stdout: '',
+      stderr: '',
+    });
+  }
+}
+
 /** An external command ran past its timeout and was killed with its process group. */
 export class CommandTimeoutError extends RerouteError {
   constructor(argv: string[], ms: number) {

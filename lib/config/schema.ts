@@ -218,7 +218,7 @@ export const decideSchema = z
       .max(10)
       .default(2)
       .describe(
-        'fresh session lists that must show the local session missing or dead (local answering ping) before the route leaves; 1 = a single list suffices',
+        'fresh session lists that must show the local session missing or dead (local answering ping) before the route leaves; a list showing it alive from an SCVM whose lists did not show it missing starts the count again; 1 = a single list suffices',
       ),
     sessionConfirmSec: z
       .number()

@@ -136,7 +136,7 @@ export function decide(input: DecideInput): { decision: Decision; state: EngineS
   // The local SCVM's streak, flap damping and session confirmation. "unknown" neither starts nor breaks a streak.
   const observed = judgeLocal(obs, config);
   const status: LocalStatus = kind === 'local' && localView.nfs === 'failed' && observed !== 'icmp-down' ? 'nfs-down' : observed;
-  const { local, damping, suspect, sightings, healthySec, requiredSec, owesPeriod } = trackLocal(prev, status, freshList, now, config);
+  const { local, damping, suspect, sightings, healthySec, requiredSec, owesPeriod } = trackLocal(prev, status, freshList && obs.sessions.ok ? obs.sessions.from : null, now, config);
   const icmp = (ip: string) => icmpOf(obs.probes, ip);
   const pinJudged = judgePin(pin, prev.pinWatch, views, icmp, sessions.everSeen, now, config);
 

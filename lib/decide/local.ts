@@ -26,8 +26,8 @@ export interface LocalTrack {
 const SESSION_BAD: LocalStatus[] = ['session-missing', 'session-dead'];
 
 /** The local SCVM after this pass: its memory (nextLocal), its streak and the stable period a return needs. */
-export function trackLocal(prev: EngineState, status: LocalStatus, freshList: boolean, now: number, config: Config): LocalTrack {
-  const t = nextLocal(prev, status, freshList, now, config);
+export function trackLocal(prev: EngineState, status: LocalStatus, listFrom: string | null, now: number, config: Config): LocalTrack {
+  const t = nextLocal(prev, status, listFrom, now, config);
   const healthySec = t.local.healthySince === null ? null : Math.floor((now - t.local.healthySince) / 1000);
   const requiredSec = requiredStableSec(t.damping, now, config.decide);
   const relapsed = t.damping.relapses.length > 0;
@@ -41,18 +41,29 @@ type NextLocal = Pick<LocalTrack, 'local' | 'damping' | 'suspect' | 'sightings'>
  * ICMP loss is down at once (the fast path), and so is an NFS data path that failed its checks in a row (the checks
  * in a row are its confirmation). A list without a live local session is down only once
  * decide.sessionConfirmLists fresh lists no older than decide.sessionConfirmSec have shown it: one partial list (a meta
- * leader change) moves no host, while a chunk service that restarts between lists is still caught, since a list
- * showing it alive in between does not reset the count. "unknown" (no fresh list) neither starts nor breaks a streak.
+ * leader change) moves no host. A list showing it alive resets the count only when it comes from an SCVM whose lists
+ * have not shown it missing within the window (issue 27): an SCVM serving partial lists between the local SCVM's full
+ * ones moves no host, while a chunk service that restarts between lists is still caught, since a restart is seen alike
+ * by every SCVM, and an SCVM that showed it missing and then alive is no reason to reset. "unknown" (no fresh list)
+ * neither starts nor breaks a streak. `listFrom`: the SCVM a fresh list came from this pass, null without one.
  */
-function nextLocal(prev: EngineState, status: LocalStatus, freshList: boolean, now: number, config: Config): NextLocal {
+function nextLocal(prev: EngineState, status: LocalStatus, listFrom: string | null, now: number, config: Config): NextLocal {
   const cfg = config.decide;
   const windowMs = cfg.sessionConfirmSec * 1000;
-  const recent = prev.local.sessionBadAt.filter((t) => t <= now && now - t <= windowMs);
+  const inWindow = (t: number) => t <= now && now - t <= windowMs;
+  const recent = prev.local.sessionBadAt.filter(inWindow);
+  const badBy = Object.fromEntries(Object.entries(prev.local.sessionBadBy).filter(([, t]) => inWindow(t)));
   const sessionBad = SESSION_BAD.includes(status);
   // a sighting is a fresh list: a reused one (a pass that did not ask) is the same sighting again
-  const sessionBadAt = sessionBad && freshList ? [...recent, now].slice(-cfg.sessionConfirmLists) : recent;
+  let sessionBadAt = recent;
+  if (sessionBad && listFrom !== null) {
+    sessionBadAt = [...recent, now].slice(-cfg.sessionConfirmLists);
+    badBy[listFrom] = now;
+  } else if (status === 'healthy' && listFrom !== null && !(listFrom in badBy)) {
+    sessionBadAt = [];
+  }
   const confirmed = sessionBad && sessionBadAt.length >= cfg.sessionConfirmLists;
-  const base = { ...prev.local, sessionBadAt };
+  const base = { ...prev.local, sessionBadAt, sessionBadBy: badBy };
 
   if (status === 'icmp-down' || status === 'nfs-down' || confirmed) {
     const damping = prev.local.down ? prev.damping : recordRelapse(prev.damping, now, cfg);

@@ -20,11 +20,15 @@ interface ScvmWorld {
   manageIcmp: boolean;
   /** its NFS service accepts connections */
   nfs: boolean;
+  /** its session lists lack the local SCVM's session */
+  partialList: boolean;
 }
 
 interface World {
   scvms: Map<string, ScvmWorld>;
   api: boolean;
+  /** data IP of the SCVM whose API answers the session list; null: the first whose management IP answers ping */
+  listFrom: string | null;
   reroute: boolean;
   secondaryChannel: boolean;
   routeChangeFails: boolean;
@@ -97,10 +101,12 @@ function apply(world: World, set: WorldSet, localIp: string): void {
     if (s.session !== undefined) w.session = s.session;
     if (s.manageIcmp !== undefined) w.manageIcmp = s.manageIcmp;
     if (s.nfs !== undefined) w.nfs = s.nfs;
+    if (s.partialList !== undefined) w.partialList = s.partialList;
   };
   if (set.local) edit(localIp, set.local);
   for (const [ip, s] of Object.entries(set.scvms ?? {})) edit(ip, s);
   if (set.api !== undefined) world.api = set.api;
+  if (set.listFrom !== undefined) world.listFrom = set.listFrom;
   if (set.reroute !== undefined) world.reroute = set.reroute;
   if (set.secondaryChannel !== undefined) world.secondaryChannel = set.secondaryChannel;
   if (set.routeChangeFails !== undefined) world.routeChangeFails = set.routeChangeFails;
@@ -192,8 +198,10 @@ function observe(world: World, ips: string[], switches: ClusterSwitches | null, 
     probes[ip] = probe(ip, hit ? (hit.manage ? hit.s.manageIcmp : hit.s.icmp) : false);
   }
   const all = [...world.scvms.values()];
+  const answering = (world.listFrom === null ? undefined : world.scvms.get(world.listFrom)) ?? all.find((s) => s.manageIcmp) ?? all[0]!;
+  const from = answering.manageIp;
   const sessions: ZbsSession[] = all
-    .filter((s) => s.session !== 'missing')
+    .filter((s) => s.session !== 'missing' && !(answering.partialList && s.dataIp === config.local.dataIp))
     .map((s) => ({
       sessionId: `sess-${s.dataIp.replace(/\./g, '-')}`,
       dataIp: s.dataIp,
@@ -202,7 +210,6 @@ function observe(world: World, ips: string[], switches: ClusterSwitches | null, 
       alive: s.session === 'alive',
       aliveSec: s.session === 'alive' ? 8 : 0,
     }));
-  const from = all.find((s) => s.manageIcmp)?.manageIp ?? all[0]!.manageIp;
   return {
     probes,
     sessions: world.api ? { ok: true, sessions, from } : { ok: false, reason: `HTTP to ${from} timed out` },
@@ -225,11 +232,12 @@ export function simulate(timeline: Timeline, config: Config): SimReport {
   for (const s of [config.local, ...config.scvms]) {
     if (scvms.has(s.dataIp)) continue;
     const zone = s.dataIp === localIp ? (config.local.zone ?? config.zone ?? null) : (s.zone ?? null);
-    scvms.set(s.dataIp, { dataIp: s.dataIp, manageIp: s.manageIp, zone, icmp: true, session: 'alive', manageIcmp: true, nfs: true });
+    scvms.set(s.dataIp, { dataIp: s.dataIp, manageIp: s.manageIp, zone, icmp: true, session: 'alive', manageIcmp: true, nfs: true, partialList: false });
   }
   const world: World = {
     scvms,
     api: true,
+    listFrom: null,
     reroute: true,
     secondaryChannel: false,
     routeChangeFails: false,

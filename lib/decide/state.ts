@@ -124,6 +124,13 @@ export const engineStateSchema = z.object({
      * decide.sessionConfirmSec ("session confirmation")
      */
     sessionBadAt: z.array(ms()).max(10).default([]),
+    /**
+     * SCVM (the manage IP a fresh list came from) -> when its list last showed the local session missing or dead,
+     * within decide.sessionConfirmSec. A list showing it alive from an SCVM not named here resets sessionBadAt (the
+     * sightings were other SCVMs' partial lists). Older state files: none, so their sightings count as from no SCVM
+     * known, and the first list showing the session alive resets them.
+     */
+    sessionBadBy: z.record(ms()).default({}),
   }),
   damping: z.object({
     /** flap penalty (exponent), decays with decide.flapHalfLifeSec from penaltyAt */
@@ -166,7 +173,7 @@ export function initialEngineState(): EngineState {
   return {
     v: 2,
     target: null,
-    local: { down: false, healthySince: null, downSince: null, sessionBadAt: [] },
+    local: { down: false, healthySince: null, downSince: null, sessionBadAt: [], sessionBadBy: {} },
     damping: { penalty: 0, penaltyAt: null, relapses: [] },
     sessions: { everSeen: false, known: [] },
     activeDataIps: [],

@@ -11,6 +11,8 @@ const scvmSet = z
     manageIcmp: z.boolean().optional(),
     /** its NFS service accepts connections (the data-path check, config nfsCheck) */
     nfs: z.boolean().optional(),
+    /** the session lists its API serves lack the local SCVM's session (its meta view is out of step: issue 27) */
+    partialList: z.boolean().optional(),
   })
   .strict();
 
@@ -22,6 +24,8 @@ export const worldSetSchema = z
       .record(z.string().refine(isIPv4, { message: 'keys must be SCVM data IPs' }), scvmSet)
       .optional(),
     api: z.boolean().optional(),
+    /** the SCVM (data IP) whose API answers the session list; null: the first whose management IP answers ping */
+    listFrom: z.string().refine(isIPv4, { message: 'an SCVM data IP' }).nullable().optional(),
     reroute: z.boolean().optional(),
     secondaryChannel: z.boolean().optional(),
     routeChangeFails: z.boolean().optional(),

@@ -1,6 +1,6 @@
 // Running the route commands: every command with its hard timeout, every failure turned into data or a clear error,
 // and nothing ever built from a missing value.
-import { CommandError, MissingValueError } from '../errors';
+import { CommandError, CommandStuckError, MissingValueError } from '../errors';
 import { isIPv4 } from '../net/ipv4';
 import { run, type ExecResult } from '../runtime/exec';
 import type { Log } from '../runtime/log';
@@ -8,6 +8,8 @@ import type { CommandRunner, SwitchResult } from './types';
 
 /** A CommandRunner over lib/runtime/exec with `timeoutMs` per command. */
 export function commandRunner(log: Log, timeoutMs: number, env: NodeJS.ProcessEnv): CommandRunner {
+  /** the command lines refused as stuck and said so: said once, not each pass, until the line runs again */
+  const saidStuck = new Set<string>();
   return {
     async run(argv) {
       const line = argv.join(' ');
@@ -15,9 +17,14 @@ export function commandRunner(log: Log, timeoutMs: number, env: NodeJS.ProcessEn
       try {
         r = await run(argv, { timeoutMs, env });
       } catch (e) {
-        log.error(`command "${line}" failed: ${(e as Error).message}`, { argv, timeoutMs });
+        if (e instanceof CommandStuckError) {
+          if (saidStuck.has(line)) log.debug(e.message);
+          else log.error(`${e.message}; not started again until it ends`, { argv, pid: e.pid });
+          saidStuck.add(line);
+        } else log.error(`command "${line}" failed: ${(e as Error).message}`, { argv, timeoutMs });
         throw e;
       }
+      if (saidStuck.delete(line)) log.info(`command "${line}" runs again: its stuck run ended`);
       if (r.status !== 0) {
         log.error(`command "${line}" exited ${r.status === null ? `on signal ${r.signal}` : r.status}`, {
           argv,

@@ -42,6 +42,8 @@ export function session(dataIp: string, alive = true, manageIp: string | null = 
 export interface ObsSpec {
   up?: Record<string, boolean>;
   sessions?: ZbsSession[] | 'api-down';
+  /** the manage IP the session list came from; default M16 */
+  listFrom?: string;
   switches?: ClusterSwitches | null;
   route?: string[] | 'unreadable';
   /** the NFS data-path check of the pass: true ok, false failed (no answer), or a whole result; default: off */
@@ -62,7 +64,7 @@ export function obs(spec: ObsSpec = {}): Observations {
   const list = spec.sessions ?? [session(LOCAL), session(R16), session(R17)];
   return {
     probes,
-    sessions: list === 'api-down' ? { ok: false, reason: 'connect ETIMEDOUT' } : { ok: true, sessions: list, from: M16 },
+    sessions: list === 'api-down' ? { ok: false, reason: 'connect ETIMEDOUT' } : { ok: true, sessions: list, from: spec.listFrom ?? M16 },
     switches: spec.switches === undefined ? { enableReroute: true, enableSecondaryDataChannel: false } : spec.switches,
     route: spec.route === 'unreadable' ? { ok: false, reason: 'esxcfg-route timed out' } : { ok: true, nextHops: spec.route ?? [LOCAL] },
     nfs: nfsCheck(spec.nfs),

@@ -7,7 +7,7 @@ import { engineRecordSchema, engineStateSchema, initialEngineState, type EngineS
 import { parseTimeline } from '../../lib/decide/timeline';
 import { pinSchema } from '../../lib/state/schema';
 import type { Pin } from '../../lib/types';
-import { LOCAL, M17, R16, R17, T0, config, engineState, input, passes, row, session, type ObsSpec } from './builders';
+import { LOCAL, M15, M16, M17, R16, R17, T0, config, engineState, input, passes, row, session, type ObsSpec } from './builders';
 
 const EXAMPLES = join(__dirname, '../../examples/timelines');
 
@@ -20,8 +20,8 @@ function replay(raw: unknown) {
 const example = (name: string) => replay(JSON.parse(readFileSync(join(EXAMPLES, `${name}.json`), 'utf8')));
 
 const oneRelapse = { penalty: 1, penaltyAt: T0 - 400_000, relapses: [T0 - 400_000] };
-const healthyFor = (sec: number) => ({ down: false, healthySince: T0 - sec * 1000, downSince: null, sessionBadAt: [] });
-const localDown = { down: true, healthySince: null, downSince: T0 - 60_000, sessionBadAt: [] };
+const healthyFor = (sec: number) => ({ down: false, healthySince: T0 - sec * 1000, downSince: null, sessionBadAt: [], sessionBadBy: {} });
+const localDown = { down: true, healthySince: null, downSince: T0 - 60_000, sessionBadAt: [], sessionBadBy: {} };
 
 describe('issue 15 case 1: row 9 (remote-failed-go-local) skipped the stable period and the damping', () => {
   test('chunk-flapping plus a one-pass ICMP loss of the current remote: remote to remote, back only when stable', () => {
@@ -205,7 +205,7 @@ describe('issue 15 case 4: one session list moved the route', () => {
     expect(decision.because).toBe(
       `local SCVM ${LOCAL} answers ping but the session list has no session for it (not confirmed: 1 of 2 fresh lists within 60 s): one session list is not enough to switch (ping loss would be)`,
     );
-    expect(state.local).toEqual({ down: false, healthySince: null, downSince: null, sessionBadAt: [T0] });
+    expect(state.local).toEqual({ down: false, healthySince: null, downSince: null, sessionBadAt: [T0], sessionBadBy: { [M16]: T0 } });
     expect(state.damping.relapses).toEqual([]);
   });
 
@@ -215,7 +215,9 @@ describe('issue 15 case 4: one session list moved the route', () => {
       { row: 4, reason: 'local-session-unconfirmed', target: LOCAL, nextHop: LOCAL, change: false },
       { row: 5, reason: 'local-session-missing', target: R16, nextHop: R16, change: true },
     ]);
-    expect(state.local).toEqual({ down: true, healthySince: null, downSince: T0 + 5000, sessionBadAt: [T0, T0 + 5000] });
+    expect(state.local).toEqual({
+      down: true, healthySince: null, downSince: T0 + 5000, sessionBadAt: [T0, T0 + 5000], sessionBadBy: { [M16]: T0 + 5000 },
+    });
     expect(state.damping.relapses).toEqual([T0 + 5000]);
   });
 
@@ -246,15 +248,63 @@ describe('issue 15 case 4: one session list moved the route', () => {
     expect(results.map((d) => [d.reason, d.localHealthySec])).toEqual([['remote-ok', null], ['remote-ok', 0]]);
   });
 
-  test('the timeline: a one-pass partial list moves nothing; a real session loss moves at the second list', () => {
+  test('the timeline: a one-pass partial list and one SCVM\'s partial lists move nothing; a real session loss moves at the second list', () => {
+    // before issue 27 also a switch at 150 s, R17's second partial list (a healthy host moved)
     const r = example('partial-session-list');
     expect(r.moves).toEqual([[410, LOCAL, R16, 'local-session-dead']]);
   });
 
   test('state files written before: an engine slice without sessionBadAt still loads', () => {
     const s = initialEngineState();
-    const { sessionBadAt: _s, ...oldLocal } = s.local;
+    const { sessionBadAt: _s, sessionBadBy: _b, ...oldLocal } = s.local;
     expect(engineStateSchema.parse({ ...s, local: oldLocal })).toEqual(s);
+  });
+});
+
+// issue 27: one SCVM's partial lists. The race hedges to another SCVM when the local one answers late, so lists from
+// an SCVM that lacks the local session can fall between the local SCVM's full ones; before, every one of them counted.
+describe('issue 27: one SCVM\'s partial session lists move no healthy host', () => {
+  const partial: ObsSpec = { sessions: [session(R16), session(R17)], listFrom: M17 };
+  const full: ObsSpec = { listFrom: M15 };
+
+  test('an SCVM whose lists lack the local session, between the local SCVM\'s full lists: never confirmed', () => {
+    const { results, state } = passes([partial, full, partial, full, partial, full, partial]);
+    // the code before: local-session-missing (a switch to R16) at the second partial list
+    expect(results.map((d) => d.reason)).toEqual([
+      'local-session-unconfirmed', 'local-ok', 'local-session-unconfirmed', 'local-ok',
+      'local-session-unconfirmed', 'local-ok', 'local-session-unconfirmed',
+    ]);
+    expect(results.every((d) => !d.change)).toBe(true);
+    expect(state.local).toMatchObject({ down: false, sessionBadAt: [T0 + 30_000], sessionBadBy: { [M17]: T0 + 30_000 } });
+  });
+
+  test('two partial lists in a row from that SCVM still confirm (as one list cannot tell them from a dead session)', () => {
+    const { results } = passes([partial, partial]);
+    expect(results.map((d) => d.reason)).toEqual(['local-session-unconfirmed', 'local-session-missing']);
+  });
+
+  test('a chunk restart seen alike by every SCVM: caught though the lists alternate between two SCVMs', () => {
+    // restarts at 0, 10 and 20 s; lists from the local SCVM and R16 by turns. The live list from R16 at 5 s resets the
+    // count (R16 had not shown it missing); from 10 s on both have, and nothing resets it: confirmed at the third restart
+    const missingFrom = (from: string): ObsSpec => ({ sessions: [session(R16), session(R17)], listFrom: from });
+    const { results } = passes([missingFrom(M15), { listFrom: M16 }, missingFrom(M16), { listFrom: M15 }, missingFrom(M15)]);
+    expect(results.map((d) => d.reason)).toEqual([
+      'local-session-unconfirmed', 'local-ok', 'local-session-unconfirmed', 'local-ok', 'local-session-missing',
+    ]);
+  });
+
+  test('a sighting past decide.sessionConfirmSec no longer names its SCVM: that SCVM\'s live list resets again', () => {
+    const { results, state } = passes([partial, { listFrom: M17 }, { listFrom: M17 }], { stepSec: 31 });
+    expect(results.map((d) => d.reason)).toEqual(['local-session-unconfirmed', 'local-ok', 'local-ok']);
+    expect(state.local).toMatchObject({ sessionBadAt: [], sessionBadBy: {} });
+  });
+
+  test('state files written before: sightings without their SCVM count, and a live list from any SCVM resets them', () => {
+    const old = { down: false, healthySince: null, downSince: null, sessionBadAt: [T0 - 5000] };
+    const loaded = engineStateSchema.parse({ ...initialEngineState(), local: old });
+    expect(loaded.local).toEqual({ ...old, sessionBadBy: {} });
+    expect(passes([partial], { state: loaded }).results.map((d) => d.reason)).toEqual(['local-session-missing']);
+    expect(passes([full, partial], { state: loaded }).results.map((d) => d.reason)).toEqual(['local-ok', 'local-session-unconfirmed']);
   });
 });
 

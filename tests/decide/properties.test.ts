@@ -7,7 +7,7 @@ import { simulate, type SimReport } from '../../lib/decide/simulate';
 import { parseTimeline, type Timeline } from '../../lib/decide/timeline';
 import type { Config } from '../../lib/config/schema';
 import type { Pin } from '../../lib/types';
-import { LOCAL, M16, M17, R16, R17, T0, input, obs, session, type ObsSpec } from './builders';
+import { LOCAL, M15, M16, M17, R16, R17, T0, input, obs, passes, session, type ObsSpec } from './builders';
 
 const IPS = [LOCAL, R16, R17];
 /** no SCVM's address: only a --force pin may take the route there */
@@ -335,5 +335,35 @@ describe('chunk service restarting every 20 s for 10 minutes', () => {
     ]);
     const lastRecovery = 649; // last "alive" event
     expect(report.switches[1]!.atSec - lastRecovery).toBeGreaterThanOrEqual(180);
+  });
+});
+
+// issue 27: which SCVM each sighting of the local session missing came from (lib/decide/local.ts)
+describe('session confirmation by the lists\' SCVMs, over random sequences of lists (5 s apart, local answers ping)', () => {
+  const lacking = (from: string): ObsSpec => ({ sessions: [session(R16), session(R17)], listFrom: from });
+  const firstDown = (specs: ObsSpec[]) => passes(specs).results.findIndex((d) => d.reason === 'local-session-missing');
+
+  test('one SCVM\'s partial lists, never two in a row, between other SCVMs\' full ones: the local SCVM is never down', () => {
+    // each step: a full list from the local SCVM or R16, optionally followed by a partial one from R17
+    const step = fc.record({ full: fc.constantFrom(M15, M16), partialAfter: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), (steps) => {
+        const specs = steps.flatMap(({ full, partialAfter }): ObsSpec[] => [{ listFrom: full }, ...(partialAfter ? [lacking(M17)] : [])]);
+        return firstDown(specs) === -1;
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('lists from one SCVM alone: down at the first list that makes two sightings within decide.sessionConfirmSec, as before', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 40 }), (bad) => {
+        const specs = bad.map((b): ObsSpec => (b ? lacking(M15) : { listFrom: M15 }));
+        // the rule before issue 27: a list showing it alive never resets the count (5 s a pass, a 60 s window)
+        const expected = bad.findIndex((b, i) => b && bad.slice(Math.max(0, i - 12), i).some(Boolean));
+        return firstDown(specs) === expected;
+      }),
+      { numRuns: 300 },
+    );
   });
 });

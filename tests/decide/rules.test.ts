@@ -9,8 +9,8 @@ import {
   LOCAL, M15, M16, M17, R16, R17, T0, config, engineState, input, obs, passes, row, session,
 } from './builders';
 
-const healthySince = (sec: number) => ({ down: false, healthySince: T0 - sec * 1000, downSince: null, sessionBadAt: [] });
-const downState = { down: true, healthySince: null, downSince: T0 - 60_000, sessionBadAt: [] };
+const healthySince = (sec: number) => ({ down: false, healthySince: T0 - sec * 1000, downSince: null, sessionBadAt: [], sessionBadBy: {} });
+const downState = { down: true, healthySince: null, downSince: T0 - 60_000, sessionBadAt: [], sessionBadBy: {} };
 const oneRelapse = { penalty: 1, penaltyAt: T0 - 400_000, relapses: [T0 - 400_000] };
 
 describe('priority table', () => {

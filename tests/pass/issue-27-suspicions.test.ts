@@ -1,9 +1,10 @@
 // Issue 27's suspicions that the experiments found real, each tried on the real CLI against the fake ESXi host and
 // ZBS emulators on loopback (tests/support/cli-lab.ts). The write-up of all of them: docs/state.md, "Suspicions".
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { until, type CliLab, useCliLabs } from '../support/cli-lab';
+import { mountStallfs, mountsUnavailableReason } from '../support/stallfs';
 
 jest.setTimeout(60_000);
 
@@ -17,7 +18,40 @@ const lastPassAt = (l: CliLab): number => {
   }
 };
 
+const fuse = mountsUnavailableReason();
+
 describe('issue 27: suspicions found real', () => {
+  // The route read hangs in uninterruptible sleep: the fake ESXi commands' table on a FUSE file system that stopped
+  // answering (tests/support/fuse/stallfs.c), as an `esxcfg-route` on a hung disk or kernel call. SIGKILL does not end it.
+  (fuse && process.env.CI !== 'true' ? it.skip : it)('an esxcfg-route that SIGKILL does not end is started once, not once per pass', async () => {
+    const l = await lab({ config: { commandTimeoutMs: 300 } });
+    const d = join(l.dir, 'stalled');
+    const fs = await mountStallfs(join(d, 'backing'), join(d, 'mnt'));
+    try {
+      copyFileSync(l.host.statePath, join(d, 'backing', 'state.json'));
+      // every start of `esxcfg-route` noted (its pid: exec keeps it) on a disk that answers, then the fake run
+      const starts = join(l.dir, 'esxcfg-route.starts');
+      mkdirSync(join(l.dir, 'wrap'));
+      writeFileSync(join(l.dir, 'wrap', 'esxcfg-route'), `#!/bin/sh\necho "$$ $*" >> ${starts}\nexec ${l.host.dir}/bin/esxcfg-route "$@"\n`, { mode: 0o755 });
+      const env = { FAKE_ESXI_STATE: join(d, 'mnt', 'state.json'), PATH: `${join(l.dir, 'wrap')}:${l.host.env.PATH!}` };
+      expect((await l.run(['loop'], { env })).status).toBe(0); // a pass that reads the route: via the local SCVM
+      writeFileSync(starts, '');
+      fs.stall();
+      expect((await l.run(['loop', '--every', '1', '--for', '6'], { env })).status).toBe(0);
+      const reads = readFileSync(starts, 'utf8').split('\n').filter((line) => line.endsWith(' -l'));
+      // one route read, killed at its timeout and still there (uninterruptible sleep); the code before started one
+      // each of the runner's six passes
+      expect(reads).toHaveLength(1);
+      expect(readFileSync(`/proc/${reads[0]!.split(' ')[0]}/stat`, 'utf8')).toMatch(/^\d+ \(.*\) D /);
+      const refused = l.log().match(/command "esxcfg-route -l" not started: pid \d+, a run of it killed at its timeout, has not ended/g) ?? [];
+      expect(refused).toHaveLength(1); // said once, not each pass
+      expect(l.log()).toMatch(/could not read the route .*; assuming it goes via 127\.0\.0\.15/); // the route stays as it is
+      expect(l.log()).not.toMatch(/running "esxcfg-route -[ad]/);
+    } finally {
+      fs.unmount(); // the stuck read goes on and ends
+    }
+  });
+
   it('a temp file a killed write left beside the record (RAM disk) is removed by the next process, as the state file\'s was', async () => {
     const l = await lab();
     expect((await l.run(['loop'])).status).toBe(0);

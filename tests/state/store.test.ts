@@ -173,7 +173,7 @@ describe('bad and foreign files', () => {
     expect(r.readOnly).toBeNull();
     expect(r.state.pin).toEqual(v1.pin);
     expect(r.state.engine).toMatchObject({ v: 2, target: R16, refreshed: null, sessions: { everSeen: true } });
-    expect(r.state.engine.local).toEqual({ ...v1.engine.local, sessionBadAt: [] });
+    expect(r.state.engine.local).toEqual({ ...v1.engine.local, sessionBadAt: [], sessionBadBy: {} });
     expect(r.state.engine.sessions.known).toEqual([{ dataIp: LOCAL, manageIp: null, zone: null, sessionId: 's', alive: false }]);
   });
 
