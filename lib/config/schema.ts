@@ -351,7 +351,7 @@ export const statusSchema = z
       .min(5)
       .max(86_400)
       .default(30)
-      .describe('`status --check` is CRITICAL when the last pass is older than this, s (as installed a pass runs every second)'),
+      .describe('`status --check` is CRITICAL when the last pass is older than this, or passes have failed for longer (a shorter failure: WARNING), s (as installed a pass runs every second)'),
   })
   .strict();
 

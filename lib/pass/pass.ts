@@ -11,7 +11,7 @@ import { armDeadline, type Deadline } from '../runtime/deadline';
 import { monotonicMs } from '../runtime/host';
 import { acquireLock, type PassLock } from '../runtime/lock';
 import { loadState, removeStaleTemps, saveLasting, saveRecord, type Memory } from '../state/store';
-import type { State } from '../state/schema';
+import { failedPass, type State } from '../state/schema';
 import type { ProbeResult } from '../types';
 import type { Agent } from './agent';
 import { heartbeatDue, listToReuse, noteList } from './pacing';
@@ -85,7 +85,7 @@ export async function runPass(agent: Agent, opts: PassOptions = {}): Promise<Pas
 }
 
 /** The pass lock; held by another pass, tried again every 50 ms for `waitMs`, then LockedError. */
-async function takeLock(path: string, lockOpts: Parameters<typeof acquireLock>[1], waitMs: number): Promise<PassLock> {
+export async function takeLock(path: string, lockOpts: Parameters<typeof acquireLock>[1], waitMs: number): Promise<PassLock> {
   const until = monotonicMs() + waitMs;
   for (;;) {
     try {
@@ -188,7 +188,12 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
       if (acted.heartbeatTo) state.heartbeat = { at: time.now, to: acted.heartbeatTo, ok: acted.heartbeat === 'sent' };
 
       deadline.step = 'saving the state';
-      state = { ...state, engine: acted.state, lastPass: { at: time.now, ok: true, durationMs: monotonicMs() - reading.mono } };
+      const durationMs = monotonicMs() - reading.mono;
+      const sw = acted.outcome.switched;
+      // a pass that goes on past its deadline (its commands killed) saves what it learned, but not as a good pass
+      const failure = deadline.error?.message ?? (sw?.ok === false ? `route change to ${sw.to} failed: ${sw.error}` : null);
+      const lastPass = failure ? failedPass(state.lastPass, time.now, durationMs, failure) : { at: time.now, ok: true, durationMs };
+      state = { ...state, engine: acted.state, lastPass };
       state.steadyLoggedAt = logPass(log, decision, state, time, config.log.steadyEverySec);
       await save(state);
       let recordTexts = remember(memory?.recordTexts ?? [], loaded.recordText);
@@ -208,7 +213,6 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
         opts.memory.current = { state, anchor: time.anchor, onDisk, stateTexts, recordTexts, stateReadOnly, recordReadOnly };
       }
       else if (saveFailed) throw saveFailed;
-      const sw = acted.outcome.switched;
       return {
         decision,
         switched: !decision.change ? 'no' : dryRun ? 'dry-run' : sw?.ok ? 'yes' : 'failed',

@@ -17,6 +17,7 @@ import { clearWaiter, loadHandOver, loadWaiter, parseBudget, parseSnapshot, runF
 import { removeStaleTemps, type Memory } from '../state/store';
 import type { Agent } from './agent';
 import type { ProbeResult } from '../types';
+import { recordFailedPass } from './failed-pass';
 import { runPass, type PassOptions, type PassReport } from './pass';
 import { runnerRestarted } from './told';
 
@@ -317,6 +318,7 @@ interface RunnerParts {
 
 async function onePass(agent: Agent, { monitor, watchdog, link, interrupt, stop, memory }: RunnerParts, urgent: boolean): Promise<PassReport | null> {
   const { log } = agent;
+  const started = monotonicMs();
   try {
     watchdog.passStarts();
     return await runPass(agent, {
@@ -335,6 +337,7 @@ async function onePass(agent: Agent, { monitor, watchdog, link, interrupt, stop,
       log.debug(`runner: ${e.message}; trying again at the next slot`);
       return null;
     }
+    await recordFailedPass(agent, e, started, memory);
     if (endsTheRunner(e)) throw e; // the one exit path says what (errors.ts: which errors end the runner)
     log.error(`runner: pass failed: ${(e as Error).message}; trying again at the next slot`);
     return null;
