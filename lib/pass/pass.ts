@@ -3,7 +3,7 @@ import { FileError, LockedError, StateError } from '../errors';
 import { act } from '../act';
 import { decide, probeTargets, afterTimeGap, watchFirst, type Decision } from '../decide';
 import { observe, observeAgain } from '../observe';
-import { startSweep } from '../observe/icmp/prober';
+import { probe } from '../observe/icmp/prober';
 import { createZbsClient } from '../observe/zbs/client';
 import type { ZbsLink } from '../observe/zbs/link';
 import { continueTime, readClock } from '../runtime/clock';
@@ -71,7 +71,7 @@ const NO_LOCK: PassLock = { assertHeld: async () => undefined, release: async ()
 const sweepProbes =
   (agent: Agent): ProbeSource =>
   (targets) =>
-    startSweep(targets, agent.config.probe, agent.log).done;
+    probe(targets, agent.config.probe, agent.log);
 
 /** Run one pass within its deadline. Throws LockedError (exit 3), DeadlineError or StateError (exit 1). */
 export async function runPass(agent: Agent, opts: PassOptions = {}): Promise<PassReport> {

@@ -178,11 +178,6 @@ export class ProbeMonitor {
     return out;
   }
 
-  /** The verdict of one target now. */
-  verdictOf(ip: string): Verdict {
-    return this.targets.get(ip)?.verdict ?? 'unknown';
-  }
-
   /** What to hand to the next process: round-trip estimates and verdicts. */
   snapshot(): MonitorSnapshot {
     const out: MonitorSnapshot = {};

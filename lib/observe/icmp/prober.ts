@@ -92,34 +92,13 @@ function failed(ip: string, error: string): ProbeResult {
   };
 }
 
-/** A sweep in flight: its results when it ends, and a way to stop it early (its results are then partial). */
-export interface SweepHandle {
-  readonly targets: readonly string[];
-  readonly settings: ProbeSettings;
-  readonly done: Promise<Record<string, ProbeResult>>;
-  /** Stop sending, close the socket, settle every verdict on what came back. Does nothing once the sweep ended. */
-  cancel(): void;
-}
-
 /**
  * Probe every target with settings.count ICMP echoes over one raw socket and judge each: reachable once
  * settings.minReplies echoes came back within settings.waitMs. The sweep ends when every verdict is certain or at
  * settings.timeoutMs. Throws only PermissionError (no raw-socket privilege) and UsageError (a single executable started
- * without its launcher); everything else is in the results.
+ * without its launcher), synchronously, before any echo is sent; everything else is in the results.
  */
-export async function probe(
-  targets: string[],
-  settings: ProbeSettings,
-  log: Log,
-): Promise<Record<string, ProbeResult>> {
-  return startSweep(targets, settings, log).done;
-}
-
-/**
- * Start the sweep `probe` runs and return at once, with the first echoes sent. Throws PermissionError or UsageError
- * (as `probe`) synchronously.
- */
-export function startSweep(targets: string[], settings: ProbeSettings, log: Log): SweepHandle {
+export function probe(targets: string[], settings: ProbeSettings, log: Log): Promise<Record<string, ProbeResult>> {
   const results: Record<string, ProbeResult> = {};
   const states = new Map<string, TargetState>();
   for (const ip of targets) {
@@ -127,16 +106,12 @@ export function startSweep(targets: string[], settings: ProbeSettings, log: Log)
     if (isIPv4(ip)) states.set(ip, newTarget(ip, settings.count));
     else results[ip] = failed(ip, 'not a dotted-quad IPv4 address');
   }
-  const handle = (done: Promise<void>, cancel: () => void): SweepHandle => ({
-    targets: [...targets],
-    settings,
-    done: done.then(() => {
-      for (const t of states.values()) results[t.ip] = toResult(t);
-      return results;
-    }),
-    cancel,
-  });
-  if (states.size === 0) return handle(Promise.resolve(), noop);
+  const settled = async (done: Promise<void>) => {
+    await done;
+    for (const t of states.values()) results[t.ip] = toResult(t);
+    return results;
+  };
+  if (states.size === 0) return settled(Promise.resolve());
 
   let socket: RawSocket;
   try {
@@ -148,11 +123,9 @@ export function startSweep(targets: string[], settings: ProbeSettings, log: Log)
     log.error(`icmp: ${why}`);
     for (const ip of states.keys()) results[ip] = failed(ip, why);
     states.clear();
-    return handle(Promise.resolve(), noop);
+    return settled(Promise.resolve());
   }
-
-  const sweep = new Sweep(socket, [...states.values()], settings, log);
-  return handle(sweep.done, () => sweep.cancel());
+  return settled(new Sweep(socket, [...states.values()], settings, log).done);
 }
 
 /** One run of the prober: its socket, timers and per-target bookkeeping. */
@@ -352,10 +325,6 @@ class Sweep {
     if (c.rttMs < t.rttMin) t.rttMin = c.rttMs;
     if (c.rttMs > t.rttMax) t.rttMax = c.rttMs;
     if (t.received >= this.settings.minReplies) this.settle(t, true);
-  }
-
-  cancel(): void {
-    this.finish('cancelled');
   }
 
   private settle(t: TargetState, reachable: boolean): void {

@@ -47,7 +47,9 @@ function main(): void {
   const changes: MonitorOutput['changes'] = [];
   monitor.onChange((ip, verdict) => changes.push({ ip, verdict, atMs: Math.round(performance.now() - t0) }));
   monitor.watch(input.targets, input.targets);
-  const initial = Object.fromEntries(input.targets.map((ip) => [ip, monitor.verdictOf(ip)]));
+  // results() leaves out a target not judged yet
+  const seen = monitor.results();
+  const initial = Object.fromEntries(input.targets.map((ip) => [ip, seen[ip] ? (seen[ip].reachable ? 'up' : 'down') : 'unknown']));
   let wakesAtStart = 0;
   if (input.wakesFromMs !== undefined) setTimeout(() => (wakesAtStart = mainThreadWakes()), input.wakesFromMs);
   setTimeout(() => {
