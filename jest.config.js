@@ -12,6 +12,7 @@ const UNIT = [
   'install/old-agent.test.ts',
   'observe/observe.test.ts',
   'observe/icmp/packet.test.ts',
+  'observe/icmp/result.test.ts',
   'observe/icmp/monitor-snapshot.test.ts',
   'observe/zbs/race-state.test.ts',
   'observe/zbs/schemas.test.ts',

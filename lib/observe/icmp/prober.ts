@@ -7,7 +7,8 @@ import { isIPv4 } from '../../net/ipv4';
 import type { Log } from '../../runtime/log';
 import type { ProbeResult } from '../../types';
 import { buildEchoRequest, classifyDatagram, echoPayload, type IgnoreReason, type SentEcho } from './packet';
-import { errnoName, openSocket, type RawSocket } from './socket';
+import { failedResult, probeResult } from './result';
+import { errnoName, openSocket, sendBufferFull, type RawSocket } from './socket';
 
 /** What a sweep needs of the probe settings (the monitor's are its own). */
 export type ProbeSettings = Pick<
@@ -29,6 +30,7 @@ interface TargetState {
   sent: number;
   received: number;
   lost: number;
+  /** round trips of the echoes answered, ms */
   rttMin: number;
   rttMax: number;
   rttSum: number;
@@ -59,38 +61,7 @@ function newTarget(ip: string, count: number): TargetState {
   };
 }
 
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
 const noop = () => undefined;
-
-function toResult(t: TargetState): ProbeResult {
-  // Over the echoes sent: one unanswered when the verdict was reached counts as lost, as ping counts it.
-  const result: ProbeResult = {
-    ip: t.ip,
-    sent: t.sent,
-    received: t.received,
-    lossPct: t.sent === 0 ? 100 : round3((100 * (t.sent - t.received)) / t.sent),
-    rttMinMs: t.received ? round3(t.rttMin) : null,
-    rttAvgMs: t.received ? round3(t.rttSum / t.received) : null,
-    rttMaxMs: t.received ? round3(t.rttMax) : null,
-    reachable: t.reachable,
-  };
-  if (t.error !== undefined) result.error = t.error;
-  return result;
-}
-
-function failed(ip: string, error: string): ProbeResult {
-  return {
-    ip,
-    sent: 0,
-    received: 0,
-    lossPct: 100,
-    rttMinMs: null,
-    rttAvgMs: null,
-    rttMaxMs: null,
-    reachable: false,
-    error,
-  };
-}
 
 /**
  * Probe every target with settings.count ICMP echoes over one raw socket and judge each: reachable once
@@ -104,11 +75,11 @@ export function probe(targets: string[], settings: ProbeSettings, log: Log): Pro
   for (const ip of targets) {
     if (states.has(ip) || ip in results) continue;
     if (isIPv4(ip)) states.set(ip, newTarget(ip, settings.count));
-    else results[ip] = failed(ip, 'not a dotted-quad IPv4 address');
+    else results[ip] = failedResult(ip, 'not a dotted-quad IPv4 address');
   }
   const settled = async (done: Promise<void>) => {
     await done;
-    for (const t of states.values()) results[t.ip] = toResult(t);
+    for (const t of states.values()) results[t.ip] = probeResult(t.ip, t, t.reachable, t.error);
     return results;
   };
   if (states.size === 0) return settled(Promise.resolve());
@@ -121,7 +92,7 @@ export function probe(targets: string[], settings: ProbeSettings, log: Log): Pro
     if (e instanceof PermissionError || e instanceof UsageError) throw e;
     const why = `raw socket unavailable: ${(e as Error).message}`;
     log.error(`icmp: ${why}`);
-    for (const ip of states.keys()) results[ip] = failed(ip, why);
+    for (const ip of states.keys()) results[ip] = failedResult(ip, why);
     states.clear();
     return settled(Promise.resolve());
   }
@@ -223,7 +194,7 @@ class Sweep {
         this.onSent(t, sequence);
         return;
       }
-      if (!/temporarily unavailable|no buffer space/i.test(error.message)) {
+      if (!sendBufferFull(error)) {
         this.onSendError(t, sequence, error);
         return;
       }

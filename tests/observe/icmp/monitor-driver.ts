@@ -8,6 +8,7 @@ import { probeSchema } from '../../../lib/config/schema';
 import { ProbeMonitor, type MonitorSnapshot, type TargetMemory } from '../../../lib/observe/icmp/monitor';
 import { monotonicMs } from '../../../lib/runtime/host';
 import { silentLog } from '../../../lib/runtime/log';
+import type { ProbeResult } from '../../../lib/types';
 
 export type MemoryInput = Record<string, Omit<TargetMemory, 'heardAt' | 'at'> & { heardAgoMs?: number; handedAgoMs?: number }>;
 
@@ -26,6 +27,8 @@ export interface MonitorOutput {
   snapshot: MonitorSnapshot;
   /** the host's monotonic clock when the snapshot was taken */
   snapshotAt: number;
+  /** the results a pass would read at the end */
+  results: Record<string, ProbeResult>;
   /** times the main thread slept and woke from `wakesFromMs` to the end */
   wakes?: number;
 }
@@ -53,7 +56,7 @@ function main(): void {
   let wakesAtStart = 0;
   if (input.wakesFromMs !== undefined) setTimeout(() => (wakesAtStart = mainThreadWakes()), input.wakesFromMs);
   setTimeout(() => {
-    const out: MonitorOutput = { initial, changes, snapshot: monitor.snapshot(), snapshotAt: monotonicMs() };
+    const out: MonitorOutput = { initial, changes, snapshot: monitor.snapshot(), snapshotAt: monotonicMs(), results: monitor.results() };
     if (input.wakesFromMs !== undefined) out.wakes = mainThreadWakes() - wakesAtStart;
     monitor.close();
     process.stdout.write(JSON.stringify(out) + '\n');
