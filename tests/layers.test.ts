@@ -86,6 +86,16 @@ describe('lib/ layers', () => {
     expect(wrong).toEqual([]);
   });
 
+  test('a layer has a face (issue 32): lib/pass reaches observe/ only through observe/index.ts (openObserver)', () => {
+    const face = join(LIB, 'observe', 'index.ts');
+    const through: string[] = [];
+    for (const [f, { local }] of graph) {
+      if (partOf(f) !== 'pass') continue;
+      for (const g of local) if (partOf(g) === 'observe' && g !== face) through.push(`${relative(LIB, f)} -> ${relative(LIB, g)}`);
+    }
+    expect(through).toEqual([]);
+  });
+
   test('the engine is pure: lib/decide imports no node:* module and no package that does I/O', () => {
     const io: string[] = [];
     for (const [f, { external }] of graph) {
