@@ -8,7 +8,7 @@ const UNIT = [
   'state/**',
   'cli/status/**',
   'layers.test.ts',
-  'install/files-on-nfs.test.ts',
+  'doctor/files-on-nfs.test.ts',
   'install/old-agent.test.ts',
   'observe/observe.test.ts',
   'observe/icmp/packet.test.ts',

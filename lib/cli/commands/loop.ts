@@ -2,9 +2,9 @@
 // cadence until the next minute's process takes over (lib/pass/runner.ts).
 import { dirname, join } from 'node:path';
 import { UsageError } from '../../errors';
-import { MIN_EVERY_SEC } from '../../install/crontab';
+import { MIN_EVERY_SEC } from '../../config/cadence';
 import { parseSeconds } from '../seconds';
-import { warnAgentFilesOnNfs } from '../../install/files-on-nfs';
+import { warnAgentFilesOnNfs } from '../../doctor/files-on-nfs';
 import { openAgent } from '../../pass/agent';
 import { recordFailedPass } from '../../pass/failed-pass';
 import { runPass } from '../../pass/pass';
