@@ -1,7 +1,7 @@
 // The deadline of one pass. Field incident: a child command escaped its kill and hung the agent for good. Every
 // command and request has its own timeout; this is the bound on the whole pass, whatever it is waiting for.
 import { DeadlineError } from '../errors';
-import { killAllChildren } from './child-groups';
+import { killAllChildren } from './exec';
 import { monotonicMs } from './host';
 import type { Log } from './log';
 

@@ -114,7 +114,6 @@ export class ProbeMonitor {
   private readonly targets = new Map<string, Target>();
   private readonly identifier = 1 + Math.floor(Math.random() * 0xffff);
   private readonly payload: Buffer;
-  private readonly packets = new Map<number, Buffer>();
   private seq = 0;
   /** the sends' grid: every send falls on origin + k * intervalMs */
   private readonly origin = performance.now();
@@ -272,21 +271,11 @@ export class ProbeMonitor {
     for (const fn of this.listeners) fn(t.ip, next);
   }
 
-  private packet(seq: number): Buffer {
-    let p = this.packets.get(seq);
-    if (!p) {
-      p = buildEchoRequest(this.identifier, seq, this.payload);
-      if (this.packets.size > 4096) this.packets.clear();
-      this.packets.set(seq, p);
-    }
-    return p;
-  }
-
   private send(t: Target, now: number): void {
     if (this.closed) return;
     this.seq = (this.seq + 1) & 0xffff;
     const seq = this.seq;
-    const packet = this.packet(seq);
+    const packet = buildEchoRequest(this.identifier, seq, this.payload);
     try {
       this.socket.wrap!.send(packet, 0, packet.length, t.ip, () => undefined);
     } catch (e) {
