@@ -11,7 +11,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   cli: ['boot', 'doctor', 'pass', 'act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'rate', 'types', 'build-info'],
   doctor: ['boot', 'pass', 'act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'rate', 'types', 'build-info'],
   boot: ['runtime', 'config', 'errors', 'rate', 'types'],
-  pass: ['act', 'install', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'rate', 'types'],
+  pass: ['act', 'observe', 'routes', 'decide', 'state', 'config', 'runtime', 'net', 'errors', 'rate', 'types'],
   act: ['observe', 'routes', 'decide', 'config', 'runtime', 'net', 'errors', 'rate', 'types'],
   install: ['routes', 'config', 'runtime', 'net', 'errors', 'rate', 'types'],
   state: ['observe', 'decide', 'config', 'runtime', 'net', 'errors', 'rate', 'types'],
@@ -84,6 +84,21 @@ describe('lib/ layers', () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  test('a layer has a face (issue 32): lib/pass reaches observe/ only through observe/index.ts (openObserver)', () => {
+    const face = join(LIB, 'observe', 'index.ts');
+    const through: string[] = [];
+    for (const [f, { local }] of graph) {
+      if (partOf(f) !== 'pass') continue;
+      for (const g of local) if (partOf(g) === 'observe' && g !== face) through.push(`${relative(LIB, f)} -> ${relative(LIB, g)}`);
+    }
+    expect(through).toEqual([]);
+  });
+
+  test('the agent\'s running path imports no install code (issue 32): `loop`\'s files-on-NFS check is a host check (doctor/)', () => {
+    const loop = join(LIB, 'cli', 'commands', 'loop.ts');
+    expect(graph.get(loop)!.local.filter((g) => partOf(g) === 'install').map((g) => relative(LIB, g))).toEqual([]);
   });
 
   test('the engine is pure: lib/decide imports no node:* module and no package that does I/O', () => {

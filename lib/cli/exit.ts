@@ -1,7 +1,7 @@
 // The one exit path: error -> exit code + one line; flush logs; the only process.exit in the agent (a test holds
 // that). A crash (an unhandled rejection or exception) comes here too: logged, children killed, exit 1.
 import { exitCodeFor, RerouteError } from '../errors';
-import { killAllChildren } from '../runtime/child-groups';
+import { killAllChildren } from '../runtime/exec';
 import { stuckFileOps } from '../runtime/files';
 import type { Log } from '../runtime/log';
 import { writeErr } from '../runtime/stdio';

@@ -18,16 +18,8 @@ export interface LoadedConfig {
   path: string;
   /** null when the config names none (the API is then used without login) */
   credentials: Credentials | null;
-  /** which file version was read: the next pass's loader starts its sweep early only if the file is unchanged */
-  identity: FileIdentity;
   /** the config file's text, as read and checked */
   text: string;
-}
-
-export interface FileIdentity {
-  size: number;
-  mtimeMs: number;
-  ino: number;
 }
 
 function readJson(path: string, what: string): { value: unknown; text: string } {
@@ -94,10 +86,10 @@ export function loadConfig(path: string, host: Platform = detectPlatform()): Loa
   const result = validateConfig(raw, host);
   if (!result.ok) throw new ConfigError(result.problems, path);
   const config = result.config;
-  const st = checkMode(path, 'config file', config.api.password !== undefined);
+  checkMode(path, 'config file', config.api.password !== undefined);
   let credentials: Credentials | null = null;
   if (config.api.credentialsFile) credentials = readCredentials(config.api.credentialsFile);
   else if (config.api.username !== undefined && config.api.password !== undefined)
     credentials = { username: config.api.username, password: config.api.password };
-  return { config, path, credentials, identity: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, text };
+  return { config, path, credentials, text };
 }

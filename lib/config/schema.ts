@@ -351,7 +351,7 @@ export const statusSchema = z
       .min(5)
       .max(86_400)
       .default(30)
-      .describe('`status --check` is CRITICAL when the last pass is older than this, s (as installed a pass runs every second)'),
+      .describe('`status --check` is CRITICAL when the last pass is older than this, or passes have failed for longer (a shorter failure: WARNING), s (as installed a pass runs every second)'),
   })
   .strict();
 
@@ -495,7 +495,6 @@ type Paths = { [K in keyof ParsedConfig['paths']]-?: Exclude<ParsedConfig['paths
 /** The config as the agent uses it: every default filled in, the paths too. */
 export type Config = Omit<ParsedConfig, 'paths'> & { paths: Paths };
 export type ConfigInput = z.input<typeof configSchema>;
-export type ScvmConfig = z.output<typeof scvmSchema>;
 
 /** Fill in the paths the config does not name with the defaults of its platform (`host`'s when "auto"). */
 export function completeConfig<C extends Omit<ParsedConfig, 'local'>>(parsed: C, host: Platform): Omit<C, 'paths'> & { paths: Paths } {

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { loadConfig, type Credentials } from '../config/load';
 import { configDefaults, type Config } from '../config/schema';
-import { readMountTable, type MountTable } from '../install/nfs-mounts';
+import { readMountTable, type MountTable } from './nfs-mounts';
 import { targetsFor } from '../install/targets';
 import { detectPlatformWhy } from '../config/platform';
 import type { Log } from '../runtime/log';

@@ -2,7 +2,7 @@
 // the nearest one that exists: a pass creates the rest). Paths on NFS are not touched (the nfs check names them).
 import { stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { resolveOffNfs } from '../install/files-on-nfs';
+import { resolveOffNfs } from './files-on-nfs';
 import { fail, ok, type Check } from './types';
 
 const PATHS = ['state', 'record', 'lock', 'log'] as const;

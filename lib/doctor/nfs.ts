@@ -1,6 +1,6 @@
 // Issue 15 case 7: none of the agent's files is on the NFS datastore served through the VIP, decided from the mount
 // table and the paths alone (lib/install/files-on-nfs.ts): the check itself never touches a path on NFS.
-import { agentFiles, describeOnNfs, onVipNfs } from '../install/files-on-nfs';
+import { agentFiles, describeOnNfs, onVipNfs } from './files-on-nfs';
 import { fail, ok, warn, type Check } from './types';
 
 export const nfsCheck: Check = {

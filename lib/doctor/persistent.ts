@@ -4,7 +4,7 @@
 // the agent is silently absent. Symlinks are followed as the host reads them (/scratch -> /vmfs/volumes/<uuid>/.locker),
 // inside --root when given.
 import { resolve } from 'node:path';
-import { resolveOffNfs } from '../install/files-on-nfs';
+import { resolveOffNfs } from './files-on-nfs';
 import { fail, ok, type Check } from './types';
 
 /** Where ESXi keeps disks; anything else is its RAM disk. */

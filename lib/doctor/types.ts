@@ -3,7 +3,7 @@
 import type { Credentials } from '../config/load';
 import type { Config } from '../config/schema';
 import type { Targets } from '../install/targets';
-import type { MountTable } from '../install/nfs-mounts';
+import type { MountTable } from './nfs-mounts';
 import type { Detected, Platform } from '../config/platform';
 import type { Log } from '../runtime/log';
 

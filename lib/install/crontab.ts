@@ -1,6 +1,7 @@
 // Pure text edits for `reroute install` / `uninstall`: the marked cron lines and the marked boot block.
 // Nothing here reads or writes a file; targets.ts knows where the texts live.
 import { ConfigError, MissingValueError, UsageError } from '../errors';
+import { MIN_EVERY_SEC } from '../config/cadence';
 
 /** Every cron line the agent owns ends with this comment; uninstall removes exactly those lines. */
 export const LINE_MARKER = '# reroute-agent';
@@ -25,8 +26,6 @@ export const BLOCK_END = '# <<< reroute-agent';
  */
 export type Cadence = { mode: 'runner'; everySec: number; guards: number[] } | { mode: 'pass'; minuteField: string };
 
-/** The long-lived mode's cadences: down to 0.25 s, up to a pass a minute's process is worth. */
-export const MIN_EVERY_SEC = 0.25;
 /** the guard's checks: every GUARD_EVERY_SEC from the minute's start (the minute's line covers :00) */
 export const GUARD_EVERY_SEC = 5;
 const GUARD_OFFSETS = Array.from({ length: 60 / GUARD_EVERY_SEC - 1 }, (_, i) => (i + 1) * GUARD_EVERY_SEC);

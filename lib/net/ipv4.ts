@@ -13,11 +13,6 @@ export function ipv4ToNumber(ip: string): number {
   return ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
 
-/** Dotted quad of a 32-bit unsigned number. */
-export function numberToIPv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
 /** True when `ip` lies in `network`/`prefix`. */
 export function inSubnet(ip: string, network: string, prefix: number): boolean {
   if (prefix === 0) return true;

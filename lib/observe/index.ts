@@ -3,13 +3,77 @@
 // a dead SCVM and VM I/O hangs meanwhile. Nor does a pass that is waiting when the runner's monitor judges the local
 // SCVM or the current target down (`interrupt`): a crashed SCVM's NFS connect or API call would otherwise hold the
 // pass, and with it the failover, for their whole timeouts (2 s for the NFS check).
+//
+// openObserver is observe's face for the passes: what a process observes with (the ICMP verdicts, the API's link), so
+// lib/pass never reaches into icmp/ or zbs/ (tests/layers.test.ts).
 import type { Config } from '../config/schema';
 import type { Log } from '../runtime/log';
 import type { Observations, ProbeResult, SessionsObservation, ClusterSwitches, RouteObservation, NfsCheck } from '../types';
 import type { RouteBackend } from '../routes';
-import type { ZbsClient } from './zbs/client';
+import { createZbsClient, type ZbsClient, type ZbsClientDeps } from './zbs/client';
+import { openZbsLink, type ZbsLink } from './zbs/link';
+import type { BudgetMemory } from './zbs/race-state';
+import { ProbeMonitor, type MonitorSnapshot, type Verdict } from './icmp/monitor';
+import { probe } from './icmp/prober';
 import { checkNfs, NFS_CHECK_OFF } from './nfs';
 import type { Deadline } from '../runtime/deadline';
+
+export type { ZbsClient } from './zbs/client';
+
+/** What a process observes with, across its passes. */
+export interface Observer {
+  /**
+   * ICMP verdicts of `all`, `fast` (the local SCVM, the target, the next candidates) first: a sweep of the pass's own
+   * (one pass a process), or the long-lived monitor's verdicts as they stand, now watching these. Rejects (a sweep:
+   * throws at once) with PermissionError only.
+   */
+  probes(all: string[], fast: string[]): Promise<Record<string, ProbeResult>>;
+  /** A pass's API client, on the process's connections and race memory; close it at the pass's end. */
+  client(deps: Omit<ZbsClientDeps, 'link'>): ZbsClient;
+  /** Called when the monitor's verdict of a target changes (a sweep per pass: never). */
+  onChange(fn: (ip: string, verdict: Verdict) => void): void;
+  /** The monitor's verdicts as they stand (a sweep per pass: none). */
+  results(): Record<string, ProbeResult>;
+  /** What the next minute's process goes on from: the monitor's round trips and verdicts, the API's retry budget. */
+  handOver(): { monitor: MonitorSnapshot; budget: BudgetMemory } | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Open the observer of a process. `handedOver` (the long-lived runner, with what the last runner handed on): ICMP from
+ * a monitor that pings all the time (opening its raw socket: throws PermissionError without the privilege) and one
+ * link to the API for every pass. Without it (one pass a process): a sweep per pass, and a client that opens and
+ * closes its own connections.
+ */
+export function openObserver(config: Config, log: Log, handedOver?: { monitor: MonitorSnapshot; budget: BudgetMemory | undefined }): Observer {
+  if (!handedOver) {
+    return {
+      probes: (all) => probe(all, config.probe, log),
+      client: (deps) => createZbsClient(deps),
+      onChange: () => undefined,
+      results: () => ({}),
+      handOver: () => null,
+      close: async () => undefined,
+    };
+  }
+  const monitor = new ProbeMonitor(config.probe, log, handedOver.monitor);
+  // connections, answer times and the retry budget live as long as the process
+  const link: ZbsLink = openZbsLink(config.api, { budget: handedOver.budget });
+  return {
+    probes: async (all, fast) => {
+      monitor.watch(fast, all);
+      return monitor.results();
+    },
+    client: (deps) => createZbsClient({ ...deps, link }),
+    onChange: (fn) => monitor.onChange(fn),
+    results: () => monitor.results(),
+    handOver: () => ({ monitor: monitor.snapshot(), budget: link.race.budget.memory() }),
+    async close() {
+      monitor.close();
+      await link.close();
+    },
+  };
+}
 
 export interface ObserveDeps {
   config: Config;

@@ -2,16 +2,13 @@
 import { FileError, LockedError, StateError } from '../errors';
 import { act } from '../act';
 import { decide, probeTargets, afterTimeGap, watchFirst, type Decision } from '../decide';
-import { observe, observeAgain } from '../observe';
-import { startSweep } from '../observe/icmp/prober';
-import { createZbsClient } from '../observe/zbs/client';
-import type { ZbsLink } from '../observe/zbs/link';
+import { observe, observeAgain, openObserver, type Observer } from '../observe';
 import { continueTime, readClock } from '../runtime/clock';
 import { armDeadline, type Deadline } from '../runtime/deadline';
 import { monotonicMs } from '../runtime/host';
 import { acquireLock, type PassLock } from '../runtime/lock';
 import { loadState, removeStaleTemps, saveLasting, saveRecord, type Memory } from '../state/store';
-import type { State } from '../state/schema';
+import { failedPass, type State } from '../state/schema';
 import type { ProbeResult } from '../types';
 import type { Agent } from './agent';
 import { heartbeatDue, listToReuse, noteList } from './pacing';
@@ -30,16 +27,12 @@ export interface PassReport {
 /** A change an operator makes to the state under the pass's lock (`route --target` / `--auto`), at agent time `now`. */
 export type StateEdit = (state: State, now: number) => void;
 
-/** Where a pass's ICMP verdicts come from: a sweep of its own, or the long-lived runner's monitor. */
-export type ProbeSource = (targets: string[], fast: string[]) => Promise<Record<string, ProbeResult>>;
-
 export interface PassOptions {
   edit?: StateEdit;
-  probes?: ProbeSource;
+  /** the process's observer (the long-lived runner's: its monitor and API link); absent: the pass opens its own */
+  observer?: Observer;
   /** an ICMP verdict changed since the last pass: ask for a fresh session list whatever the pace */
   urgent?: boolean;
-  /** the process's link to the API (the long-lived runner's); absent: the pass opens and closes its own */
-  link?: ZbsLink;
   /**
    * an operator's command (`route`): wait up to half the pass deadline for a pass in progress to end instead of
    * exiting 3 at once; in the long-lived mode a pass runs every second
@@ -67,25 +60,19 @@ const remember = (texts: string[], text: string | null | undefined): string[] =>
 /** The lock of a pass that could not take one because its file could not be written (the runner only). */
 const NO_LOCK: PassLock = { assertHeld: async () => undefined, release: async () => undefined };
 
-/** A sweep of the pass's own (one-pass `loop`, `route`). */
-const sweepProbes =
-  (agent: Agent): ProbeSource =>
-  (targets) =>
-    startSweep(targets, agent.config.probe, agent.log).done;
-
 /** Run one pass within its deadline. Throws LockedError (exit 3), DeadlineError or StateError (exit 1). */
 export async function runPass(agent: Agent, opts: PassOptions = {}): Promise<PassReport> {
   const { config, log } = agent;
   const deadline = armDeadline(config.passDeadlineMs, 3 * config.commandTimeoutMs, log);
   try {
-    return await Promise.race([deadline.expired, pass(agent, deadline, opts, opts.probes ?? sweepProbes(agent))]);
+    return await Promise.race([deadline.expired, pass(agent, deadline, opts, opts.observer ?? openObserver(config, log))]);
   } finally {
     deadline.stop();
   }
 }
 
 /** The pass lock; held by another pass, tried again every 50 ms for `waitMs`, then LockedError. */
-async function takeLock(path: string, lockOpts: Parameters<typeof acquireLock>[1], waitMs: number): Promise<PassLock> {
+export async function takeLock(path: string, lockOpts: Parameters<typeof acquireLock>[1], waitMs: number): Promise<PassLock> {
   const until = monotonicMs() + waitMs;
   for (;;) {
     try {
@@ -97,7 +84,7 @@ async function takeLock(path: string, lockOpts: Parameters<typeof acquireLock>[1
   }
 }
 
-async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: ProbeSource): Promise<PassReport> {
+async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, observer: Observer): Promise<PassReport> {
   const { config, log, backend, dryRun } = agent;
   const reading = readClock();
   deadline.step = 'taking the lock';
@@ -126,14 +113,11 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
     const pinBefore = state.pin;
     opts.edit?.(state, time.now);
 
-    const probes = probe(probeTargets(config, state.engine), watchFirst(config, state.engine, config.probe.watchNext));
+    const probes = observer.probes(probeTargets(config, state.engine), watchFirst(config, state.engine, config.probe.watchNext));
     const agentNow = () => time.now + (monotonicMs() - reading.mono);
     // what the API calls of this pass stop for: the verdicts it started from going out of date (the runner)
     let stop = opts.stop;
-    const client = createZbsClient({
-      config, credentials: agent.credentials, log, cache: state.api, now: agentNow,
-      ...(opts.link ? { link: opts.link } : {}), stop: () => stop,
-    });
+    const client = observer.client({ config, credentials: agent.credentials, log, cache: state.api, now: agentNow, stop: () => stop });
     try {
       const reuseList = listToReuse(state, config, time.now, opts.urgent === true);
       const observing = { config, log, backend, client, deadline, probes, cachedSwitches: state.api.switches, reuseList };
@@ -188,7 +172,12 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
       if (acted.heartbeatTo) state.heartbeat = { at: time.now, to: acted.heartbeatTo, ok: acted.heartbeat === 'sent' };
 
       deadline.step = 'saving the state';
-      state = { ...state, engine: acted.state, lastPass: { at: time.now, ok: true, durationMs: monotonicMs() - reading.mono } };
+      const durationMs = monotonicMs() - reading.mono;
+      const sw = acted.outcome.switched;
+      // a pass that goes on past its deadline (its commands killed) saves what it learned, but not as a good pass
+      const failure = deadline.error?.message ?? (sw?.ok === false ? `route change to ${sw.to} failed: ${sw.error}` : null);
+      const lastPass = failure ? failedPass(state.lastPass, time.now, durationMs, failure) : { at: time.now, ok: true, durationMs };
+      state = { ...state, engine: acted.state, lastPass };
       state.steadyLoggedAt = logPass(log, decision, state, time, config.log.steadyEverySec);
       await save(state);
       let recordTexts = remember(memory?.recordTexts ?? [], loaded.recordText);
@@ -208,7 +197,6 @@ async function pass(agent: Agent, deadline: Deadline, opts: PassOptions, probe: 
         opts.memory.current = { state, anchor: time.anchor, onDisk, stateTexts, recordTexts, stateReadOnly, recordReadOnly };
       }
       else if (saveFailed) throw saveFailed;
-      const sw = acted.outcome.switched;
       return {
         decision,
         switched: !decision.change ? 'no' : dryRun ? 'dry-run' : sw?.ok ? 'yes' : 'failed',

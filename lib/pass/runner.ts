@@ -5,8 +5,7 @@
 import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
 import { endsTheRunner, FileError, LockedError, LockLostError } from '../errors';
-import { ProbeMonitor } from '../observe/icmp/monitor';
-import { openZbsLink, type ZbsLink } from '../observe/zbs/link';
+import { openObserver, type Observer } from '../observe';
 import { statFile, stuckFileOps } from '../runtime/files';
 import { monotonicMs, pidAlive } from '../runtime/host';
 import { acquireLock, readLockOwner, type PassLock } from '../runtime/lock';
@@ -17,6 +16,7 @@ import { clearWaiter, loadHandOver, loadWaiter, parseBudget, parseSnapshot, runF
 import { removeStaleTemps, type Memory } from '../state/store';
 import type { Agent } from './agent';
 import type { ProbeResult } from '../types';
+import { recordFailedPass } from './failed-pass';
 import { runPass, type PassOptions, type PassReport } from './pass';
 import { runnerRestarted } from './told';
 
@@ -190,11 +190,10 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   // what the last runner learned, handed on: the monitor's round trips and verdicts, the API's retry budget
   const [monitorText, budgetText] = await Promise.all([loadHandOver(files.monitor, log), loadHandOver(files.budget, log)]);
   await Promise.all([removeStaleTemps(files.monitor, log), removeStaleTemps(files.budget, log)]);
-  const monitor = new ProbeMonitor(config.probe, log, parseSnapshot(monitorText));
+  // the monitor's raw socket, and the API's connections, answer times and retry budget: for the process's life
+  const observer = openObserver(config, log, { monitor: parseSnapshot(monitorText), budget: parseBudget(budgetText) });
   const maxPassMs = config.passDeadlineMs + 3 * config.commandTimeoutMs + 2000; // the deadline and its one grace
   const watchdog = startWatchdog(files.watchdog, config.paths.log, maxPassMs, log);
-  // connections, answer times and the retry budget live as long as the process
-  const link = openZbsLink(config.api, { budget: parseBudget(budgetText) });
   const seen = new Map(await Promise.all(opts.watchFiles.map(async (f) => [f, await identity(f)] as const)));
   // what the passes carry from one to the next, so a file that cannot be read or written costs only the file
   const memory: { current: Memory | null } = { current: null };
@@ -216,7 +215,7 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   // and for every API call still in flight or not yet made (the heartbeat, a refresh: issue 27, a slow API's 2 s
   // heartbeat held the failover)
   let interruptPass: (down: string) => void = () => undefined;
-  monitor.onChange((ip, verdict) => {
+  observer.onChange((ip, verdict) => {
     verdictChanged = true;
     if (!critical.has(ip)) return;
     passAgain = true;
@@ -253,11 +252,11 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
       const stopping = new AbortController();
       const interrupt = new Promise<{ down: string; probes: Record<string, ProbeResult> }>((resolve) => {
         interruptPass = (down) => {
-          resolve({ down, probes: monitor.results() });
+          resolve({ down, probes: observer.results() });
           stopping.abort(new Error(`${down} went down during the pass; a new pass starts`));
         };
       });
-      const report = await onePass(agent, { monitor, watchdog, link, interrupt, stop: stopping.signal, memory }, urgent);
+      const report = await onePass(agent, { observer, watchdog, interrupt, stop: stopping.signal, memory }, urgent);
       if (report) passes++;
       interruptPass = () => undefined;
       if (report) critical = new Set([config.local.dataIp, report.decision.target]);
@@ -289,9 +288,9 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
   } finally {
     process.off('SIGTERM', onTerm);
     watchdog.stop();
-    await Promise.all([saveHandOver(files.monitor, monitor.snapshot(), log), saveHandOver(files.budget, link.race.budget.memory(), log)]);
-    monitor.close();
-    await link.close();
+    const handOver = observer.handOver()!;
+    await Promise.all([saveHandOver(files.monitor, handOver.monitor, log), saveHandOver(files.budget, handOver.budget, log)]);
+    await observer.close();
     await agent.told?.close(0); // what waits for syslog or the hook is the next runner's to tell
     if (runner !== 'none' && stop !== 'lost') await runner.release();
   }
@@ -307,34 +306,31 @@ export async function runLoop(processAgent: Agent, opts: RunnerOptions): Promise
 
 /** One pass with the monitor's verdicts, under the watchdog; null when it did not run or failed (the next slot tries). */
 interface RunnerParts {
-  monitor: ProbeMonitor;
+  observer: Observer;
   watchdog: Watchdog;
-  link: ZbsLink;
   interrupt: NonNullable<PassOptions['interrupt']>;
   stop: AbortSignal;
   memory: NonNullable<PassOptions['memory']>;
 }
 
-async function onePass(agent: Agent, { monitor, watchdog, link, interrupt, stop, memory }: RunnerParts, urgent: boolean): Promise<PassReport | null> {
+async function onePass(agent: Agent, { observer, watchdog, interrupt, stop, memory }: RunnerParts, urgent: boolean): Promise<PassReport | null> {
   const { log } = agent;
+  const started = monotonicMs();
   try {
     watchdog.passStarts();
     return await runPass(agent, {
       urgent,
-      link,
+      observer,
       interrupt,
       stop,
       memory,
-      probes: async (all, fast) => {
-        monitor.watch(fast, all);
-        return monitor.results();
-      },
     });
   } catch (e) {
     if (e instanceof LockedError) {
       log.debug(`runner: ${e.message}; trying again at the next slot`);
       return null;
     }
+    await recordFailedPass(agent, e, started, memory);
     if (endsTheRunner(e)) throw e; // the one exit path says what (errors.ts: which errors end the runner)
     log.error(`runner: pass failed: ${(e as Error).message}; trying again at the next slot`);
     return null;

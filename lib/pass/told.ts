@@ -99,7 +99,7 @@ export function passFacts(config: Config, end: PassEnd, at: number): PassFacts {
 }
 
 const CHANNELS: Channel[] = ['syslog', 'hook'];
-/** A new store's name; no secret, so not node:crypto (its OpenSSL costs a process about 3 MB of RSS). */
+/** A new store's name; no secret, so not node:crypto (about 19 ms a one-pass `loop`: BENCHMARKS.md, "Start-up tricks"). */
 const newEpoch = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 
 /** Open the process's teller. `deliver`: this process sends to syslog and the hook (the runner, a one-pass loop). */

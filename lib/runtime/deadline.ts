@@ -1,7 +1,7 @@
 // The deadline of one pass. Field incident: a child command escaped its kill and hung the agent for good. Every
 // command and request has its own timeout; this is the bound on the whole pass, whatever it is waiting for.
 import { DeadlineError } from '../errors';
-import { killAllChildren } from './child-groups';
+import { killAllChildren } from './exec';
 import { monotonicMs } from './host';
 import type { Log } from './log';
 
@@ -12,6 +12,8 @@ export interface Deadline {
   readonly expired: Promise<never>;
   /** Run `fn` as a critical section (a route switch half done): a deadline falling inside it waits one grace period. */
   critical<T>(fn: () => Promise<T>): Promise<T>;
+  /** the error the deadline rejected with, once it has passed (a pass still ending records itself failed) */
+  readonly error: DeadlineError | null;
   /** Milliseconds left before the deadline (0 once it has passed); the grace of a critical section is not counted. */
   leftMs(): number;
   /** The pass is over: disarm. */
@@ -39,12 +41,14 @@ export function armDeadline(ms: number, graceMs: number, log: Log): Deadline {
     const err = new DeadlineError(`the pass (while ${d.step})`, ms);
     const killed = killAllChildren();
     log.error(`${err.message}; killed ${killed} child process group(s)`);
+    d.error = err;
     fail(err);
   };
   const endsAt = monotonicMs() + ms;
   let timer = setTimeout(fire, ms);
-  const d: Deadline = {
+  const d: { -readonly [K in keyof Deadline]: Deadline[K] } = {
     step: 'starting',
+    error: null,
     expired,
     async critical(fn) {
       inCritical++;

@@ -2,7 +2,6 @@
 // Field incident: a child `esxcfg-route -l` escaped its 2 s kill and froze the agent for days; this must be impossible.
 import { spawn } from 'node:child_process';
 import { CommandError, CommandStuckError, CommandTimeoutError, MissingValueError } from '../errors';
-import { trackGroup, untrackGroup } from './child-groups';
 
 export interface ExecResult {
   argv: string[];
@@ -20,7 +19,46 @@ export interface ExecOptions {
   maxOutputBytes?: number;
 }
 
-export { killAllChildren } from './child-groups';
+// The process groups of the commands this process started and that still run: killed by the pass deadline, on exit,
+// and by the runner's watchdog if it has to kill this process.
+const liveGroups = new Set<number>();
+/** told of every change: the runner's watchdog, which must kill them too if it has to kill this process */
+let onChange: ((groups: readonly number[]) => void) | null = null;
+
+function trackGroup(pgid: number): void {
+  liveGroups.add(pgid);
+  onChange?.([...liveGroups]);
+}
+
+function untrackGroup(pgid: number): void {
+  if (liveGroups.delete(pgid)) onChange?.([...liveGroups]);
+}
+
+/** The process groups that run now. */
+export function liveChildGroups(): number[] {
+  return [...liveGroups];
+}
+
+/** Be told whenever a group starts or ends (one listener; null to stop). */
+export function watchChildGroups(fn: ((groups: readonly number[]) => void) | null): void {
+  onChange = fn;
+}
+
+/** Kill every process group this process started and that still runs. Used by the pass deadline and on exit. */
+export function killAllChildren(): number {
+  let killed = 0;
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+      killed++;
+    } catch {
+      // already gone
+    }
+  }
+  liveGroups.clear();
+  onChange?.([]);
+  return killed;
+}
 
 /** Per command line, its runs killed at their timeout that have not ended yet: pid -> when killed, and its end. */
 const killedRuns = new Map<string, Map<number, { at: number; ended: Promise<void> }>>();

@@ -133,7 +133,7 @@ export async function acquireLock(path: string, opts: LockOptions & { boundMs?: 
     pid: process.pid,
     start: processStartTime(process.pid),
     boot: bootId(),
-    // tells this taking from others, no secret: not node:crypto, whose OpenSSL costs a process about 3 MB of RSS
+    // tells this taking from others, no secret: not node:crypto (about 19 ms a one-pass `loop`: BENCHMARKS.md, "Start-up tricks")
     nonce: `${Date.now().toString(36).slice(-6)}${Math.random().toString(36).slice(2, 8)}`,
     deadline: monotonicMs() + opts.holdMs + opts.graceMs,
   };

@@ -8,7 +8,10 @@ import { readText, writeFileBounded } from './files';
 import { bootId, monotonicMs } from './host';
 import { due } from '../rate';
 
-/** FNV-1a, 32 bits, as hex: a file name per message (not node:crypto: its OpenSSL costs every process megabytes). */
+/**
+ * FNV-1a, 32 bits, as hex: a file name per message (not node:crypto: loading it costs a one-pass `loop` about 19 ms,
+ * BENCHMARKS.md, "Start-up tricks").
+ */
 function fnv1a(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;

@@ -8,13 +8,10 @@
 // kept undici's parser on Liftoff went with undici. The bundle's launcher can start it with --jitless (docs/esxi.md).
 // The code cache (lib/boot) is only valid under the flags it was made with: change them, and the next pass
 // rewrites it.
-import type * as V8 from 'node:v8';
+import { setFlagsFromString } from 'node:v8';
 
 /** Tune V8 for a short-lived run: before anything is compiled that a code cache holds. */
 export function tuneV8ForShortRun(): void {
-  // node:v8 takes 1.2 ms to load: only when called (the loader sends the first echoes before)
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { setFlagsFromString } = require('node:v8') as typeof V8;
   for (const flag of ['--no-opt', '--no-maglev', '--semi-space-growth-factor=1']) {
     setFlagsFromString(flag);
   }

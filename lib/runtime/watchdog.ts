@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
-import { liveChildGroups, watchChildGroups } from './child-groups';
+import { liveChildGroups, watchChildGroups } from './exec';
 import { bounded, makeDir, WRITE_MS } from './files';
 import type { Log } from './log';
 

@@ -32,8 +32,19 @@ export const lastPassSchema = z.object({
   at: z.number(),
   ok: z.boolean(),
   durationMs: z.number(),
+  /** why it failed, one line */
   error: z.string().optional(),
+  /** when it failed: the start of the last pass that went well (null: none known) */
+  okAt: z.number().nullable().optional(),
 });
+
+export type LastPass = z.output<typeof lastPassSchema>;
+
+/** A failed pass's entry, after `prev` (the last pass before it): the error's first line and the last good pass. */
+export function failedPass(prev: LastPass | null, at: number, durationMs: number, error: string): LastPass {
+  const line = error.split('\n')[0]!.slice(0, 300);
+  return { at, ok: false, durationMs, error: line, okAt: prev === null ? null : prev.ok ? prev.at : (prev.okAt ?? null) };
+}
 
 const clockSchema = z.object({ boot: z.string().nullable(), mono: z.number(), agent: z.number() });
 
@@ -65,7 +76,7 @@ export interface State {
   pin: z.output<typeof pinSchema> | null;
   engine: EngineState;
   api: ApiCache;
-  lastPass: z.output<typeof lastPassSchema> | null;
+  lastPass: LastPass | null;
   /** agent time of the last "steady" log line (a pass that changed nothing is logged only every log.steadyEverySec) */
   steadyLoggedAt: number | null;
   /** the last fresh session list, reused by passes that do not ask (api.sessionsEverySec) */

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyOutcome, decide } from '../../lib/decide';
-import { initialState, lastingText, STATE_VERSION, type State } from '../../lib/state/schema';
+import { failedPass, initialState, lastingText, STATE_VERSION, type State } from '../../lib/state/schema';
 import { loadState, removeStaleTemps, saveLasting, saveRecord, type StatePaths } from '../../lib/state/store';
 import { input, LOCAL, R16 } from '../decide/builders';
 import { recordingLog } from '../support/log';
@@ -268,5 +268,22 @@ describe('issue 26: a long-lived process carries its state in memory; the files 
       memory: { ...memoryOf(r.state, r.stateText, null), stateReadOnly: r.stateReadOnly },
     });
     expect(again).toMatchObject({ writeState: false, writeRecord: true });
+  });
+});
+
+describe('a failed pass (issue 32)', () => {
+  it('keeps its error\'s first line and the last good pass: after a good one, its start; after a failed one, its okAt', () => {
+    const first = failedPass({ at: 100, ok: true, durationMs: 3 }, 200, 5, 'the pass ran past its deadline\n    at x (y.js:1)');
+    expect(first).toEqual({ at: 200, ok: false, durationMs: 5, error: 'the pass ran past its deadline', okAt: 100 });
+    expect(failedPass(first, 300, 5, 'again')).toMatchObject({ at: 300, okAt: 100 });
+    expect(failedPass(null, 300, 5, 'first ever')).toMatchObject({ okAt: null });
+  });
+
+  it('survives the record file: written and read back', async () => {
+    const p = paths();
+    const s = busyState();
+    s.lastPass = failedPass(s.lastPass, 20, 4, 'route change to 10.0.0.16 failed: exit 1');
+    await saveRecord(p.record, s);
+    expect((await load(p)).state.lastPass).toEqual({ at: 20, ok: false, durationMs: 4, error: 'route change to 10.0.0.16 failed: exit 1', okAt: 9 });
   });
 });

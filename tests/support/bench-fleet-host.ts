@@ -11,7 +11,9 @@ import type { Config } from '../../lib/config/schema';
 import { openZbsLink, type ZbsLink } from '../../lib/observe/zbs/link';
 import { createHttp, type Http } from '../../lib/observe/zbs/http';
 import type { Agent } from '../../lib/pass/agent';
-import { runPass, type ProbeSource } from '../../lib/pass/pass';
+import { runPass } from '../../lib/pass/pass';
+import type { Observer } from '../../lib/observe';
+import { createZbsClient } from '../../lib/observe/zbs/client';
 import { cachedRoutes } from '../../lib/routes/cached';
 import { alreadyRight, unchanged } from '../../lib/routes/commands';
 import type { RouteBackend } from '../../lib/routes/types';
@@ -136,7 +138,7 @@ export function memoryRoute(firstHop: string, hostIp: string): RouteBackend {
 }
 
 /** Every target answers: a monitor's verdicts for a cluster where nothing fails. */
-const everyTargetUp: ProbeSource = async (targets) =>
+const everyTargetUp: Observer['probes'] = async (targets) =>
   Object.fromEntries(
     targets.map((ip): [string, ProbeResult] => [
       ip,
@@ -200,6 +202,7 @@ export class VirtualHost {
   readonly passes: PassSample[] = [];
   private readonly agent: Agent;
   private readonly link: ZbsLink;
+  private readonly observer: Observer;
   private stopped = false;
   private wake: () => void = () => undefined;
   private running: Promise<void> | null = null;
@@ -224,6 +227,16 @@ export class VirtualHost {
     const api = config.api;
     const http = createHttp({ scheme: api.scheme, port: api.port, connectTimeoutMs: api.connectTimeoutMs, maxBodyBytes: api.maxBodyBytes });
     this.link = openZbsLink(api, { http: countingHttp(http, [this.inFlight, o.cluster]) });
+    // the runner's observer, but every SCVM answers ping and the link counts its requests
+    const link = this.link;
+    this.observer = {
+      probes: everyTargetUp,
+      client: (deps) => createZbsClient({ ...deps, link }),
+      onChange: () => undefined,
+      results: () => ({}),
+      handOver: () => null,
+      close: () => link.close(),
+    };
   }
 
   /** After `delayMs`, pass every cadence from a random offset within it, as the runner's slots are laid out. */
@@ -248,7 +261,7 @@ export class VirtualHost {
       const phase = this.o.timeline.phase;
       let error: string | null = null;
       try {
-        await runPass(this.agent, { urgent: false, link: this.link, probes: everyTargetUp });
+        await runPass(this.agent, { urgent: false, observer: this.observer });
       } catch (e) {
         error = (e as Error).message;
       }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { bootBlock, cadenceFor, countAgentLines, cronLines, withAgentLines, withBootBlock } from '../../install/crontab';
-import { configFiles, describeOnNfs, filesOnVipNfs, type AgentFile } from '../../install/files-on-nfs';
+import { configFiles, describeOnNfs, filesOnVipNfs, type AgentFile } from '../../doctor/files-on-nfs';
 import { describeOldAgent, findOldAgent, shellSyntaxError, withOldAgentCommented, type OldAgentHit } from '../../install/old-agent';
 import {
   checkedPlatform,

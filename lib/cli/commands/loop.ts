@@ -2,12 +2,14 @@
 // cadence until the next minute's process takes over (lib/pass/runner.ts).
 import { dirname, join } from 'node:path';
 import { UsageError } from '../../errors';
-import { MIN_EVERY_SEC } from '../../install/crontab';
+import { MIN_EVERY_SEC } from '../../config/cadence';
 import { parseSeconds } from '../seconds';
-import { warnAgentFilesOnNfs } from '../../install/files-on-nfs';
+import { warnAgentFilesOnNfs } from '../../doctor/files-on-nfs';
 import { openAgent } from '../../pass/agent';
+import { recordFailedPass } from '../../pass/failed-pass';
 import { runPass } from '../../pass/pass';
 import { runLoop } from '../../pass/runner';
+import { monotonicMs } from '../../runtime/host';
 import { onExitFlush } from '../exit';
 import type { CommandEnv } from '../context';
 
@@ -39,7 +41,13 @@ export async function run(opts: LoopOptions, env: CommandEnv): Promise<number> {
   const filesCheck = warnAgentFilesOnNfs(agent.config, agent.configPath, agent.backend.platform, agent.log);
   try {
     if (everyMs !== null) return await runLoop(agent, { everyMs, forMs, watchFiles: [agent.configPath, ...binaries(env)] });
-    const report = await runPass(agent).finally(() => agent.told?.close(agent.config.events.timeoutMs + agent.config.hooks.timeoutMs));
+    const started = monotonicMs();
+    const report = await runPass(agent)
+      .catch(async (e: unknown) => {
+        await recordFailedPass(agent, e, started);
+        throw e;
+      })
+      .finally(() => agent.told?.close(agent.config.events.timeoutMs + agent.config.hooks.timeoutMs));
     if (env.globals.verbose || env.globals.dryRun) {
       const d = report.decision;
       env.display.out(`${d.change ? `route -> ${d.nextHop}` : 'route kept'} (${d.reason}): ${d.because}`);

@@ -23,7 +23,8 @@ export interface StatusFacts {
   target: string | null;
   /** the kernel's route to the VIP now */
   route: { ok: true; nextHops: string[] } | { ok: false; reason: string };
-  lastPass: { at: number; ok: boolean; error?: string } | null;
+  /** the last pass; when it failed, its error and the start of the last pass that went well (okAt) */
+  lastPass: { at: number; ok: boolean; error?: string; okAt?: number | null } | null;
   /** the runner's lock: a live holder, none, or cannot be told (no RAM-disk access) */
   runner: 'alive' | 'none' | 'unknown';
   lastReason: ReasonCode | null;
@@ -67,6 +68,13 @@ export function conditions(f: StatusFacts): Condition[] {
     add('runner-down', 'CRITICAL', `RUNNER DOWN: ${age === null ? 'no pass recorded' : `last pass ${human(age)} ago`}, no runner holds the lock`);
   } else if (stale) {
     add('stale', 'CRITICAL', `STALE: last pass ${age === null ? 'never' : `${human(age)} ago`} while a runner holds the lock`);
+  }
+  if (f.lastPass && !f.lastPass.ok) {
+    // failing for longer than a pass may be missing is as bad as no pass at all
+    const okAt = f.lastPass.okAt ?? null;
+    const severity = okAt === null || f.now - okAt > f.thresholds.criticalLastPassSec * 1000 ? 'CRITICAL' : 'WARNING';
+    const good = okAt === null ? 'no pass went well before it' : `the last good pass ${human(f.now - okAt)} ago`;
+    add('pass-failed', severity, `LAST PASS FAILED at ${at(f.lastPass.at)}: ${f.lastPass.error ?? 'no reason recorded'} (${good})`);
   }
   if (f.route.ok && f.route.nextHops.length === 0) add('no-route', 'CRITICAL', 'NO ROUTE to the NFS VIP');
   else if (f.route.ok && f.target !== null && !f.route.nextHops.includes(f.target)) {

@@ -20,7 +20,8 @@ import { monotonicMs } from '../../runtime/host';
 import type { Log } from '../../runtime/log';
 import type { ProbeResult } from '../../types';
 import { buildEchoRequest, classifyDatagram, echoPayload, type SentEcho } from './packet';
-import { errnoName, openSocket, type RawSocket } from './socket';
+import { probeResult } from './result';
+import { errnoName, openSocket, sendBufferFull, type RawSocket } from './socket';
 
 export type Verdict = 'up' | 'down' | 'unknown';
 export type MonitorSettings = Config['probe'];
@@ -113,7 +114,6 @@ export class ProbeMonitor {
   private readonly targets = new Map<string, Target>();
   private readonly identifier = 1 + Math.floor(Math.random() * 0xffff);
   private readonly payload: Buffer;
-  private readonly packets = new Map<number, Buffer>();
   private seq = 0;
   /** the sends' grid: every send falls on origin + k * intervalMs */
   private readonly origin = performance.now();
@@ -160,27 +160,20 @@ export class ProbeMonitor {
     const out: Record<string, ProbeResult> = {};
     for (const t of this.targets.values()) {
       if (t.verdict === 'unknown') continue;
-      const judged = t.echoes.filter((e) => e.rtt !== -1);
-      const rtts = judged.filter((e) => e.rtt >= 0).map((e) => e.rtt);
-      const r: ProbeResult = {
-        ip: t.ip,
-        sent: judged.length,
-        received: rtts.length,
-        lossPct: judged.length === 0 ? 0 : Math.round((1000 * (judged.length - rtts.length)) / judged.length) / 10,
-        rttMinMs: rtts.length ? Math.min(...rtts) : null,
-        rttAvgMs: rtts.length ? rtts.reduce((a, b) => a + b, 0) / rtts.length : null,
-        rttMaxMs: rtts.length ? Math.max(...rtts) : null,
-        reachable: t.verdict === 'up',
-      };
-      if (t.error !== undefined) r.error = t.error;
-      out[t.ip] = r;
+      // the echoes judged (answered, or past their wait) of the window
+      const tally = { sent: 0, received: 0, rttMin: Number.POSITIVE_INFINITY, rttMax: 0, rttSum: 0 };
+      for (const e of t.echoes) {
+        if (e.rtt === -1) continue;
+        tally.sent++;
+        if (e.rtt < 0) continue;
+        tally.received++;
+        tally.rttSum += e.rtt;
+        tally.rttMin = Math.min(tally.rttMin, e.rtt);
+        tally.rttMax = Math.max(tally.rttMax, e.rtt);
+      }
+      out[t.ip] = probeResult(t.ip, tally, t.verdict === 'up', t.error);
     }
     return out;
-  }
-
-  /** The verdict of one target now. */
-  verdictOf(ip: string): Verdict {
-    return this.targets.get(ip)?.verdict ?? 'unknown';
   }
 
   /** What to hand to the next process: round-trip estimates and verdicts. */
@@ -278,26 +271,16 @@ export class ProbeMonitor {
     for (const fn of this.listeners) fn(t.ip, next);
   }
 
-  private packet(seq: number): Buffer {
-    let p = this.packets.get(seq);
-    if (!p) {
-      p = buildEchoRequest(this.identifier, seq, this.payload);
-      if (this.packets.size > 4096) this.packets.clear();
-      this.packets.set(seq, p);
-    }
-    return p;
-  }
-
   private send(t: Target, now: number): void {
     if (this.closed) return;
     this.seq = (this.seq + 1) & 0xffff;
     const seq = this.seq;
-    const packet = this.packet(seq);
+    const packet = buildEchoRequest(this.identifier, seq, this.payload);
     try {
       this.socket.wrap!.send(packet, 0, packet.length, t.ip, () => undefined);
     } catch (e) {
+      if (sendBufferFull(e as Error)) return; // try again at its next send
       const code = errnoName(e as Error);
-      if (/EAGAIN|ENOBUFS|temporarily unavailable/i.test(code)) return; // the socket is full: try again next time
       // no route, or an unreachable one: certain, and this target's own (an unconnected raw socket queues no errors)
       if (t.error !== code) this.log.debug(`icmp monitor: send to ${t.ip} failed`, { error: code });
       t.error = code;

@@ -7,7 +7,8 @@ import { isIPv4 } from '../../net/ipv4';
 import type { Log } from '../../runtime/log';
 import type { ProbeResult } from '../../types';
 import { buildEchoRequest, classifyDatagram, echoPayload, type IgnoreReason, type SentEcho } from './packet';
-import { errnoName, openSocket, type RawSocket } from './socket';
+import { failedResult, probeResult } from './result';
+import { errnoName, openSocket, sendBufferFull, type RawSocket } from './socket';
 
 /** What a sweep needs of the probe settings (the monitor's are its own). */
 export type ProbeSettings = Pick<
@@ -29,6 +30,7 @@ interface TargetState {
   sent: number;
   received: number;
   lost: number;
+  /** round trips of the echoes answered, ms */
   rttMin: number;
   rttMax: number;
   rttSum: number;
@@ -59,84 +61,28 @@ function newTarget(ip: string, count: number): TargetState {
   };
 }
 
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
 const noop = () => undefined;
-
-function toResult(t: TargetState): ProbeResult {
-  // Over the echoes sent: one unanswered when the verdict was reached counts as lost, as ping counts it.
-  const result: ProbeResult = {
-    ip: t.ip,
-    sent: t.sent,
-    received: t.received,
-    lossPct: t.sent === 0 ? 100 : round3((100 * (t.sent - t.received)) / t.sent),
-    rttMinMs: t.received ? round3(t.rttMin) : null,
-    rttAvgMs: t.received ? round3(t.rttSum / t.received) : null,
-    rttMaxMs: t.received ? round3(t.rttMax) : null,
-    reachable: t.reachable,
-  };
-  if (t.error !== undefined) result.error = t.error;
-  return result;
-}
-
-function failed(ip: string, error: string): ProbeResult {
-  return {
-    ip,
-    sent: 0,
-    received: 0,
-    lossPct: 100,
-    rttMinMs: null,
-    rttAvgMs: null,
-    rttMaxMs: null,
-    reachable: false,
-    error,
-  };
-}
-
-/** A sweep in flight: its results when it ends, and a way to stop it early (its results are then partial). */
-export interface SweepHandle {
-  readonly targets: readonly string[];
-  readonly settings: ProbeSettings;
-  readonly done: Promise<Record<string, ProbeResult>>;
-  /** Stop sending, close the socket, settle every verdict on what came back. Does nothing once the sweep ended. */
-  cancel(): void;
-}
 
 /**
  * Probe every target with settings.count ICMP echoes over one raw socket and judge each: reachable once
  * settings.minReplies echoes came back within settings.waitMs. The sweep ends when every verdict is certain or at
  * settings.timeoutMs. Throws only PermissionError (no raw-socket privilege) and UsageError (a single executable started
- * without its launcher); everything else is in the results.
+ * without its launcher), synchronously, before any echo is sent; everything else is in the results.
  */
-export async function probe(
-  targets: string[],
-  settings: ProbeSettings,
-  log: Log,
-): Promise<Record<string, ProbeResult>> {
-  return startSweep(targets, settings, log).done;
-}
-
-/**
- * Start the sweep `probe` runs and return at once, with the first echoes sent. Throws PermissionError or UsageError
- * (as `probe`) synchronously.
- */
-export function startSweep(targets: string[], settings: ProbeSettings, log: Log): SweepHandle {
+export function probe(targets: string[], settings: ProbeSettings, log: Log): Promise<Record<string, ProbeResult>> {
   const results: Record<string, ProbeResult> = {};
   const states = new Map<string, TargetState>();
   for (const ip of targets) {
     if (states.has(ip) || ip in results) continue;
     if (isIPv4(ip)) states.set(ip, newTarget(ip, settings.count));
-    else results[ip] = failed(ip, 'not a dotted-quad IPv4 address');
+    else results[ip] = failedResult(ip, 'not a dotted-quad IPv4 address');
   }
-  const handle = (done: Promise<void>, cancel: () => void): SweepHandle => ({
-    targets: [...targets],
-    settings,
-    done: done.then(() => {
-      for (const t of states.values()) results[t.ip] = toResult(t);
-      return results;
-    }),
-    cancel,
-  });
-  if (states.size === 0) return handle(Promise.resolve(), noop);
+  const settled = async (done: Promise<void>) => {
+    await done;
+    for (const t of states.values()) results[t.ip] = probeResult(t.ip, t, t.reachable, t.error);
+    return results;
+  };
+  if (states.size === 0) return settled(Promise.resolve());
 
   let socket: RawSocket;
   try {
@@ -146,20 +92,18 @@ export function startSweep(targets: string[], settings: ProbeSettings, log: Log)
     if (e instanceof PermissionError || e instanceof UsageError) throw e;
     const why = `raw socket unavailable: ${(e as Error).message}`;
     log.error(`icmp: ${why}`);
-    for (const ip of states.keys()) results[ip] = failed(ip, why);
+    for (const ip of states.keys()) results[ip] = failedResult(ip, why);
     states.clear();
-    return handle(Promise.resolve(), noop);
+    return settled(Promise.resolve());
   }
-
-  const sweep = new Sweep(socket, [...states.values()], settings, log);
-  return handle(sweep.done, () => sweep.cancel());
+  return settled(new Sweep(socket, [...states.values()], settings, log).done);
 }
 
 /** One run of the prober: its socket, timers and per-target bookkeeping. */
 class Sweep {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
-  // Only tells our echoes from other pingers' on the host, no secret: Math.random spares loading node:crypto (2 ms).
+  // Only tells our echoes from other pingers' on the host, no secret: Math.random spares loading node:crypto (BENCHMARKS.md, "Start-up tricks").
   private readonly identifier = 1 + Math.floor(Math.random() * 0xffff);
   private readonly payload: Buffer;
   private readonly packets: Buffer[] = [];
@@ -206,6 +150,7 @@ class Sweep {
     this.timers.add(timer);
   }
 
+  /** One packet per sequence for every target: 17 ms less CPU for a 506-target sweep (BENCHMARKS.md, "Start-up tricks"). */
   private packet(sequence: number): Buffer {
     return (this.packets[sequence] ??= buildEchoRequest(this.identifier, sequence, this.payload));
   }
@@ -250,7 +195,7 @@ class Sweep {
         this.onSent(t, sequence);
         return;
       }
-      if (!/temporarily unavailable|no buffer space/i.test(error.message)) {
+      if (!sendBufferFull(error)) {
         this.onSendError(t, sequence, error);
         return;
       }
@@ -352,10 +297,6 @@ class Sweep {
     if (c.rttMs < t.rttMin) t.rttMin = c.rttMs;
     if (c.rttMs > t.rttMax) t.rttMax = c.rttMs;
     if (t.received >= this.settings.minReplies) this.settle(t, true);
-  }
-
-  cancel(): void {
-    this.finish('cancelled');
   }
 
   private settle(t: TargetState, reachable: boolean): void {

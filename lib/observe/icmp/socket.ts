@@ -43,12 +43,23 @@ const SEND_ERRORS: Record<string, string> = {
   'invalid argument': 'EINVAL',
   'message too long': 'EMSGSIZE',
   'no buffer space available': 'ENOBUFS',
+  'resource temporarily unavailable': 'EAGAIN',
 };
 
 /** raw-socket reports strerror text only; give callers the errno name they can branch on. */
 export function errnoName(error: Error): string {
   const text = error.message.trim().toLowerCase();
   return SEND_ERRORS[text] ?? error.message.trim();
+}
+
+/**
+ * Whether a send failed only because the socket's send buffer is full (EAGAIN, ENOBUFS): the target is not to blame,
+ * and the echo is sent again (the sweep through raw-socket's queue, the monitor at its next send). Any other error is
+ * the target's own (no route, an unreachable one): certain, as an unconnected raw socket queues no errors.
+ */
+export function sendBufferFull(error: Error): boolean {
+  const code = errnoName(error);
+  return code === 'EAGAIN' || code === 'ENOBUFS';
 }
 
 function loadRawSocket(): RawSocketModule {

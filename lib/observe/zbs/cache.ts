@@ -35,7 +35,6 @@ export const apiCacheSchema = z
 
 /** The API cache as stored between passes. */
 export type ApiCache = z.output<typeof apiCacheSchema>;
-export type CachedToken = NonNullable<ApiCache['token']>;
 
 /** A cache with nothing in it: first run, or an unreadable state file. */
 export function initialApiCache(): ApiCache {

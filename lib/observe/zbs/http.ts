@@ -65,7 +65,7 @@ function poolAgent(opts: HttpOptions, open: Set<Socket>): Agent {
   (agent as unknown as { createConnection(o: { host: string; port: number }, cb: ConnectCallback): undefined }).createConnection = (o, cb) => {
     const socket: Socket =
       opts.scheme === 'https'
-        ? // loaded only for an https API: node:tls brings OpenSSL's pages in, about 3 MB of RSS a plain-http pass spares
+        ? // loaded only for an https API: a plain-http one-pass `loop` spares about 30 ms and 2.6 MB of RSS (BENCHMARKS.md, "Start-up tricks")
           // eslint-disable-next-line @typescript-eslint/no-require-imports
           (require('node:tls') as typeof Tls).connect({ host: o.host, port: o.port })
         : netConnect({ host: o.host, port: o.port });

@@ -8,6 +8,7 @@ import { probeSchema } from '../../../lib/config/schema';
 import { ProbeMonitor, type MonitorSnapshot, type TargetMemory } from '../../../lib/observe/icmp/monitor';
 import { monotonicMs } from '../../../lib/runtime/host';
 import { silentLog } from '../../../lib/runtime/log';
+import type { ProbeResult } from '../../../lib/types';
 
 export type MemoryInput = Record<string, Omit<TargetMemory, 'heardAt' | 'at'> & { heardAgoMs?: number; handedAgoMs?: number }>;
 
@@ -26,6 +27,8 @@ export interface MonitorOutput {
   snapshot: MonitorSnapshot;
   /** the host's monotonic clock when the snapshot was taken */
   snapshotAt: number;
+  /** the results a pass would read at the end */
+  results: Record<string, ProbeResult>;
   /** times the main thread slept and woke from `wakesFromMs` to the end */
   wakes?: number;
 }
@@ -47,11 +50,13 @@ function main(): void {
   const changes: MonitorOutput['changes'] = [];
   monitor.onChange((ip, verdict) => changes.push({ ip, verdict, atMs: Math.round(performance.now() - t0) }));
   monitor.watch(input.targets, input.targets);
-  const initial = Object.fromEntries(input.targets.map((ip) => [ip, monitor.verdictOf(ip)]));
+  // results() leaves out a target not judged yet
+  const seen = monitor.results();
+  const initial = Object.fromEntries(input.targets.map((ip) => [ip, seen[ip] ? (seen[ip].reachable ? 'up' : 'down') : 'unknown']));
   let wakesAtStart = 0;
   if (input.wakesFromMs !== undefined) setTimeout(() => (wakesAtStart = mainThreadWakes()), input.wakesFromMs);
   setTimeout(() => {
-    const out: MonitorOutput = { initial, changes, snapshot: monitor.snapshot(), snapshotAt: monotonicMs() };
+    const out: MonitorOutput = { initial, changes, snapshot: monitor.snapshot(), snapshotAt: monotonicMs(), results: monitor.results() };
     if (input.wakesFromMs !== undefined) out.wakes = mainThreadWakes() - wakesAtStart;
     monitor.close();
     process.stdout.write(JSON.stringify(out) + '\n');

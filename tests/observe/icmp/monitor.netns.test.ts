@@ -18,9 +18,11 @@ describeNetns('the ICMP monitor in network namespaces', () => {
   const lab = new NetnsLab('mon');
   let ns = '';
   let bundle = '';
+  let proberBundle = '';
 
   beforeAll(() => {
     bundle = bundleForChild('tests/observe/icmp/monitor-driver.ts');
+    proberBundle = bundleForChild('tests/observe/icmp/probe-driver.ts');
     ns = lab.addNamespace('monitor');
     const peer = lab.addNamespace('peer');
     lab.link(ns, '10.76.0.1/24', peer, '10.76.0.2/24');
@@ -45,6 +47,21 @@ describeNetns('the ICMP monitor in network namespaces', () => {
     expect(r.signal).toBeNull(); // it ended on its own: the monitor closed its socket and timer
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as MonitorOutput;
   }
+
+  it('issue 32: reports what the sweep reports of the same targets (one builder): answering, silent, no route', () => {
+    const NO_ROUTE = '10.99.0.1'; // the namespace has no route there: the kernel refuses the send
+    const targets = [ANSWERS, SILENT, NO_ROUTE];
+    // the silent one known from the last process (a LAN's round trips): judged down within the 1.5 s
+    const mon = watch(targets, { [SILENT]: { ...LAN, verdict: 'up' } }, 1500).results;
+    const r = lab.execRaw(ns, [process.execPath, proberBundle, JSON.stringify({ targets })], { env: childEnv(), timeoutMs: 15_000 });
+    const sweep = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { results: typeof mon }).results;
+    const shape = (x: (typeof mon)[string]) => ({ reachable: x.reachable, error: x.error, answered: x.received > 0, lossPct: x.received === 0 ? x.lossPct : 'some' });
+    for (const ip of targets) expect([ip, shape(mon[ip]!)]).toEqual([ip, shape(sweep[ip]!)]);
+    expect(mon[ANSWERS]).toMatchObject({ reachable: true, lossPct: 0 });
+    expect(mon[SILENT]).toMatchObject({ reachable: false, received: 0, lossPct: 100 });
+    // nothing could be sent: an empty window, no answer heard, in both
+    for (const res of [mon[NO_ROUTE], sweep[NO_ROUTE]]) expect(res).toMatchObject({ sent: 0, received: 0, lossPct: 100, reachable: false, error: 'ENETUNREACH' });
+  });
 
   const downAt = (out: MonitorOutput, ip: string) => out.changes.find((c) => c.ip === ip && c.verdict === 'down')?.atMs;
 

@@ -2,7 +2,7 @@
 // Input: argv[2] = JSON {targets, settings (partial: schema defaults fill the rest), runs?}. Used by the integration tests and scripts/bench-probe.
 // It never calls process.exit: the process ending on its own proves the prober closed its socket.
 import { probeSchema } from '../../../lib/config/schema';
-import { probe, startSweep, type ProbeSettings } from '../../../lib/observe/icmp/prober';
+import { probe, type ProbeSettings } from '../../../lib/observe/icmp/prober';
 import { RerouteError } from '../../../lib/errors';
 import type { ProbeResult } from '../../../lib/types';
 import { silentLog } from '../../../lib/runtime/log';
@@ -12,8 +12,6 @@ interface DriverInput {
   targets: string[];
   settings?: Partial<ProbeSettings>;
   runs?: number;
-  /** cancel each sweep this long after its start (startSweep's handle, as a pass does with an early sweep) */
-  cancelAfterMs?: number;
 }
 
 /** Cost of one sweep as the bench reports it. */
@@ -34,12 +32,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < (input.runs ?? 1); i++) {
     const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    if (input.cancelAfterMs === undefined) results = await probe(input.targets, settings, silentLog);
-    else {
-      const sweep = startSweep(input.targets, settings, silentLog);
-      setTimeout(() => sweep.cancel(), input.cancelAfterMs);
-      results = await sweep.done;
-    }
+    results = await probe(input.targets, settings, silentLog);
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     const cpu = process.cpuUsage(cpu0);
     runs.push({

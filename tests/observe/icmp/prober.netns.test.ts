@@ -66,8 +66,8 @@ describeNetns('probe in network namespaces', () => {
   afterAll(() => lab.teardown());
 
   /** Run the driver inside the prober namespace; `prefix` wraps the command (e.g. setpriv). */
-  function sweep(targets: string[], settings: Partial<ProbeSettings> = {}, prefix: string[] = [], cancelAfterMs?: number) {
-    const input = JSON.stringify({ targets, settings: { ...SETTINGS, ...settings }, cancelAfterMs });
+  function sweep(targets: string[], settings: Partial<ProbeSettings> = {}, prefix: string[] = []) {
+    const input = JSON.stringify({ targets, settings: { ...SETTINGS, ...settings } });
     const r = lab.execRaw(prober, [...prefix, process.execPath, bundle, input], { env: childEnv(), timeoutMs: 15_000 });
     // The driver never calls process.exit: ending on its own (no kill by the timeout) proves the socket was closed.
     expect(r.signal).toBeNull();
@@ -142,24 +142,6 @@ describeNetns('probe in network namespaces', () => {
     expect(answering.received).toBe(answering.sent);
     expect(wallMs).toBeGreaterThanOrEqual(395);
     expect(wallMs).toBeLessThan(5000); // the timeout, not the 5 s wait of an echo
-  });
-
-  it('a cancelled sweep ends at once with what came back, and closes its socket', () => {
-    // 50 ms apart: echoes 0 and 1 are out when the sweep is cancelled at 70 ms
-    const { status, out, wallMs } = sweep(['10.78.0.4', '10.78.0.8'], { minReplies: 10 }, [], 70);
-    expect(status).toBe(0); // and it ended on its own: nothing left open
-    expect(wallMs).toBeGreaterThanOrEqual(65);
-    expect(wallMs).toBeLessThan(SETTINGS.timeoutMs); // not run to its end
-    // cancelled before the 10 replies it needs: what was sent so far is judged (how many depends on the load)
-    const silent = out.results!['10.78.0.4']!;
-    const answering = out.results!['10.78.0.8']!;
-    expect(silent).toMatchObject({ received: 0, reachable: false });
-    expect(answering.reachable).toBe(false);
-    for (const r of [silent, answering]) {
-      expect(r.sent).toBeGreaterThanOrEqual(1);
-      expect(r.sent).toBeLessThan(10);
-    }
-    expect(answering.received).toBeLessThanOrEqual(answering.sent);
   });
 
   it('keeps judging other targets while a dead neighbour makes the kernel answer "host unreachable"', () => {

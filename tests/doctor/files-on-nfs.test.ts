@@ -3,8 +3,8 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeOnNfs, mountOf, onVipNfs, resolveOffNfs } from '../../lib/install/files-on-nfs';
-import type { NfsMount } from '../../lib/install/nfs-mounts';
+import { describeOnNfs, mountOf, onVipNfs, resolveOffNfs } from '../../lib/doctor/files-on-nfs';
+import type { NfsMount } from '../../lib/doctor/nfs-mounts';
 
 const vipDs: NfsMount = { mountPoint: '/vmfs/volumes/zbs-nfs', server: '192.168.33.2', viaVip: true, label: 'datastore zbs-nfs (192.168.33.2:/zbs)' };
 const vipUuid: NfsMount = { ...vipDs, mountPoint: '/vmfs/volumes/2707af93-17b6f4d4' };

@@ -2,7 +2,7 @@
 // prints them, and as the fake ESXi host prints them), and reading them through the fake commands.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { esxiNfsMounts, parseEsxcliTable, parseProcMounts, readMountTable } from '../../lib/install/nfs-mounts';
+import { esxiNfsMounts, parseEsxcliTable, parseProcMounts, readMountTable } from '../../lib/doctor/nfs-mounts';
 import { fakeEsxiHost } from '../support/esxi';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', 'esxi', name), 'utf8');

@@ -10,7 +10,7 @@ import type { ParseResult } from '../routes/esxi-parse';
 import type { Platform } from '../config/platform';
 import type { CommandRunner } from '../routes/types';
 import { silentLog } from '../runtime/log';
-import { underRoot } from './targets';
+import { underRoot } from '../install/targets';
 
 /** One NFS mount of the host. */
 export interface NfsMount {

@@ -1,6 +1,7 @@
 // Issue 15 case 7: the agent's files on the NFS datastore served through the VIP. The agent, its config, state,
 // record, lock or log there make it hang exactly when it is needed: the VIP's server is what failed. The one detection,
-// used by `install` (refuses), `doctor` (fails) and the pass (warns, once an hour).
+// used by `install` (refuses), `doctor` (fails) and `loop` (warns, once an hour): a host check, beside doctor's others
+// (issue 32: `loop` imported install/ for it).
 //
 // The check never touches a path on an NFS mount: a dead server would hang it too. It follows symlinks one component at
 // a time (/scratch is a symlink to /vmfs/volumes/<uuid>/.locker on ESXi) and stops at the first prefix that the mount
@@ -12,7 +13,7 @@ import type { Platform } from '../config/platform';
 import type { Log } from '../runtime/log';
 import { saidWithin } from '../runtime/said';
 import { readMountTable, type MountTable, type MountTableOptions, type NfsMount } from './nfs-mounts';
-import { underRoot } from './targets';
+import { underRoot } from '../install/targets';
 
 /** A file (or directory) of the agent, named as the host sees it. */
 export interface AgentFile {
