@@ -15,7 +15,7 @@ import { netnsUnavailableReason } from './netns';
 import { bundleOption } from './bench-failover-run';
 import { ensureBundle } from './bundle';
 import { undoOnSignal } from './on-signal';
-import { Cgroup, cgroup2Root, countForks, timeslices, type Started } from './footprint-probes';
+import { Cgroup, cgroup2Root, countForks, timeslices, wakeCauses, type Started } from './footprint-probes';
 
 /** How often every process of the agent's cgroup is looked at (CPU by command, the runners' wakes and RSS). */
 const SAMPLE_MS = 250;
@@ -213,6 +213,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     const sampled = [...byKind.values()].reduce((a, b) => a + b, 0);
     const pct = (sec: number) => (100 * sec) / seconds;
     const share = (sec: number) => `${sec.toFixed(2)} s (${pct(sec).toFixed(2)} %)`;
+    const f = (x: number, d = 2) => x.toFixed(d);
     const figures = {
       commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
       bundle: bundle ? (bundle.dir ?? 'dist/bundle') : null,
@@ -232,7 +233,20 @@ export async function benchMain(argv: string[]): Promise<number> {
       kbPerHour: (bytes / 1024) * (3600 / seconds),
       passes,
     };
-    const f = (x: number, d = 2) => x.toFixed(d);
+    // --wakers S: after the window (its figures untouched), S seconds of what wakes the runner's main thread
+    const w = argv.indexOf('--wakers');
+    const wakers: string[] = [];
+    if (w >= 0) {
+      const secs = Number(argv[w + 1]);
+      const runner = [...seen].filter(([pid, s]) => s.runner && timeslices(pid) !== null).sort((a, b) => b[1].first - a[1].first)[0];
+      const causes = runner ? wakeCauses(runner[0], secs, cluster.dir) : null;
+      if (!causes) wakers.push('  what wakes the runner: not measured (no live runner, or perf cannot record sched:sched_waking here)');
+      else {
+        const total = [...causes.values()].reduce((a, b) => a + b, 0);
+        wakers.push(`  what wakes the runner's main thread (perf sched:sched_waking with kernel stacks, ${secs} s after the window): ${f(total / secs)} a second`);
+        for (const [cause, n] of [...causes].sort((a, b) => b[1] - a[1])) wakers.push(`    ${cause}: ${f(n / secs)} a second`);
+      }
+    }
     process.stdout.write(
       [
         '',
@@ -248,6 +262,7 @@ export async function benchMain(argv: string[]): Promise<number> {
         `  RSS of a runner (VmHWM, ${rss.length} runners seen 30 s or more): largest ${f(figures.rssMaxMb, 1)} MB, median ${f(figures.rssMedianMb, 1)} MB; the floor ${f(figures.floorRssMb, 1)} MB`,
         `  written to the persistent disk: ${f(bytes / 1024, 1)} KB = ${f(figures.kbPerHour, 1)} KB an hour (goal at most 50 KB an hour)`,
         `  passes: ${passes} in ${f(seconds, 0)} s (one a second wanted)`,
+        ...wakers,
         `figures: ${JSON.stringify(figures)}`,
         '',
       ].join('\n'),

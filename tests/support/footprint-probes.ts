@@ -159,3 +159,40 @@ function sampledForks(roots: () => number[]): ForkCounter {
     },
   };
 }
+
+/** What woke a thread, told from the kernel's stack at the wake (first rule whose frame appears). */
+const WAKE_CAUSES: [RegExp, string][] = [
+  [/\bhrtimer_wakeup\b/, 'a timer ran out (the epoll wait of a setTimeout)'],
+  [/\braw_(rcv|local_deliver)\b|\bicmp_/, 'a packet on the raw ICMP socket (an echo reply)'],
+  [/\btcp_/, 'TCP (the API, the NFS data-path check)'],
+  [/\budp_|\bunix_/, 'a datagram or unix socket (syslog, DNS)'],
+  [/\beventfd_(signal|write)\b|\bio_uring|\bio_cqring/, 'an eventfd: a thread-pool or io_uring job done (files)'],
+  [/\bpipe_write\b/, "a pipe: a child's output"],
+  [/\bdo_notify_parent\b|\bsignal_wake_up/, 'a signal (a child ended)'],
+  [/\bfutex_wake\b/, 'a futex: another thread of the process (V8, the pool)'],
+];
+
+/**
+ * Who wakes the main thread of `pid`, over `seconds`: perf's sched:sched_waking events for it, with kernel stacks
+ * (taken in the waker's context, before a wake is handed to another CPU), counted by cause. Null where perf fails.
+ */
+export function wakeCauses(pid: number, seconds: number, dir: string): Map<string, number> | null {
+  const data = join(dir, 'perf-wakes.data');
+  const r = spawnSync('perf', ['record', '-q', '-e', 'sched:sched_waking', '--filter', `pid == ${pid}`, '-g', '-a', '-o', data, '--', 'sleep', String(seconds)], {
+    encoding: 'utf8',
+    timeout: (seconds + 30) * 1000,
+  });
+  if (r.status !== 0) return null;
+  const s = spawnSync('perf', ['script', '-i', data, '-F', 'comm,event,ip,sym'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  rmSync(data, { force: true });
+  if (s.status !== 0) return null;
+  const causes = new Map<string, number>();
+  for (const event of s.stdout.split(/\n\s*\n/)) {
+    if (!event.includes('sched_waking')) continue;
+    const waker = event.trim().split(/\s+/)[0] ?? '?';
+    const rule = WAKE_CAUSES.find(([re]) => re.test(event));
+    const cause = rule ? rule[1] : `other (woken by ${waker})`;
+    causes.set(cause, (causes.get(cause) ?? 0) + 1);
+  }
+  return causes;
+}
