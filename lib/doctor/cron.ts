@@ -17,7 +17,7 @@ export function cronProgram(line: string, user: string | null = null): string | 
   rest = rest.replace(/^sleep \d+; /, '').replace(/^\(for s in [\d ]+; do sleep \d+; /, '');
   // a guard line's test, then `||` the command: today's (issue 32: builtins but readlink), issue 26's (readlink, sed,
   // kill -0, the start time by cut), and the one before
-  for (const [starts, ends] of [['set -f; set -- $(', '; }; } || '], ['set -- $(', '; } || '], ['p=$(', ' || ']] as const) {
+  for (const [starts, ends] of [['set -f; IFS=', '; }; } || '], ['set -- $(', '; } || '], ['p=$(', ' || ']] as const) {
     const guardEnd = rest.indexOf(ends);
     if (rest.startsWith(starts) && guardEnd >= 0) rest = rest.slice(guardEnd + ends.length);
   }

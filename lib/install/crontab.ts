@@ -58,14 +58,18 @@ export function isAgentLine(line: string): boolean {
  * a runner, which judges the lock itself. Without /proc
  * (ESXi) a live pid is trusted here, and the runner cron starts every minute takes over a lock past its bound.
  * Shell builtins but for readlink (`set -f`: a forged target's `*` is no glob): a check starts 3 (busybox ash) to 4
- * (dash) processes fewer than with sed and cut, 33 to 44 a minute (issue 32). In /proc/<pid>/stat the state is the
- * first field after the command name's ") ", the start time the 20th.
+ * (dash) processes fewer than with sed and cut, 33 to 44 a minute (issue 32). No `#` anywhere: busybox crond ends a
+ * crontab line at its first `#` (miscutils/crond.c reads it with config_read's comment character), so `${1#pid=}` or
+ * `$#` would cut the guard short. The record splits at `=` and spaces; in /proc/<pid>/stat the state is the first
+ * field after the one ending in `)` (the command name), the start time the 20th.
  */
 export function guardCheck(lock: string): string {
   return (
-    `set -f; set -- $(readlink ${lock} 2>/dev/null); ` +
-    `case "$1 $2" in pid=[1-9]*" start="*) p=\${1#pid=} t=\${2#start=};; *) p=;; esac; ` +
-    `[ -n "$p" ] && kill -0 "$p" 2>/dev/null && { [ ! -r /proc/$p/stat ] || { read -r x < /proc/$p/stat; set -- \${x##*") "}; case "$1 \${20}" in [ZX]*) false;; *" $t") true;; *) false;; esac; }; } ||`
+    `set -f; IFS='= '; set -- $(readlink ${lock} 2>/dev/null); unset IFS; ` +
+    `case "$1 $2 $3" in "pid "[1-9]*" start") p=$2 t=$4;; *) p=;; esac; ` +
+    `[ -n "$p" ] && kill -0 "$p" 2>/dev/null && { [ ! -r /proc/$p/stat ] || { read -r x < /proc/$p/stat; set -- $x; ` +
+    `while [ -n "$1" ]; do case "$1" in *")") shift; break;; esac; shift; done; ` +
+    `case "$1 \${20}" in [ZX]*) false;; *" $t") true;; *) false;; esac; }; } ||`
   );
 }
 

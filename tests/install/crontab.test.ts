@@ -53,8 +53,8 @@ exit 0
 const LOCK = '/var/run/reroute/runner.lock';
 const RUN = (every: number) => CMD.replace(' loop ', ` loop --every ${every} `);
 const GUARD =
-  `set -f; set -- $(readlink ${LOCK} 2>/dev/null); case "$1 $2" in pid=[1-9]*" start="*) p=\${1#pid=} t=\${2#start=};; *) p=;; esac; ` +
-  `[ -n "$p" ] && kill -0 "$p" 2>/dev/null && { [ ! -r /proc/$p/stat ] || { read -r x < /proc/$p/stat; set -- \${x##*") "}; case "$1 \${20}" in [ZX]*) false;; *" $t") true;; *) false;; esac; }; } ||`;
+  `set -f; IFS='= '; set -- $(readlink ${LOCK} 2>/dev/null); unset IFS; case "$1 $2 $3" in "pid "[1-9]*" start") p=$2 t=$4;; *) p=;; esac; ` +
+  `[ -n "$p" ] && kill -0 "$p" 2>/dev/null && { [ ! -r /proc/$p/stat ] || { read -r x < /proc/$p/stat; set -- $x; while [ -n "$1" ]; do case "$1" in *")") shift; break;; esac; shift; done; case "$1 \${20}" in [ZX]*) false;; *" $t") true;; *) false;; esac; }; } ||`;
 
 describe('cadenceFor', () => {
   test('under a minute: the long-lived mode, one process a minute, a guard checking every 5 s', () => {
@@ -87,6 +87,12 @@ describe('cronLines', () => {
     ]);
     expect(guardCommandOf(cronLines(1, RUN(1), { runnerLock: LOCK })[2]!)).toBe(`${GUARD} ${RUN(1)}`);
     expect(guardCommandOf(cronLines(1, RUN(1), { runnerLock: LOCK })[0]!)).toBeNull();
+  });
+
+  test('no # before the marker: busybox crond ends a line at its first # (config_read), which cut the guard short', () => {
+    for (const every of [1, 10, 0.25, 120]) {
+      for (const line of cronLines(every, RUN(1), { runnerLock: LOCK })) expect(line.slice(0, line.lastIndexOf(` ${LINE_MARKER}`))).not.toContain('#');
+    }
   });
 
   test('whole minutes: one line', () => {
