@@ -57,8 +57,9 @@ export function isAgentLine(line: string): boolean {
  * yet) and one with the start time recorded: a forged or stale lock (`pid=1`, a pid reused by another process) starts
  * a runner, which judges the lock itself. Without /proc
  * (ESXi) a live pid is trusted here, and the runner cron starts every minute takes over a lock past its bound.
- * Shell builtins but for readlink (`set -f`: a forged target's `*` is no glob): a check starts 3 (busybox ash) to 4
- * (dash) processes fewer than with sed and cut, 33 to 44 a minute (issue 32). No `#` anywhere: busybox crond ends a
+ * Shell builtins but for readlink (`set -f`: a forged target's `*` is no glob): a check starts 2 processes fewer than
+ * with sed and cut under busybox crond's ash (bench-footprint: 94 -> 74 a minute in all, issue 32), 4 under dash. No
+ * `#` anywhere: busybox crond ends a
  * crontab line at its first `#` (miscutils/crond.c reads it with config_read's comment character), so `${1#pid=}` or
  * `$#` would cut the guard short. The record splits at `=` and spaces; in /proc/<pid>/stat the state is the first
  * field after the one ending in `)` (the command name), the start time the 20th.
