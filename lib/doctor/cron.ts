@@ -15,8 +15,9 @@ export function cronProgram(line: string, user: string | null = null): string | 
   let rest = line.replace(/^\s*(\S+\s+){5}/, '');
   if (user !== null && rest.startsWith(`${user} `)) rest = rest.slice(user.length + 1);
   rest = rest.replace(/^sleep \d+; /, '').replace(/^\(for s in [\d ]+; do sleep \d+; /, '');
-  // a guard line's test, then `||` the command: today's (issue 26: readlink, kill -0, the start time), and the one before
-  for (const [starts, ends] of [['set -- $(', '; } || '], ['p=$(', ' || ']] as const) {
+  // a guard line's test, then `||` the command: today's (issue 32: builtins but readlink), issue 26's (readlink, sed,
+  // kill -0, the start time by cut), and the one before
+  for (const [starts, ends] of [['set -f; IFS=', '; }; } || '], ['set -- $(', '; } || '], ['p=$(', ' || ']] as const) {
     const guardEnd = rest.indexOf(ends);
     if (rest.startsWith(starts) && guardEnd >= 0) rest = rest.slice(guardEnd + ends.length);
   }

@@ -199,6 +199,13 @@ describe('cron lines and crond (ESXi: the pid file under --root)', () => {
     for (const l of lines(1, cfg.path, 'root')) expect(cronProgram(l, 'root')).toBe(PROGRAM);
     const quoted = cronLines(10, loopCommand("/opt/re route/it's", '/opt/e', '/c.json', 10), { runnerLock: RUNNER_LOCK });
     for (const l of quoted) expect(cronProgram(l)).toBe("/opt/re route/it's");
+    // the guard line of issue 26 (sed and cut), still on hosts not installed again since
+    const issue26 =
+      `* * * * * (for s in 5 10; do sleep 5; set -- $(readlink /var/run/reroute/runner.lock 2>/dev/null | sed -n 's/^pid=\\([0-9]*\\) start=\\([0-9-]*\\) .*/\\1 \\2/p'); ` +
+      `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || case "$(cut -d' ' -f3,22 /proc/$1/stat)" in [ZX]*) false;; *" $2") true;; *) false;; esac; } || ` +
+      `${PROGRAM} loop --every 1 --config ${cfg.path} >/dev/null 2>&1 & done) >/dev/null 2>&1 & # reroute-agent`;
+    expect(cronProgram(issue26)).toBe(PROGRAM);
+    expect(guardLockOf(issue26)).toBe('/var/run/reroute/runner.lock');
   });
 
   it('crond is recognised by its argv as /proc shows it', () => {

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,8 +53,8 @@ exit 0
 const LOCK = '/var/run/reroute/runner.lock';
 const RUN = (every: number) => CMD.replace(' loop ', ` loop --every ${every} `);
 const GUARD =
-  `set -- $(readlink ${LOCK} 2>/dev/null | sed -n 's/^pid=\\([0-9]*\\) start=\\([0-9-]*\\) .*/\\1 \\2/p'); ` +
-  `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || case "$(cut -d' ' -f3,22 /proc/$1/stat)" in [ZX]*) false;; *" $2") true;; *) false;; esac; } ||`;
+  `set -f; IFS='= '; set -- $(readlink ${LOCK} 2>/dev/null); unset IFS; case "$1 $2 $3" in "pid "[1-9]*" start") p=$2 t=$4;; *) p=;; esac; ` +
+  `[ -n "$p" ] && kill -0 "$p" 2>/dev/null && { [ ! -r /proc/$p/stat ] || { read -r x < /proc/$p/stat; set -- $x; while [ -n "$1" ]; do case "$1" in *")") shift; break;; esac; shift; done; case "$1 \${20}" in [ZX]*) false;; *" $t") true;; *) false;; esac; }; } ||`;
 
 describe('cadenceFor', () => {
   test('under a minute: the long-lived mode, one process a minute, a guard checking every 5 s', () => {
@@ -89,6 +89,12 @@ describe('cronLines', () => {
     expect(guardCommandOf(cronLines(1, RUN(1), { runnerLock: LOCK })[0]!)).toBeNull();
   });
 
+  test('no # before the marker: busybox crond ends a line at its first # (config_read), which cut the guard short', () => {
+    for (const every of [1, 10, 0.25, 120]) {
+      for (const line of cronLines(every, RUN(1), { runnerLock: LOCK })) expect(line.slice(0, line.lastIndexOf(` ${LINE_MARKER}`))).not.toContain('#');
+    }
+  });
+
   test('whole minutes: one line', () => {
     expect(cronLines(120, CMD, { runnerLock: LOCK })).toEqual([`*/2 * * * * ${CMD} ${LINE_MARKER}`]);
   });
@@ -105,7 +111,9 @@ describe('cronLines', () => {
     expect(() => cronLines(10, CMD, { runnerLock: '/var/run/re route/runner.lock' })).toThrow(/must be an absolute path of plain characters/);
   });
 
-  test('the guard, as /bin/sh runs it: no runner (no lock, a dead pid, a forged or stale lock) starts one; a live runner does not', () => {
+  // ESXi's sh is busybox ash; Debian's dash, CentOS's bash: the check is plain POSIX sh, run here by what is present
+  const shells: [string, string[]][] = [['/bin/sh', ['/bin/sh']], ...(spawnSync('busybox', ['sh', '-c', 'true']).status === 0 ? [['busybox sh', ['busybox', 'sh']] as [string, string[]]] : [])];
+  test.each(shells)('the guard, as %s runs it: no runner (no lock, a dead pid, a forged or stale lock) starts one; a live runner does not', (_name, shell) => {
     const dir = mkdtempSync(join(tmpdir(), 'reroute-guard-'));
     try {
       const lock = join(dir, 'runner.lock');
@@ -114,7 +122,8 @@ describe('cronLines', () => {
       const command = guardCommandOf(line)!;
       const run = () => {
         rmSync(started, { force: true });
-        execFileSync('/bin/sh', ['-c', command]);
+        // as in the guard's loop: the check's last list in the background, the loop waits for nothing
+        execFileSync(shell[0]!, [...shell.slice(1), '-c', `${command} & wait`], { cwd: dir });
         return existsSync(started);
       };
       const put = (owner: Partial<LockOwner>) => {
@@ -132,6 +141,10 @@ describe('cronLines', () => {
       writeFileSync(join(dir, 'old'), JSON.stringify({ pid: process.pid, start: null }));
       rmSync(lock, { force: true });
       symlinkSync(join(dir, 'old'), lock); // not an owner record: a lock of another version, or damage
+      expect(run()).toBe(true);
+      rmSync(lock, { force: true });
+      symlinkSync(`pid=${process.pid} start=* boot=- nonce=n deadline=1`, lock); // a glob where the start time goes
+      writeFileSync(join(dir, `start=${processStartTime(process.pid)!}`), '');
       expect(run()).toBe(true);
       put({});
       expect(run()).toBe(false); // a live runner, the one that took the lock

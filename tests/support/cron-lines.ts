@@ -8,8 +8,8 @@ export function runnerLines(command: string, opts: { user?: string; lock?: strin
   const user = opts.user ? `${opts.user} ` : '';
   const lock = opts.lock ?? '/var/run/reroute/runner.lock';
   const guard =
-    `set -- $(readlink ${lock} 2>/dev/null | sed -n 's/^pid=\\([0-9]*\\) start=\\([0-9-]*\\) .*/\\1 \\2/p'); ` +
-    `[ -n "$1" ] && kill -0 "$1" 2>/dev/null && { [ ! -r /proc/$1/stat ] || case "$(cut -d' ' -f3,22 /proc/$1/stat)" in [ZX]*) false;; *" $2") true;; *) false;; esac; } ||`;
+    `set -f; IFS='= '; set -- $(readlink ${lock} 2>/dev/null); unset IFS; case "$1 $2 $3" in "pid "[1-9]*" start") p=$2 t=$4;; *) p=;; esac; ` +
+    `[ -n "$p" ] && kill -0 "$p" 2>/dev/null && { [ ! -r /proc/$p/stat ] || { read -r x < /proc/$p/stat; set -- $x; while [ -n "$1" ]; do case "$1" in *")") shift; break;; esac; shift; done; case "$1 \${20}" in [ZX]*) false;; *" $t") true;; *) false;; esac; }; } ||`;
   return [
     `*/2 * * * * ${user}${command} ${MARKER}`,
     `1-59/2 * * * * ${user}${command} ${MARKER}`,
