@@ -11,7 +11,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../config/schema';
 import type { Platform } from '../config/platform';
 import type { Log } from '../runtime/log';
-import { saidWithin } from '../runtime/said';
+import { HOUR_MS, saidWithin } from '../runtime/said';
 import { readMountTable, type MountTable, type MountTableOptions, type NfsMount } from './nfs-mounts';
 import { underRoot } from '../install/targets';
 
@@ -129,8 +129,6 @@ export function configFiles(config: Pick<Config, 'paths' | 'api'>): AgentFile[] 
 export function agentFiles(config: Pick<Config, 'paths' | 'api'>, configPath: string): AgentFile[] {
   return [...agentProgram(), { what: 'the config', path: configPath }, ...configFiles(config)];
 }
-
-const HOUR_MS = 3600_000;
 
 /**
  * The pass's check, at most once an hour (the ESXi listings start a process each): a loud log line when the agent's

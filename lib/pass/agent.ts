@@ -6,11 +6,9 @@ import type { Config } from '../config/schema';
 import { ConfigError } from '../errors';
 import { createRouteBackend, type RouteBackend } from '../routes';
 import { openLog, type FileLog } from '../runtime/logger';
-import { saidWithin } from '../runtime/said';
+import { HOUR_MS, saidWithin } from '../runtime/said';
 import { logConfigError } from './config-error';
 import { configRejected, openTold, type Told } from './told';
-
-const HOUR_MS = 3600_000;
 
 export interface AgentOptions {
   /** --config; undefined = REROUTE_CONFIG or the default path */

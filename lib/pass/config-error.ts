@@ -6,9 +6,7 @@ import { dirname } from 'node:path';
 import { pathsNamedBy } from '../config/paths';
 import type { ConfigError } from '../errors';
 import { formatLine } from '../runtime/logger';
-import { saidWithin } from '../runtime/said';
-
-const HOUR_MS = 3600_000;
+import { HOUR_MS, saidWithin } from '../runtime/said';
 
 /** Log a config error once an hour. Never throws: the caller exits 2 whatever happens here. */
 export async function logConfigError(configPath: string, err: ConfigError): Promise<void> {

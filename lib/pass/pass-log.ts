@@ -4,10 +4,8 @@ import { dirname } from 'node:path';
 import { isRepeat, passesIn, type Decision } from '../decide';
 import type { AgentTime } from '../runtime/clock';
 import type { Log } from '../runtime/log';
-import { saidWithin } from '../runtime/said';
+import { HOUR_MS, saidWithin } from '../runtime/said';
 import type { State } from '../state/schema';
-
-const HOUR_MS = 3600_000;
 
 /** Log the pass; returns when the last steady line was logged (agent time), for the record. */
 export function logPass(log: Log, decision: Decision, state: State, time: AgentTime, steadyEverySec: number): number | null {

@@ -19,6 +19,9 @@ function fnv1a(text: string): string {
 }
 
 /** The said-file's content -> when it was said; null when it is not what this version writes. */
+/** The usual window of saidWithin: a fault that lasts is said once an hour. */
+export const HOUR_MS = 3600_000;
+
 export function parseSaid(text: string | null): { boot: string | null; mono: number } | null {
   try {
     const v = JSON.parse(text ?? '') as { boot?: unknown; mono?: unknown };
