@@ -29,6 +29,7 @@ module.exports = function tearDown() {
   if (mountsUnder(dir).length === 0) rmSync(dir, { recursive: true, force: true });
   else process.stderr.write(`tests: ${dir} still has mounts; left in place\n`);
   const before = new Set(JSON.parse(process.env.REROUTE_TEST_TMPDIR_BEFORE || '[]'));
-  const left = readdirSync(system).filter((n) => !before.has(n) && /^(reroute|zbs)-/.test(n));
+  // another jest run's directory (a run in another checkout at the same time) is that run's to remove
+  const left = readdirSync(system).filter((n) => !before.has(n) && /^(reroute|zbs)-/.test(n) && !n.startsWith('reroute-jest-'));
   if (left.length) throw new Error(`tests left ${left.length} entries in ${system}: ${left.slice(0, 10).join(', ')}: make them under os.tmpdir() (TMPDIR)`);
 };
