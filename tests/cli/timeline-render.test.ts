@@ -1,7 +1,7 @@
 // Issue 31: the timeline picture as a reader sees it, rendered by headless Chromium (tests/support/svg-in-chromium.ts):
 // `reroute simulate --svg` of every example timeline, and `reroute timeline` from an event store and, after a reboot,
 // from the persistent copy alone. Each: one lane per SCVM, one mark per switch and pin, every text drawn and inside
-// the viewBox, no two labels on each other. CPU heavy (a browser): run it under /work/heavy. The PNGs are left in
+// the viewBox, no two labels on each other. CPU heavy (a browser): run it alone (no other heavy test or benchmark at the same time). The PNGs are left in
 // $TMPDIR/reroute-timeline-png for a person to look at.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
